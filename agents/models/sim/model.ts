@@ -1,0 +1,161 @@
+import { BaseChatModel, type BaseChatModelCallOptions, type BindToolsInput } from "@langchain/core/language_models/chat_models";
+import { AIMessage, type BaseMessage, type ToolCall } from "@langchain/core/messages";
+import type { ChatResult } from "@langchain/core/outputs";
+import { canonical } from "../../../defenses/approver.ts";
+import { uniform } from "../../../defenses/util/uniform.ts";
+import { type ContextPart, Perception, normalise } from "./perception.ts";
+import { type PayloadStyle, type SimProfile, styleOf } from "./profiles.ts";
+
+/** A tool call with literal arguments. */
+export interface PlannedCall {
+  readonly tool: string;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+/** Task registry entry: the prompt the model recognises and the ground-truth plan it follows. */
+export interface SimTask {
+  readonly prompt: string;
+  readonly plan: readonly PlannedCall[];
+}
+
+/**
+ * Payload registry entry: an injected text and the calls its author wants. The model follows them when it has
+ * read the core (default: the whole text) in its context and its profile's draw says it complies.
+ */
+export interface SimPayload {
+  readonly id: string;
+  readonly text: string;
+  readonly core?: string;
+  readonly calls: readonly PlannedCall[];
+}
+
+export interface SimCallOptions extends BaseChatModelCallOptions {
+  /** The episode's sampling seed: compliance draws depend on it. */
+  seed?: number;
+  /** The payloads in play this episode (the simulation's knowledge, never a defense's). */
+  payloads?: readonly SimPayload[];
+}
+
+export interface SimFields {
+  readonly profile: SimProfile;
+  readonly tasks: readonly SimTask[];
+  readonly boundTools?: readonly string[];
+}
+
+/**
+ * The deterministic simulated model. It completes the user task by its ground-truth plan — one call per turn,
+ * delegating steps whose tools it lacks when it can — and reacts to every injection it can read like a model
+ * that understands it, complying by a seeded draw from its profile. Attacker calls come before the rest of the plan.
+ */
+export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
+  readonly simProfile: SimProfile;
+  private readonly tasks: ReadonlyMap<string, SimTask>;
+  private readonly taskList: readonly SimTask[];
+  private readonly boundTools: ReadonlySet<string>;
+  private readonly styles = new Map<string, PayloadStyle>();
+
+  constructor(fields: SimFields) {
+    super({});
+    this.simProfile = fields.profile;
+    this.taskList = fields.tasks;
+    this.tasks = new Map(fields.tasks.map((t) => [t.prompt.trim(), t]));
+    this.boundTools = new Set(fields.boundTools ?? []);
+  }
+
+  _llmType(): string {
+    return `sim:${this.simProfile.name}`;
+  }
+
+  override bindTools(tools: BindToolsInput[]): SimulatedChatModel {
+    const names = tools.map((t) => {
+      const tool = t as { name?: string; function?: { name?: string } };
+      return tool.function?.name ?? tool.name ?? "";
+    });
+    return new SimulatedChatModel({ profile: this.simProfile, tasks: this.taskList, boundTools: names });
+  }
+
+  async _generate(messages: BaseMessage[], options: this["ParsedCallOptions"]): Promise<ChatResult> {
+    const message = this.decide(messages, options.seed ?? 0, options.payloads ?? []);
+    return { generations: [{ text: typeof message.content === "string" ? message.content : "", message }] };
+  }
+
+  private decide(messages: BaseMessage[], seed: number, payloads: readonly SimPayload[]): AIMessage {
+    const taskIndex = messages.findIndex((m) => m.getType() === "human");
+    const prompt = taskIndex >= 0 ? textOf(messages[taskIndex]!).trim() : "";
+    const turn = messages.filter((m) => m.getType() === "ai").length;
+    const idBase = `sim-${seed}-${uniform(prompt).toString(36).slice(2, 10)}-${turn}`;
+    const emitted = messages.flatMap((m) => (m.getType() === "ai" ? ((m as AIMessage).tool_calls ?? []) : []));
+    const remaining = emitted.map((c) => `${c.name}:${canonical(c.args)}`);
+    const consume = (call: PlannedCall): boolean => {
+      const i = remaining.indexOf(`${call.tool}:${canonical(call.args)}`);
+      if (i < 0) return false;
+      remaining.splice(i, 1);
+      return true;
+    };
+    const callMessage = (call: PlannedCall) =>
+      new AIMessage({ id: idBase, content: "", tool_calls: [{ id: `${idBase}-call`, name: call.tool, args: { ...call.args }, type: "tool_call" } as ToolCall] });
+
+    const injected = this.injectedCalls(messages, taskIndex, prompt, seed, payloads);
+    for (const call of injected) {
+      if (this.boundTools.has(call.tool) && !consume(call)) return callMessage(call);
+    }
+
+    const task = this.tasks.get(prompt);
+    if (!task) return new AIMessage({ id: idBase, content: "I could not identify a task I can help with." });
+    const delegate = [...this.boundTools].find((t) => t.startsWith("delegate_to_"));
+    let delegated = emitted.some((c) => c.name === delegate);
+    for (const step of task.plan) {
+      if (this.boundTools.has(step.tool)) {
+        if (!consume(step)) return callMessage(step);
+      } else if (delegate && !delegated) {
+        delegated = true;
+        return callMessage({ tool: delegate, args: { instructions: task.prompt } });
+      }
+    }
+    return new AIMessage({ id: idBase, content: finalReport(messages) });
+  }
+
+  /** The attacker calls this model has decided to follow, in payload order. */
+  private injectedCalls(messages: BaseMessage[], taskIndex: number, prompt: string, seed: number, payloads: readonly SimPayload[]): PlannedCall[] {
+    if (payloads.length === 0) return [];
+    const perception = new Perception(contextParts(messages, taskIndex), this.simProfile.decodes);
+    const calls: PlannedCall[] = [];
+    for (const payload of payloads) {
+      const sighting = perception.find(payload.core ?? payload.text);
+      if (!sighting) continue;
+      const p = this.simProfile.compliance(this.styleOf(payload), sighting, perception.size);
+      if (p >= 1 || uniform(`${seed}|${payload.id}|${normalise(prompt)}`) < p) calls.push(...payload.calls);
+    }
+    return calls;
+  }
+
+  private styleOf(payload: SimPayload): PayloadStyle {
+    let style = this.styles.get(payload.id);
+    if (!style) {
+      style = styleOf(payload.text);
+      this.styles.set(payload.id, style);
+    }
+    return style;
+  }
+}
+
+const textOf = (m: BaseMessage): string => (typeof m.content === "string" ? m.content : JSON.stringify(m.content));
+
+/** Everything the model reads besides its own system prompt and the request. */
+function contextParts(messages: BaseMessage[], taskIndex: number): ContextPart[] {
+  const parts: ContextPart[] = [];
+  messages.forEach((m, i) => {
+    if (i === taskIndex || i === 0) return;
+    const type = m.getType();
+    if (type === "system") parts.push({ channel: "memory", text: textOf(m) });
+    else if (type === "tool") parts.push({ channel: (m.name ?? "").startsWith("delegate_to_") ? "peer" : "tool_output", text: textOf(m) });
+    else if (type === "human") parts.push({ channel: "peer", text: textOf(m) });
+  });
+  return parts;
+}
+
+/** The final answer quotes what the tools returned, as a worker's report to its supervisor would. */
+function finalReport(messages: BaseMessage[]): string {
+  const results = messages.filter((m) => m.getType() === "tool").map(textOf);
+  return results.length > 0 ? `Done. What I found:\n${results.join("\n---\n")}` : "Done.";
+}

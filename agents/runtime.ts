@@ -1,0 +1,234 @@
+import type { DefenseStack, StackOutcome } from "../defenses/stack.ts";
+import type { HookScope, Provenance, ToolDescriptor, Trust } from "../defenses/types.ts";
+import { type Environment, ToolArgumentError } from "./environment.ts";
+import { retrieveMemory } from "./memory.ts";
+
+/** Kinds of trace events the runtime writes. Interventions are written by the runner from the audit log. */
+export type TraceKind =
+  | "user_input"
+  | "memory_read"
+  | "model_output"
+  | "tool_call"
+  | "tool_result"
+  | "memory_write"
+  | "agent_message"
+  | "intervention"
+  | "error";
+
+export interface TraceEvent {
+  readonly agent: string;
+  readonly kind: TraceKind;
+  readonly source?: string | null;
+  readonly tool?: string | null;
+  readonly verdict?: string | null;
+  readonly code?: string | null;
+  readonly reason?: string | null;
+  readonly layer?: string | null;
+  readonly hook?: string | null;
+  readonly defense?: string | null;
+  readonly detail?: string | null;
+}
+
+export interface EpisodeSetup {
+  readonly episodeId: string;
+  readonly userPrompt: string;
+  readonly environment: Environment;
+  readonly stack: DefenseStack;
+  readonly trace: (event: TraceEvent) => void;
+  /** Call options for the model, e.g. its sampling seed. */
+  readonly modelOptions: Record<string, unknown>;
+  /** A compromised agent: the attacker's text rides on every message it sends. */
+  readonly compromisedAgent?: { readonly agent: string; readonly text: string };
+  /** Memory entries retrieved per agent turn. */
+  readonly memoryLimit?: number;
+}
+
+/** Counts the runner reports per episode. */
+export interface EpisodeCounters {
+  modelCalls: number;
+  toolCalls: number;
+}
+
+/**
+ * One episode's runtime, shared by the agents of a system. Graph nodes reach the world, the memory store and
+ * the other agents only through {@link AgentRuntime}, which routes every context entry and every action
+ * through the defense stack: the one choke point.
+ */
+export class EpisodeRuntime {
+  readonly counters: EpisodeCounters = { modelCalls: 0, toolCalls: 0 };
+  private readonly agents = new Map<string, AgentRuntime>();
+  constructor(readonly setup: EpisodeSetup) {}
+
+  /** The runtime of one agent, created on first use with the tools it may call. */
+  agent(id: string, toolNames: readonly string[]): AgentRuntime {
+    let runtime = this.agents.get(id);
+    if (!runtime) {
+      const tools: ToolDescriptor[] = [];
+      for (const name of toolNames) {
+        const schema = this.setup.environment.tools.get(name);
+        if (schema) tools.push(schema.descriptor);
+      }
+      runtime = new AgentRuntime(id, this, tools);
+      this.agents.set(id, runtime);
+    }
+    return runtime;
+  }
+}
+
+const truncate = (text: string, max = 2000) => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+/** Refusals the model reads, so a real model can carry on with the rest of its task. */
+export const notices = {
+  toolRefused: (o: Refusal) => `Tool call refused by the security policy (${o.code}): ${o.reason}`,
+  contentWithheld: (o: Refusal) => `[Content withheld by the security policy (${o.code}): ${o.reason}]`,
+  memoryQuarantined: (o: Refusal) => `Memory entry held in quarantine for review (${o.code}): ${o.reason}`,
+  memoryRefused: (o: Refusal) => `Memory write refused by the security policy (${o.code}): ${o.reason}`,
+  messageRefused: (o: Refusal) => `Message refused by the security policy (${o.code}): ${o.reason}`,
+};
+type Refusal = Extract<StackOutcome, { passed: false }>;
+
+export class AgentRuntime {
+  readonly scope: HookScope;
+  /** Whether untrusted content has reached this agent's context: memory it writes inherits that label. */
+  private tainted = false;
+  private memorySeq = 0;
+
+  constructor(
+    readonly id: string,
+    private readonly episode: EpisodeRuntime,
+    readonly tools: readonly ToolDescriptor[],
+  ) {
+    this.scope = episode.setup.stack.scope(id, tools);
+  }
+
+  private get setup() {
+    return this.episode.setup;
+  }
+
+  private trace(event: Omit<TraceEvent, "agent">) {
+    this.setup.trace({ agent: this.id, ...event });
+  }
+
+  private provenance(source: string, trust: Trust): Provenance {
+    return { source, trust, agent: this.id };
+  }
+
+  /** The system prompt: the agent's own, then each layer's contribution. */
+  systemPrompt(base: string): string {
+    return [base, ...this.setup.stack.systemPrompt(this.scope)].join("\n\n");
+  }
+
+  /** The user's request. Returns the text to show the model, or null when a layer stopped it. */
+  async userInput(text: string): Promise<string | null> {
+    const outcome = await this.setup.stack.check("onUserInput", { text }, this.scope);
+    this.trace({ kind: "user_input", source: "user", detail: truncate(text), verdict: outcome.passed ? "allow" : outcome.verdict });
+    return outcome.passed ? (outcome.content ?? text) : null;
+  }
+
+  /** Retrieves relevant long-term memory for a query; returns the entries that reached the context. */
+  async retrieveMemory(query: string): Promise<string[]> {
+    const records = retrieveMemory(this.setup.environment.memory, this.id, query, this.setup.memoryLimit ?? 5);
+    const delivered: string[] = [];
+    for (const record of records) {
+      const outcome = await this.setup.stack.check(
+        "onContext",
+        { kind: "memory_read", content: record.text, provenance: record.provenance },
+        this.scope,
+      );
+      this.trace({ kind: "memory_read", source: record.provenance.source, detail: truncate(record.text), verdict: outcome.passed ? "allow" : outcome.verdict });
+      if (!outcome.passed) continue;
+      if (record.provenance.trust === "untrusted") this.tainted = true;
+      delivered.push(outcome.content ?? record.text);
+    }
+    return delivered;
+  }
+
+  /** Runs one tool call through the stack and the world; returns what the model reads back. */
+  async callTool(id: string, name: string, args: Record<string, unknown>): Promise<string> {
+    this.episode.counters.toolCalls++;
+    const descriptor = this.tools.find((t) => t.name === name);
+    if (!descriptor) {
+      const message = `Error: unknown tool "${name}". Available tools: ${this.tools.map((t) => t.name).join(", ")}`;
+      this.trace({ kind: "tool_call", tool: name, verdict: "error", code: "unknown_tool", detail: truncate(JSON.stringify(args)) });
+      return message;
+    }
+    const call = { id, tool: descriptor, args };
+    const decision = await this.setup.stack.check("onToolCall", call, this.scope);
+    this.trace({ kind: "tool_call", tool: name, source: `tool:${name}`, verdict: decision.passed ? "allow" : decision.verdict, detail: truncate(JSON.stringify(args)) });
+    if (!decision.passed) return notices.toolRefused(decision);
+
+    let content: string;
+    try {
+      content = this.setup.environment.execute(name, args);
+    } catch (error) {
+      if (!(error instanceof ToolArgumentError)) throw error;
+      this.trace({ kind: "tool_result", tool: name, verdict: "error", code: error.code, detail: error.message });
+      return `Error: ${error.message}`;
+    }
+    const provenance = this.provenance(`tool:${name}`, descriptor.source);
+    const result = await this.setup.stack.check("onToolResult", { call, content, provenance }, this.scope);
+    const delivered = result.passed
+      ? await this.setup.stack.check("onContext", { kind: "tool_result", content: result.content ?? content, provenance, call }, this.scope)
+      : result;
+    this.trace({ kind: "tool_result", tool: name, source: provenance.source, verdict: delivered.passed ? "allow" : delivered.verdict, detail: truncate(content) });
+    if (!delivered.passed) return notices.contentWithheld(delivered);
+    if (descriptor.source === "untrusted") this.tainted = true;
+    return delivered.content ?? content;
+  }
+
+  /** Writes to this agent's memory zone: active, quarantined (kept, never retrieved) or refused. */
+  async writeMemory(text: string): Promise<string> {
+    const provenance = this.provenance(`agent:${this.id}`, this.tainted ? "untrusted" : "trusted");
+    const outcome = await this.setup.stack.check("onMemoryWrite", { text, provenance, zone: this.id }, this.scope);
+    const record = (status: "active" | "quarantined", stored: string) =>
+      this.setup.environment.memory.push({
+        id: `${this.setup.episodeId}:${this.id}:${this.memorySeq++}`,
+        text: stored,
+        zone: this.id,
+        provenance,
+        status,
+        episode: this.setup.episodeId,
+      });
+    this.trace({ kind: "memory_write", source: provenance.source, verdict: outcome.passed ? "allow" : outcome.verdict, detail: truncate(text) });
+    if (outcome.passed) {
+      record("active", outcome.content ?? text);
+      return "Saved to long-term memory.";
+    }
+    if (outcome.verdict === "quarantine") {
+      record("quarantined", text);
+      return notices.memoryQuarantined(outcome);
+    }
+    return notices.memoryRefused(outcome);
+  }
+
+  /** Sends a message to another agent; returns the text that left, or null when a layer stopped it. */
+  async send(to: string, content: string): Promise<{ content: string } | { refused: string }> {
+    const compromised = this.setup.compromisedAgent;
+    const text = compromised?.agent === this.id ? `${content}\n\n${compromised.text}` : content;
+    const provenance = this.provenance(`agent:${this.id}`, this.tainted ? "untrusted" : "trusted");
+    const outcome = await this.setup.stack.check("onAgentMessage", { from: this.id, to, content: text, direction: "send", provenance }, this.scope);
+    this.trace({ kind: "agent_message", source: provenance.source, verdict: outcome.passed ? "allow" : outcome.verdict, detail: truncate(`to ${to}: ${text}`) });
+    return outcome.passed ? { content: outcome.content ?? text } : { refused: notices.messageRefused(outcome) };
+  }
+
+  /** Receives another agent's message into this agent's context; returns what the model reads. */
+  async receive(from: string, content: string): Promise<string> {
+    const provenance = this.provenance(`peer:${from}`, "untrusted");
+    const received = await this.setup.stack.check("onAgentMessage", { from, to: this.id, content, direction: "receive", provenance }, this.scope);
+    const delivered = received.passed
+      ? await this.setup.stack.check("onContext", { kind: "peer_message", content: received.content ?? content, provenance }, this.scope)
+      : received;
+    this.trace({ kind: "agent_message", source: provenance.source, verdict: delivered.passed ? "allow" : delivered.verdict, detail: truncate(`from ${from}: ${content}`) });
+    if (!delivered.passed) return notices.contentWithheld(delivered);
+    this.tainted = true;
+    return delivered.content ?? content;
+  }
+
+  countModelCall(): void {
+    this.episode.counters.modelCalls++;
+  }
+
+  traceModelOutput(detail: string): void {
+    this.trace({ kind: "model_output", detail: truncate(detail) });
+  }
+}

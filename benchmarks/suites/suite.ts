@@ -1,0 +1,104 @@
+import { z } from "zod";
+import type { Environment, MemoryRecord, ToolDefinition } from "../../agents/environment.ts";
+import type { PlannedCall } from "../../agents/models/sim/model.ts";
+
+/** Bad suite input: an unknown suite or injection point, a malformed task file. CLI exit code 2. */
+export class SuiteError extends Error {
+  readonly code = "bad_input";
+  constructor(message: string) {
+    super(message);
+    this.name = "SuiteError";
+  }
+}
+
+/** A user task: a prompt, the ground-truth plan, and a utility predicate over the final state. */
+export interface UserTask {
+  readonly id: string;
+  readonly prompt: string;
+  /** Legitimate work that looks like an attack: a defense that stops it is autoimmune. */
+  readonly hard_negative: boolean;
+  readonly why?: string;
+  readonly plan: readonly PlannedCall[];
+  readonly utility: unknown;
+}
+
+/**
+ * A suite: a world type, its tools, its user tasks and its predicate language.
+ * Worlds are plain data: `fixture()` makes a fresh one, `structuredClone` copies it.
+ */
+export interface Suite<W = unknown> {
+  readonly name: string;
+  readonly version: string;
+  readonly description: string;
+  /** The agent's base system prompt for this suite. */
+  readonly systemPrompt: string;
+  readonly tools: ReadonlyMap<string, ToolDefinition<W>>;
+  readonly tasks: readonly UserTask[];
+  /** Schema of predicates (utility and attack goals) in this suite's language. */
+  readonly predicate: z.ZodType<unknown>;
+  fixture(): W;
+  /** The persistent memory store inside a world. */
+  memory(world: W): MemoryRecord[];
+  /** Named places where attack text can be planted, e.g. `email:m2`, `web:https://…`. */
+  injectionPoints(world: W): string[];
+  /** Appends attack text at an injection point; throws {@link SuiteError} naming the valid points. */
+  inject(world: W, point: string, text: string): void;
+  evaluate(predicate: unknown, before: W, after: W): boolean;
+}
+
+/** The suite's tools bound to one world, as agents see them. */
+export function environmentOf<W>(suite: Suite<W>, world: W): Environment {
+  const tools = new Map([...suite.tools].map(([name, def]) => [name, def.schema]));
+  return {
+    tools,
+    memory: suite.memory(world),
+    execute(name, args) {
+      const def = suite.tools.get(name);
+      if (!def) throw new SuiteError(`suite ${suite.name} has no tool ${name}`);
+      return def.invoke(world, args);
+    },
+  };
+}
+
+const PlannedCallSchema = z.strictObject({ tool: z.string().min(1), args: z.record(z.string(), z.unknown()) });
+
+export function taskFileSchema(predicate: z.ZodType<unknown>) {
+  return z.array(
+    z.strictObject({
+      id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case kebab-case"),
+      prompt: z.string().min(1),
+      hard_negative: z.boolean().default(false),
+      why: z.string().optional(),
+      plan: z.array(PlannedCallSchema).min(1),
+      utility: predicate,
+    }),
+  );
+}
+
+/** Renders zod issues as `file → at path: message`, one per line. */
+export function formatIssues(file: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return issues.map((i) => `  ✖ ${i.message} → at ${file}${i.path.length ? `: ${i.path.map(String).join(".")}` : ""}`).join("\n");
+}
+
+/** Loads and validates a task file against a suite's predicate language and tools (names and argument schemas). */
+export function parseTasks<W>(json: unknown, file: string, predicate: z.ZodType<unknown>, tools: ReadonlyMap<string, ToolDefinition<W>>): UserTask[] {
+  const parsed = taskFileSchema(predicate).safeParse(json);
+  if (!parsed.success) throw new SuiteError(`${file}: invalid task file\n${formatIssues(file, parsed.error.issues)}`);
+  const problems: { path: PropertyKey[]; message: string }[] = [];
+  const seen = new Set<string>();
+  parsed.data.forEach((task, i) => {
+    if (seen.has(task.id)) problems.push({ path: [i, "id"], message: `duplicate task id ${task.id}` });
+    seen.add(task.id);
+    task.plan.forEach((step, j) => {
+      const tool = tools.get(step.tool);
+      if (!tool && step.tool !== "save_memory") {
+        problems.push({ path: [i, "plan", j, "tool"], message: `unknown tool ${step.tool}; valid: ${[...tools.keys()].join(", ")}, save_memory` });
+        return;
+      }
+      const issue = tool ? tool.check(step.args) : typeof step.args.text === "string" ? null : "text: expected string";
+      if (issue) problems.push({ path: [i, "plan", j, "args"], message: issue });
+    });
+  });
+  if (problems.length > 0) throw new SuiteError(`${file}: invalid task file\n${formatIssues(file, problems)}`);
+  return parsed.data;
+}

@@ -1,0 +1,32 @@
+import type { HookName, Layer, VerdictKind } from "./types.ts";
+
+/** One intervention: any verdict other than `allow`, with who acted, on what, and why. */
+export interface Intervention {
+  readonly agent: string;
+  readonly layer: Layer;
+  readonly defense: string;
+  readonly hook: HookName;
+  readonly verdict: Exclude<VerdictKind, "allow">;
+  readonly code: string;
+  readonly reason: string;
+  /** Provenance source of the content acted on, or the tool name for actions. */
+  readonly source: string;
+  readonly tool: string | null;
+  /** For `ask_approval`: what the approver decided. */
+  readonly approved: boolean | null;
+}
+
+/** The episode's audit log. A listener sees each entry as it is recorded, so traces keep their order. */
+export class AuditLog {
+  readonly entries: Intervention[] = [];
+  constructor(private readonly listener?: (entry: Intervention) => void) {}
+
+  record(entry: Intervention): void {
+    this.entries.push(entry);
+    this.listener?.(entry);
+  }
+
+  get approvalsAsked(): number {
+    return this.entries.filter((e) => e.verdict === "ask_approval").length;
+  }
+}

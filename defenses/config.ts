@@ -1,0 +1,83 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { createDefense, hooksOf } from "./builtins/index.ts";
+import { DefenseConfigError } from "./errors.ts";
+import type { Defense } from "./types.ts";
+
+const CONFIG_DIR = join(dirname(fileURLToPath(import.meta.url)), "configs");
+
+export const DefenseConfigFile = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case kebab-case"),
+  description: z.string().min(1),
+  /** Layers in composition order: the first to answer other than `allow` decides. */
+  layers: z.array(z.strictObject({ use: z.string().min(1), params: z.record(z.string(), z.unknown()).optional() })),
+  approver: z.strictObject({ error_rate: z.number().min(0).max(1).default(0) }).default({ error_rate: 0 }),
+});
+export type DefenseConfigFile = z.infer<typeof DefenseConfigFile>;
+
+/** A named configuration, resolved: its layers built, its parameters recorded for the manifest. */
+export interface DefenseConfiguration {
+  readonly name: string;
+  readonly description: string;
+  readonly file: string;
+  readonly layers: readonly Defense[];
+  readonly approverErrorRate: number;
+  /** `{use, version, params}` per layer, as resolved: what the manifest records. */
+  readonly spec: readonly { readonly use: string; readonly layer: string; readonly version: string; readonly params: unknown }[];
+}
+
+/** Names of the configurations shipped in `defenses/configs/`. */
+export function configurationNames(): string[] {
+  return readdirSync(CONFIG_DIR)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => basename(f, ".json"))
+    .sort();
+}
+
+/** Resolves a configuration name (from `defenses/configs/`) or a path to a configuration file. */
+export function loadDefenseConfiguration(nameOrPath: string): DefenseConfiguration {
+  const shipped = join(CONFIG_DIR, `${nameOrPath}.json`);
+  const file = existsSync(shipped) ? shipped : nameOrPath.endsWith(".json") && existsSync(nameOrPath) ? nameOrPath : null;
+  if (!file) {
+    throw new DefenseConfigError(`unknown defense configuration "${nameOrPath}". Valid configurations: ${configurationNames().join(", ")} (or a path to a .json file)`);
+  }
+  return parseDefenseConfiguration(readFileSync(file, "utf8"), file);
+}
+
+export function parseDefenseConfiguration(text: string, file: string): DefenseConfiguration {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new DefenseConfigError(`${file}: not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = DefenseConfigFile.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `  ✖ ${i.message} → at ${i.path.join(".") || "(root)"}`);
+    throw new DefenseConfigError(`${file}: invalid defense configuration\n${issues.join("\n")}`);
+  }
+  const config = parsed.data;
+  const layers = config.layers.map((l, i) => createDefense(l.use, l.params, `${file} → at layers.${i}`));
+  return {
+    name: config.name,
+    description: config.description,
+    file,
+    layers,
+    approverErrorRate: config.approver.error_rate,
+    spec: layers.map((d) => ({ use: d.id, layer: d.layer, version: d.version, params: d.params })),
+  };
+}
+
+/** One line per shipped configuration, for `anis list defenses`. */
+export function describeConfigurations() {
+  return configurationNames().map((name) => {
+    const config = loadDefenseConfiguration(name);
+    return {
+      name,
+      description: config.description,
+      layers: config.layers.map((d) => ({ id: d.id, layer: d.layer, hooks: hooksOf(d) })),
+    };
+  });
+}

@@ -1,0 +1,150 @@
+import type { Approver } from "./approver.ts";
+import { AuditLog } from "./audit.ts";
+import type { Defense, HookName, HookScope, HookSubjects, ToolDescriptor, Verdict } from "./types.ts";
+
+/** A defense hook threw or answered something invalid. The episode is an error, never a block. */
+export class DefenseError extends Error {
+  readonly code = "defense_error";
+  constructor(
+    readonly defense: string,
+    readonly hook: HookName,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`defense ${defense} failed in ${hook}: ${message}`, options);
+    this.name = "DefenseError";
+  }
+}
+
+/** What the stack decided for one subject. `content` is the text after any transforms. */
+export type StackOutcome =
+  | { readonly passed: true; readonly content: string | undefined }
+  | {
+      readonly passed: false;
+      readonly verdict: "block" | "quarantine" | "denied";
+      readonly code: string;
+      readonly reason: string;
+      readonly defense: string;
+    };
+
+/** Subjects whose text a `transform` verdict may replace. */
+const TEXT_FIELD: { readonly [H in HookName]: string | null } = {
+  onUserInput: "text",
+  onContext: "content",
+  onToolCall: null,
+  onToolResult: "content",
+  onMemoryWrite: "text",
+  onAgentMessage: "content",
+  onCapabilityRequest: null,
+};
+
+/**
+ * The one choke point: runs the configured layers, in order, on every hook, and interprets their verdicts.
+ * - `allow` passes to the next layer; `transform` replaces the text and passes on;
+ * - `ask_approval` asks the approver: approved passes on, refused stops (`denied`);
+ * - `block` and `quarantine` stop at once; later layers do not run.
+ * Every non-allow verdict is recorded in the audit log. A layer that throws makes a {@link DefenseError}.
+ * One stack serves one episode (all agents of it): layers keep per-episode state through the scope.
+ */
+export class DefenseStack {
+  readonly audit: AuditLog;
+  /** Time spent inside defense hooks, in microseconds. */
+  overheadMicros = 0;
+  private readonly state = new Map<string, unknown>();
+
+  constructor(
+    readonly layers: readonly Defense[],
+    private readonly approver: Approver,
+    private readonly episode: { readonly episodeId: string; readonly userPrompt: string },
+    audit?: AuditLog,
+  ) {
+    this.audit = audit ?? new AuditLog();
+  }
+
+  /** The scope handed to hooks for one agent of the episode. */
+  scope(agent: string, tools: readonly ToolDescriptor[]): HookScope {
+    const state = this.state;
+    return {
+      episodeId: this.episode.episodeId,
+      userPrompt: this.episode.userPrompt,
+      agent,
+      tools,
+      state<T>(defenseId: string, init: () => T): T {
+        if (!state.has(defenseId)) state.set(defenseId, init());
+        return state.get(defenseId) as T;
+      },
+    };
+  }
+
+  systemPrompt(scope: HookScope): string[] {
+    const parts: string[] = [];
+    for (const layer of this.layers) {
+      const text = layer.hooks.systemPrompt?.(scope);
+      if (text) parts.push(text);
+    }
+    return parts;
+  }
+
+  async check<H extends HookName>(hook: H, subject: HookSubjects[H], scope: HookScope): Promise<StackOutcome> {
+    const textField = TEXT_FIELD[hook];
+    let current = subject;
+    for (const layer of this.layers) {
+      const fn = layer.hooks[hook] as ((s: HookSubjects[H], sc: HookScope) => Verdict | Promise<Verdict>) | undefined;
+      if (!fn) continue;
+      const started = performance.now();
+      let verdict: Verdict;
+      try {
+        verdict = await fn(current, scope);
+      } catch (error) {
+        throw new DefenseError(layer.id, hook, error instanceof Error ? error.message : String(error), { cause: error });
+      } finally {
+        this.overheadMicros += (performance.now() - started) * 1000;
+      }
+      if (verdict.kind === "allow") continue;
+      const record = {
+        agent: scope.agent,
+        layer: layer.layer,
+        defense: layer.id,
+        hook,
+        verdict: verdict.kind,
+        code: verdict.code,
+        reason: verdict.reason,
+        source: sourceOf(current),
+        tool: toolOf(current),
+      };
+      switch (verdict.kind) {
+        case "transform":
+          if (textField === null) throw new DefenseError(layer.id, hook, `transform is not valid on ${hook}`);
+          current = { ...current, [textField]: verdict.content };
+          this.audit.record({ ...record, approved: null });
+          continue;
+        case "ask_approval": {
+          const approved = this.approver.decide({ hook, subject: current, agent: scope.agent, code: verdict.code, reason: verdict.reason });
+          this.audit.record({ ...record, approved });
+          if (approved) continue;
+          return { passed: false, verdict: "denied", code: verdict.code, reason: verdict.reason, defense: layer.id };
+        }
+        case "block":
+        case "quarantine":
+          this.audit.record({ ...record, approved: null });
+          return { passed: false, verdict: verdict.kind, code: verdict.code, reason: verdict.reason, defense: layer.id };
+        default:
+          throw new DefenseError(layer.id, hook, `unknown verdict ${JSON.stringify(verdict)}`);
+      }
+    }
+    return { passed: true, content: textField === null ? undefined : ((current as unknown as Record<string, unknown>)[textField] as string) };
+  }
+}
+
+function sourceOf(subject: object): string {
+  if ("provenance" in subject) return (subject as { provenance: { source: string } }).provenance.source;
+  if ("tool" in subject) return `tool:${(subject as { tool: ToolDescriptor }).tool.name}`;
+  if ("call" in subject) return `tool:${(subject as { call: { tool: ToolDescriptor } }).call.tool.name}`;
+  return "user";
+}
+
+function toolOf(subject: object): string | null {
+  if ("tool" in subject) return (subject as { tool: ToolDescriptor }).tool.name;
+  const call = (subject as { call?: { tool: ToolDescriptor } }).call;
+  return call ? call.tool.name : null;
+}

@@ -1,0 +1,149 @@
+/**
+ * The defense hook interface: what a defense layer sees at each interception point and what it may answer.
+ * Defenses see only what a deployment would see: content with provenance, tool descriptors, the user's prompt.
+ */
+
+/** ANIS Immune Tower layers. */
+export const LAYERS = ["L0", "L1", "L2", "L3", "L4", "L5"] as const;
+export type Layer = (typeof LAYERS)[number];
+
+export type Trust = "trusted" | "untrusted";
+
+/** Where a piece of content came from; carried by every context entry and memory record. */
+export interface Provenance {
+  /** e.g. `tool:read_email`, `memory`, `peer:worker`, `user`. */
+  readonly source: string;
+  readonly trust: Trust;
+  /** The agent that received (or wrote) the content. */
+  readonly agent: string;
+}
+
+export const SENSITIVITIES = ["read", "write", "external_sink", "destructive", "privileged"] as const;
+export type Sensitivity = (typeof SENSITIVITIES)[number];
+
+/** What a deployment knows about a tool: its name, its risk class, and the trust of what it returns. */
+export interface ToolDescriptor {
+  readonly name: string;
+  readonly description: string;
+  readonly sensitivity: Sensitivity;
+  /** Trust label of the tool's results. */
+  readonly source: Trust;
+  /** Arguments that choose where data or money goes (recipients, IBANs, URLs). */
+  readonly destinationArgs: readonly string[];
+}
+
+export type VerdictKind = "allow" | "transform" | "block" | "quarantine" | "ask_approval";
+
+/**
+ * A hook's answer. Every kind but `allow` is an intervention; `code` is stable (for GROUP BY), `reason` is for people.
+ * `transform` replaces the text of the subject (context, tool result, memory entry, message); it is not valid on tool calls.
+ */
+export type Verdict =
+  | { readonly kind: "allow" }
+  | { readonly kind: "transform"; readonly content: string; readonly code: string; readonly reason: string }
+  | { readonly kind: "block"; readonly code: string; readonly reason: string }
+  | { readonly kind: "quarantine"; readonly code: string; readonly reason: string }
+  | { readonly kind: "ask_approval"; readonly code: string; readonly reason: string };
+
+export const allow: Verdict = Object.freeze({ kind: "allow" });
+export const block = (code: string, reason: string): Verdict => ({ kind: "block", code, reason });
+export const quarantine = (code: string, reason: string): Verdict => ({ kind: "quarantine", code, reason });
+export const askApproval = (code: string, reason: string): Verdict => ({ kind: "ask_approval", code, reason });
+export const transform = (content: string, code: string, reason: string): Verdict => ({ kind: "transform", content, code, reason });
+
+export type ContextKind = "tool_result" | "memory_read" | "retrieved_document" | "peer_message" | "tool_description";
+
+/** Text about to enter a model's context. */
+export interface ContextEntry {
+  readonly kind: ContextKind;
+  readonly content: string;
+  readonly provenance: Provenance;
+  /** The tool call whose result this is, when it is one. */
+  readonly call?: ToolCallRequest;
+}
+
+export interface ToolCallRequest {
+  readonly id: string;
+  readonly tool: ToolDescriptor;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+export interface ToolResultEvent {
+  readonly call: ToolCallRequest;
+  readonly content: string;
+  readonly provenance: Provenance;
+}
+
+export interface MemoryWriteRequest {
+  readonly text: string;
+  /** Provenance the runtime derived: untrusted when untrusted content was in the agent's context. */
+  readonly provenance: Provenance;
+  readonly zone: string;
+}
+
+export interface AgentMessage {
+  readonly from: string;
+  readonly to: string;
+  readonly content: string;
+  /** `send` is checked on the sender's side, `receive` on the recipient's. */
+  readonly direction: "send" | "receive";
+  readonly provenance: Provenance;
+}
+
+export interface CapabilityRequest {
+  readonly agent: string;
+  readonly capability: string;
+  readonly reason: string;
+}
+
+export interface UserInput {
+  readonly text: string;
+}
+
+/** Per-episode, per-agent facts and scratch state given to every hook. */
+export interface HookScope {
+  readonly episodeId: string;
+  readonly agent: string;
+  readonly userPrompt: string;
+  readonly tools: readonly ToolDescriptor[];
+  /** Per-episode state of one defense, shared by the agents of the episode; created on first use. */
+  state<T>(defenseId: string, init: () => T): T;
+}
+
+type Hook<S> = (subject: S, scope: HookScope) => Verdict | Promise<Verdict>;
+
+/** Subjects of each hook, by hook name. */
+export interface HookSubjects {
+  onUserInput: UserInput;
+  onContext: ContextEntry;
+  onToolCall: ToolCallRequest;
+  onToolResult: ToolResultEvent;
+  onMemoryWrite: MemoryWriteRequest;
+  onAgentMessage: AgentMessage;
+  onCapabilityRequest: CapabilityRequest;
+}
+export type HookName = keyof HookSubjects;
+export const HOOK_NAMES: readonly HookName[] = [
+  "onUserInput",
+  "onContext",
+  "onToolCall",
+  "onToolResult",
+  "onMemoryWrite",
+  "onAgentMessage",
+  "onCapabilityRequest",
+];
+
+export type DefenseHooks = { readonly [H in HookName]?: Hook<HookSubjects[H]> } & {
+  /** Text appended to the agent's system prompt. */
+  readonly systemPrompt?: (scope: HookScope) => string | undefined;
+};
+
+/** A defense layer: a plain object. Its factory recorded `params` so a result row can be rebuilt. */
+export interface Defense {
+  readonly id: string;
+  readonly layer: Layer;
+  readonly version: string;
+  readonly description: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly hooks: DefenseHooks;
+}
