@@ -32,6 +32,15 @@ export type AgentStateType = typeof AgentState.State;
 
 export type AgentGraph = ReturnType<typeof buildAgentGraph>;
 
+/** The model call failed (network, server, malformed answer): the episode is an error, never a block. */
+export class ModelCallError extends Error {
+  readonly code = "model_error";
+  constructor(agent: string, cause: unknown) {
+    super(`model call of agent ${agent} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = "ModelCallError";
+  }
+}
+
 /** Hard limit on graph steps per agent run; hitting it is an episode error, not a block. */
 export const RECURSION_LIMIT = 60;
 
@@ -103,7 +112,12 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
       const runtime = runtimeOf(config);
       runtime.countModelCall();
       const context = config.context as unknown as AgentContext;
-      const output = (await bound.invoke(state.messages, { ...context.episode.setup.modelOptions, signal: config.signal })) as AIMessage;
+      let output: AIMessage;
+      try {
+        output = (await bound.invoke(state.messages, { ...context.episode.setup.modelOptions, signal: config.signal })) as AIMessage;
+      } catch (error) {
+        throw new ModelCallError(spec.id, error);
+      }
       const calls = output.tool_calls ?? [];
       runtime.traceModelOutput(calls.length > 0 ? calls.map((c) => `${c.name}(${JSON.stringify(c.args)})`).join("; ") : textOf(output));
       return { messages: [output] };

@@ -63,7 +63,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   }
 
   _llmType(): string {
-    return `sim:${this.simProfile.name}`;
+    return "sim";
   }
 
   override bindTools(tools: BindToolsInput[]): SimulatedChatModel {

@@ -1,0 +1,55 @@
+import { z } from "zod";
+
+export const SURFACES = ["tool_output", "tool_description", "memory", "rag_document", "peer_message", "user_channel"] as const;
+export type Surface = (typeof SURFACES)[number];
+
+export const GOALS = ["exfiltration", "unauthorized_transaction", "destruction", "persistence", "privilege_escalation", "replication"] as const;
+export type GoalKind = (typeof GOALS)[number];
+
+export const SPLITS = ["seen", "near", "far"] as const;
+export type Split = (typeof SPLITS)[number];
+
+/** Agent systems an attack case can target. */
+export const AGENT_SYSTEMS = ["single", "supervisor"] as const;
+export type AgentSystemName = (typeof AGENT_SYSTEMS)[number];
+
+const kebab = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "use lower-case kebab-case, e.g. email-exfil-api-keys");
+
+const PlannedCall = z.strictObject({
+  tool: z.string().min(1),
+  args: z.record(z.string(), z.unknown()),
+});
+
+/** A text the attacker plants and the calls it asks for. `core` is the part a reader must see for it to work. */
+const Payload = z.strictObject({
+  text: z.string().min(1),
+  core: z.string().min(1).optional(),
+  calls: z.array(PlannedCall).min(1, "a payload must ask for at least one tool call"),
+});
+
+/**
+ * An attack case (a virus): ANIS's V = (surface, target capability, payload, exploitation mechanism).
+ * The injection adds text at a named point of the suite's world (or rides on a compromised agent's messages,
+ * point `peer:AGENT`); it never removes what the user task needs. `goal.predicate` is in the suite's predicate
+ * language, evaluated over the world after each episode of the campaign.
+ */
+export const AttackCaseSchema = z.strictObject({
+  id: kebab,
+  version: z.string().default("1"),
+  title: z.string().min(1),
+  suite: z.string().min(1),
+  agent: z.enum(AGENT_SYSTEMS).default("single"),
+  surface: z.enum(SURFACES),
+  family: kebab,
+  goal: z.strictObject({ kind: z.enum(GOALS), predicate: z.unknown() }),
+  /** User tasks run in order with one persistent memory store; the injection lands in the first. */
+  campaign: z.array(z.string().min(1)).min(1),
+  injection: z.strictObject({ point: z.string().min(1) }).extend(Payload.shape),
+  /** Payloads the attack plants for later (a memory entry, a relayed message), with the calls each asks for. */
+  carried: z.array(Payload).default([]),
+  mutation_chain: z.array(z.string()).default([]),
+  split: z.enum(SPLITS).default("seen"),
+});
+export type AttackCase = z.infer<typeof AttackCaseSchema>;
+
+export const AttackFileSchema = z.array(AttackCaseSchema).min(1);

@@ -1,0 +1,67 @@
+import { createHash } from "node:crypto";
+import type { SimPayload } from "../agents/models/sim/model.ts";
+import { AttackFileError, loadAttackCases } from "../attacks/load.ts";
+import type { AttackCase } from "../attacks/schema.ts";
+import { getSuite } from "./suites/registry.ts";
+
+const MEMORY_WRITE = "save_memory";
+
+/**
+ * Problems of a case against its suite: unknown suite, tasks, tools, injection point, or a goal predicate outside
+ * the suite's language. Each names the path in the case.
+ */
+export function checkAgainstSuite(c: AttackCase): string[] {
+  const problems: string[] = [];
+  let suite;
+  try {
+    suite = getSuite(c.suite);
+  } catch (error) {
+    return [`suite: ${(error as Error).message}`];
+  }
+  const tasks = new Set(suite.tasks.map((t) => t.id));
+  c.campaign.forEach((id, i) => {
+    if (!tasks.has(id)) problems.push(`campaign.${i}: unknown user task "${id}" in suite ${suite.name}`);
+  });
+  const goal = suite.predicate.safeParse(c.goal.predicate);
+  if (!goal.success) problems.push(`goal.predicate: ${goal.error.issues.map((i) => `${i.message} at ${i.path.join(".")}`).join("; ")}`);
+  if (!c.injection.point.startsWith("peer:")) {
+    const points = suite.injectionPoints(suite.fixture());
+    if (!points.includes(c.injection.point)) problems.push(`injection.point: unknown point "${c.injection.point}". Valid points: ${points.join(", ")}, peer:AGENT`);
+  }
+  const payloads = [c.injection, ...c.carried];
+  payloads.forEach((p, i) => {
+    const where = i === 0 ? "injection" : `carried.${i - 1}`;
+    p.calls.forEach((call, j) => {
+      if (call.tool === MEMORY_WRITE) return;
+      const tool = suite.tools.get(call.tool);
+      if (!tool) problems.push(`${where}.calls.${j}.tool: unknown tool "${call.tool}"`);
+      else {
+        const issue = tool.check(call.args);
+        if (issue) problems.push(`${where}.calls.${j}.args: ${issue}`);
+      }
+    });
+    const core = p.core ?? p.text;
+    if (!p.text.includes(core)) problems.push(`${where}.core: the core must be a part of the text`);
+  });
+  return problems;
+}
+
+/** Loads the corpus and checks every case against its suite; throws one error naming every problem. */
+export function loadCorpus(dir?: string): AttackCase[] {
+  const cases = loadAttackCases(dir);
+  const problems = cases.flatMap((c) => checkAgainstSuite(c).map((p) => `${c.id}: ${p}`));
+  if (problems.length > 0) throw new AttackFileError(dir ?? "attacks/cases", problems);
+  return cases;
+}
+
+/** What the simulated model knows of a case: each planted text and the calls it asks for. */
+export function payloadsOf(c: AttackCase): SimPayload[] {
+  return [c.injection, ...c.carried].map((p, i) => ({ id: `${c.id}#${i}`, text: p.text, core: p.core, calls: p.calls }));
+}
+
+/** Content hash of a corpus: same cases, same hash, whatever the file layout. */
+export function corpusHash(cases: readonly AttackCase[]): string {
+  const hash = createHash("sha256");
+  for (const c of [...cases].sort((a, b) => (a.id < b.id ? -1 : 1))) hash.update(JSON.stringify(c));
+  return hash.digest("hex").slice(0, 16);
+}

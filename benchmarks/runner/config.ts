@@ -1,0 +1,65 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { SPLITS } from "../../attacks/schema.ts";
+import { formatIssues } from "../suites/suite.ts";
+
+const CONFIG_DIR = fileURLToPath(new URL("../configs", import.meta.url));
+
+/** A malformed or unknown run configuration. CLI exit code 2. */
+export class RunConfigError extends Error {
+  readonly code = "bad_input";
+  constructor(message: string) {
+    super(message);
+    this.name = "RunConfigError";
+  }
+}
+
+/** A run configuration file: the matrix of a run. */
+export const RunConfigSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().min(1),
+  suites: z.array(z.string()).min(1),
+  agents: z.array(z.string()).min(1),
+  defenses: z.array(z.string()).min(1),
+  models: z.array(z.string()).min(1),
+  seeds: z.number().int().min(1).max(1000),
+  /** Glob over attack ids (`*` matches any run of characters); `""` runs no attacks. */
+  attacks: z.string().default("*"),
+  split: z.enum(SPLITS).nullable().default(null),
+  benign: z.boolean().default(true),
+  /** Campaigns run at once; the simulated model is CPU-bound, real endpoints benefit from more. */
+  concurrency: z.number().int().min(1).max(256).default(1),
+});
+export type RunConfig = z.infer<typeof RunConfigSchema>;
+
+export function runConfigNames(): string[] {
+  return readdirSync(CONFIG_DIR)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => basename(f, ".json"))
+    .sort();
+}
+
+/** A shipped configuration by name (`quick`, `default`, `full`) or a path to a configuration file. */
+export function loadRunConfig(nameOrPath: string): RunConfig {
+  const shipped = join(CONFIG_DIR, `${nameOrPath}.json`);
+  const file = existsSync(shipped) ? shipped : existsSync(nameOrPath) ? nameOrPath : null;
+  if (!file) throw new RunConfigError(`unknown run configuration "${nameOrPath}". Valid configurations: ${runConfigNames().join(", ")} (or a path to a .json file)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new RunConfigError(`${file}: not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = RunConfigSchema.safeParse(json);
+  if (!parsed.success) throw new RunConfigError(`${file}: invalid run configuration\n${formatIssues(file, parsed.error.issues)}`);
+  return parsed.data;
+}
+
+/** `*` wildcards over whole ids. */
+export function globMatcher(glob: string): (id: string) => boolean {
+  if (glob === "") return () => false;
+  const pattern = new RegExp(`^${glob.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  return (id) => pattern.test(id);
+}

@@ -1,0 +1,150 @@
+import { createHash } from "node:crypto";
+import { GraphRecursionError } from "@langchain/langgraph";
+import type { MemoryRecord } from "../../agents/environment.ts";
+import { RECURSION_LIMIT } from "../../agents/graph.ts";
+import type { ModelHandle } from "../../agents/models/registry.ts";
+import { EpisodeRuntime, type TraceEvent } from "../../agents/runtime.ts";
+import type { AgentSystem } from "../../agents/systems.ts";
+import type { AttackCase } from "../../attacks/schema.ts";
+import { SimulatedApprover } from "../../defenses/approver.ts";
+import { AuditLog } from "../../defenses/audit.ts";
+import type { DefenseConfiguration } from "../../defenses/config.ts";
+import { DefenseStack } from "../../defenses/stack.ts";
+import { payloadsOf } from "../corpus.ts";
+import { environmentOf, type Suite, type UserTask } from "../suites/suite.ts";
+import type { EpisodeRow, EventRow } from "./tables.ts";
+
+/** One campaign of the matrix: its tasks run in order, sharing one persistent memory store. */
+export interface Campaign {
+  readonly id: string;
+  readonly suite: Suite<unknown>;
+  readonly system: AgentSystem;
+  readonly defense: DefenseConfiguration;
+  readonly model: ModelHandle;
+  readonly seed: number;
+  readonly attack: AttackCase | null;
+  readonly tasks: readonly UserTask[];
+}
+
+export interface CampaignResult {
+  readonly episodes: EpisodeRow[];
+  readonly events: EventRow[];
+}
+
+const shortHash = (...parts: (string | number | null)[]) => createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 16);
+
+export function campaignId(suite: string, system: string, defense: string, model: string, seed: number, attack: string | null, task: string): string {
+  return `c-${shortHash(suite, system, defense, model, seed, attack, task)}`;
+}
+
+/** Error codes: stable, so reports can group by them. Errors are never blocks. */
+function classify(error: unknown): { code: string; message: string } {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof GraphRecursionError) return { code: "step_limit", message };
+  const code = (error as { code?: unknown }).code;
+  return { code: typeof code === "string" && code !== "bad_input" ? code : "runtime_error", message };
+}
+
+/**
+ * Runs a campaign: for each task, a fresh world (with the campaign's memory carried over), the attack planted in
+ * the first episode, a new defense stack and approver, one invocation of the agent system, then the utility and
+ * goal predicates over (world before, world after).
+ */
+export async function runCampaign(campaign: Campaign, runId: string): Promise<CampaignResult> {
+  const { suite, system, defense, model, seed, attack } = campaign;
+  const episodes: EpisodeRow[] = [];
+  const events: EventRow[] = [];
+  const payloads = attack ? payloadsOf(attack) : [];
+  let memory: MemoryRecord[] = [];
+
+  for (const [pos, task] of campaign.tasks.entries()) {
+    const episodeId = `ep-${shortHash(campaign.id, pos)}`;
+    const world = suite.fixture();
+    suite.memory(world).push(...memory);
+    const compromised = attack && pos === 0 && attack.injection.point.startsWith("peer:") ? attack.injection : null;
+    if (attack && pos === 0 && !compromised) suite.inject(world, attack.injection.point, attack.injection.text);
+    const before = structuredClone(world);
+
+    let seq = 0;
+    const trace = (e: TraceEvent) =>
+      events.push({
+        run_id: runId,
+        episode_id: episodeId,
+        seq: seq++,
+        agent: e.agent,
+        kind: e.kind,
+        layer: e.layer ?? null,
+        hook: e.hook ?? null,
+        defense: e.defense ?? null,
+        verdict: e.verdict ?? null,
+        code: e.code ?? null,
+        reason: e.reason ?? null,
+        source: e.source ?? null,
+        tool: e.tool ?? null,
+        approved: null,
+        detail: e.detail ?? null,
+      });
+    const audit = new AuditLog((i) => {
+      trace({ agent: i.agent, kind: "intervention", layer: i.layer, hook: i.hook, defense: i.defense, verdict: i.verdict, code: i.code, reason: i.reason, source: i.source, tool: i.tool });
+      events.at(-1)!.approved = i.approved;
+    });
+    const approver = new SimulatedApprover(task.plan, { errorRate: defense.approverErrorRate, seed: `${seed}:${episodeId}` });
+    const stack = new DefenseStack(defense.layers, approver, { episodeId, userPrompt: task.prompt }, audit);
+    const runtime = new EpisodeRuntime({
+      episodeId,
+      userPrompt: task.prompt,
+      environment: environmentOf(suite, world),
+      stack,
+      trace,
+      modelOptions: model.callOptions({ seed, payloads }),
+      compromisedAgent: compromised ? { agent: compromised.point.slice("peer:".length), text: compromised.text } : undefined,
+    });
+
+    const started = performance.now();
+    let error: { code: string; message: string } | null = null;
+    try {
+      await system.graph.invoke({ task: { text: task.prompt, from: "user" } }, { context: { episode: runtime }, recursionLimit: RECURSION_LIMIT });
+    } catch (e) {
+      error = classify(e);
+      trace({ agent: system.entry, kind: "error", code: error.code, detail: error.message.slice(0, 2000) });
+    }
+    const duration = performance.now() - started;
+
+    const entries = audit.entries;
+    episodes.push({
+      run_id: runId,
+      episode_id: episodeId,
+      campaign_id: campaign.id,
+      campaign_pos: pos,
+      campaign_len: campaign.tasks.length,
+      suite: suite.name,
+      agent_system: system.name,
+      user_task: task.id,
+      hard_negative: task.hard_negative,
+      attack_id: attack?.id ?? null,
+      surface: attack?.surface ?? null,
+      family: attack?.family ?? null,
+      goal: attack?.goal.kind ?? null,
+      split: attack?.split ?? null,
+      defense: defense.name,
+      model: model.name,
+      seed,
+      utility: suite.evaluate(task.utility, before, world),
+      attack_success: attack ? suite.evaluate(attack.goal.predicate, before, world) : null,
+      interventions: entries.length,
+      approvals: entries.filter((e) => e.verdict === "ask_approval").length,
+      approvals_denied: entries.filter((e) => e.approved === false).length,
+      stops: entries.filter((e) => e.verdict === "block" || e.verdict === "quarantine" || e.approved === false).length,
+      first_layer: entries[0]?.layer ?? null,
+      error: error?.code ?? null,
+      error_message: error?.message.slice(0, 2000) ?? null,
+      steps: runtime.counters.modelCalls + runtime.counters.toolCalls,
+      model_calls: runtime.counters.modelCalls,
+      tool_calls: runtime.counters.toolCalls,
+      duration_ms: Math.round(duration * 1000) / 1000,
+      defense_us: Math.round(stack.overheadMicros),
+    });
+    memory = suite.memory(world);
+  }
+  return { episodes, events };
+}

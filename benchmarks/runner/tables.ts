@@ -1,0 +1,112 @@
+/** Result tables by grain: one row per episode, one per trace event. Versioned: readers check `schema_version`. */
+export const RESULTS_SCHEMA_VERSION = 1;
+
+type ColumnType = "VARCHAR" | "BOOLEAN" | "INTEGER" | "DOUBLE";
+export interface Column<R> {
+  readonly name: keyof R & string;
+  readonly type: ColumnType;
+}
+
+export interface EpisodeRow {
+  run_id: string;
+  episode_id: string;
+  campaign_id: string;
+  campaign_pos: number;
+  campaign_len: number;
+  suite: string;
+  agent_system: string;
+  user_task: string;
+  hard_negative: boolean;
+  attack_id: string | null;
+  surface: string | null;
+  family: string | null;
+  goal: string | null;
+  split: string | null;
+  defense: string;
+  model: string;
+  seed: number;
+  utility: boolean;
+  attack_success: boolean | null;
+  interventions: number;
+  approvals: number;
+  approvals_denied: number;
+  stops: number;
+  first_layer: string | null;
+  error: string | null;
+  error_message: string | null;
+  steps: number;
+  model_calls: number;
+  tool_calls: number;
+  duration_ms: number;
+  defense_us: number;
+}
+
+export const EPISODE_COLUMNS: readonly Column<EpisodeRow>[] = [
+  { name: "run_id", type: "VARCHAR" },
+  { name: "episode_id", type: "VARCHAR" },
+  { name: "campaign_id", type: "VARCHAR" },
+  { name: "campaign_pos", type: "INTEGER" },
+  { name: "campaign_len", type: "INTEGER" },
+  { name: "suite", type: "VARCHAR" },
+  { name: "agent_system", type: "VARCHAR" },
+  { name: "user_task", type: "VARCHAR" },
+  { name: "hard_negative", type: "BOOLEAN" },
+  { name: "attack_id", type: "VARCHAR" },
+  { name: "surface", type: "VARCHAR" },
+  { name: "family", type: "VARCHAR" },
+  { name: "goal", type: "VARCHAR" },
+  { name: "split", type: "VARCHAR" },
+  { name: "defense", type: "VARCHAR" },
+  { name: "model", type: "VARCHAR" },
+  { name: "seed", type: "INTEGER" },
+  { name: "utility", type: "BOOLEAN" },
+  { name: "attack_success", type: "BOOLEAN" },
+  { name: "interventions", type: "INTEGER" },
+  { name: "approvals", type: "INTEGER" },
+  { name: "approvals_denied", type: "INTEGER" },
+  { name: "stops", type: "INTEGER" },
+  { name: "first_layer", type: "VARCHAR" },
+  { name: "error", type: "VARCHAR" },
+  { name: "error_message", type: "VARCHAR" },
+  { name: "steps", type: "INTEGER" },
+  { name: "model_calls", type: "INTEGER" },
+  { name: "tool_calls", type: "INTEGER" },
+  { name: "duration_ms", type: "DOUBLE" },
+  { name: "defense_us", type: "DOUBLE" },
+];
+
+export interface EventRow {
+  run_id: string;
+  episode_id: string;
+  seq: number;
+  agent: string;
+  kind: string;
+  layer: string | null;
+  hook: string | null;
+  defense: string | null;
+  verdict: string | null;
+  code: string | null;
+  reason: string | null;
+  source: string | null;
+  tool: string | null;
+  approved: boolean | null;
+  detail: string | null;
+}
+
+export const EVENT_COLUMNS: readonly Column<EventRow>[] = [
+  { name: "run_id", type: "VARCHAR" },
+  { name: "episode_id", type: "VARCHAR" },
+  { name: "seq", type: "INTEGER" },
+  { name: "agent", type: "VARCHAR" },
+  { name: "kind", type: "VARCHAR" },
+  { name: "layer", type: "VARCHAR" },
+  { name: "hook", type: "VARCHAR" },
+  { name: "defense", type: "VARCHAR" },
+  { name: "verdict", type: "VARCHAR" },
+  { name: "code", type: "VARCHAR" },
+  { name: "reason", type: "VARCHAR" },
+  { name: "source", type: "VARCHAR" },
+  { name: "tool", type: "VARCHAR" },
+  { name: "approved", type: "BOOLEAN" },
+  { name: "detail", type: "VARCHAR" },
+];
