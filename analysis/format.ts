@@ -1,0 +1,52 @@
+import type { ReportRow } from "./report.ts";
+
+/** Columns shown in table and Markdown output, with their headers; JSON carries every column. */
+const SHOWN: readonly (readonly [string, string])[] = [
+  ["n_benign", "benign n"],
+  ["benign_utility", "BU"],
+  ["n_attack", "attack n"],
+  ["asr", "ASR"],
+  ["block_rate", "BR"],
+  ["autoimmunity", "AIR"],
+  ["autoimmunity_hard_negative", "AIR(hard neg.)"],
+  ["harmful_autoimmunity", "harmful AIR"],
+  ["utility_under_attack", "UA"],
+  ["friction", "friction"],
+  ["errors", "errors"],
+  ["defense_us_per_step", "µs/step"],
+];
+
+const pct = (v: unknown) => (typeof v === "number" ? v.toFixed(2) : "–");
+
+function cell(row: ReportRow, key: string): string {
+  const value = row[key];
+  if (key.startsWith("n_") || key === "errors") return String(value ?? 0);
+  if (key === "defense_us_per_step") return typeof value === "number" ? value.toFixed(1) : "–";
+  if (key === "friction") return pct(value);
+  const lo = row[`${key}_lo`];
+  const hi = row[`${key}_hi`];
+  return typeof value === "number" && typeof lo === "number" && typeof hi === "number" ? `${pct(value)} [${pct(lo)}–${pct(hi)}]` : pct(value);
+}
+
+function grid(rows: readonly ReportRow[], by: readonly string[]): { header: string[]; body: string[][] } {
+  const keys = ["defense", "model", ...by];
+  const header = [...keys, ...SHOWN.map(([, h]) => h)];
+  const body = rows.map((row) => [...keys.map((k) => String(row[k] ?? "–")), ...SHOWN.map(([k]) => cell(row, k))]);
+  return { header, body };
+}
+
+export function formatTable(rows: readonly ReportRow[], by: readonly string[] = []): string {
+  const { header, body } = grid(rows, by);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+}
+
+export function formatMarkdown(rows: readonly ReportRow[], by: readonly string[] = []): string {
+  const { header, body } = grid(rows, by);
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...body.map(line)].join("\n");
+}
+
+export const METRIC_LEGEND =
+  "BU benign utility · ASR attack success rate · BR block rate (vs. the undefended baseline) · AIR autoimmunity rate · UA utility under attack · friction: approvals per benign episode · [lo–hi] Wilson 95%";

@@ -1,0 +1,39 @@
+import { readFileSync } from "node:fs";
+import { queryRows, type ResultsDatabase, ResultsError } from "./results.ts";
+
+const REPORT_SQL = readFileSync(new URL("./sql/report.sql", import.meta.url), "utf8");
+
+/** Columns a report can break down by; the attack columns exist only for attack episodes. */
+export const BENIGN_BREAKDOWNS = ["suite", "agent_system"] as const;
+export const ATTACK_BREAKDOWNS = ["surface", "family", "goal", "split", "attack_id"] as const;
+export const BREAKDOWNS: readonly string[] = [...BENIGN_BREAKDOWNS, ...ATTACK_BREAKDOWNS];
+
+/** One report row: the metrics of DESIGN.md §6 for one (defense, model[, breakdown...]). Rates are 0..1 or null. */
+export type ReportRow = Record<string, unknown> & {
+  defense: string;
+  model: string;
+  n_benign: number;
+  benign_utility: number | null;
+  n_attack: number;
+  asr: number | null;
+  block_rate: number | null;
+  autoimmunity: number | null;
+  harmful_autoimmunity: number | null;
+  utility_under_attack: number | null;
+  friction: number | null;
+  errors: number;
+};
+
+/** Computes the report in DuckDB. `by` adds breakdown columns after `defense, model`. */
+export async function computeReport(db: ResultsDatabase, by: readonly string[] = []): Promise<ReportRow[]> {
+  for (const column of by) {
+    if (!BREAKDOWNS.includes(column)) throw new ResultsError(`unknown breakdown "${column}". Valid breakdowns: ${BREAKDOWNS.join(", ")}`);
+  }
+  const keys = ["defense", "model", ...by];
+  const benignKeys = keys.filter((k) => !(ATTACK_BREAKDOWNS as readonly string[]).includes(k));
+  const rowSource = keys.length === benignKeys.length ? "episodes" : "attack_pairs";
+  const sql = REPORT_SQL.replaceAll("{{benign_keys}}", benignKeys.join(", "))
+    .replaceAll("{{keys}}", keys.join(", "))
+    .replaceAll("{{row_source}}", rowSource);
+  return (await queryRows(db.connection, sql)) as ReportRow[];
+}

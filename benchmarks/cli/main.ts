@@ -1,0 +1,201 @@
+import { readFileSync } from "node:fs";
+import { Argument, Command, CommanderError, Option } from "commander";
+import { resolveEndpoint, probeEndpoint } from "../../agents/models/openai.ts";
+import { validModelNames } from "../../agents/models/registry.ts";
+import { SIM_PROFILES } from "../../agents/models/sim/profiles.ts";
+import { AGENT_SYSTEMS } from "../../agents/systems.ts";
+import { parseAttackFile } from "../../attacks/load.ts";
+import { describeBuiltins } from "../../defenses/builtins/index.ts";
+import { configurationNames, describeConfigurations, parseDefenseConfiguration } from "../../defenses/config.ts";
+import { formatMarkdown, formatTable, METRIC_LEGEND } from "../../analysis/format.ts";
+import { computeReport } from "../../analysis/report.ts";
+import { openResults } from "../../analysis/results.ts";
+import { checkAgainstSuite, loadCorpus } from "../corpus.ts";
+import { loadRunConfig, RunConfigError, RunConfigSchema } from "../runner/config.ts";
+import { executeRun } from "../runner/run.ts";
+import { SUITES } from "../suites/registry.ts";
+import { createProgress } from "./progress.ts";
+
+/** Bad input the user can fix: one message, exit code 2. */
+const isInputError = (error: unknown): error is Error => (error as { code?: unknown })?.code === "bad_input";
+class UsageError extends Error {
+  readonly code = "bad_input";
+}
+
+const list = (value: string) => value.split(",").map((s) => s.trim()).filter(Boolean);
+const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${value}"`);
+  return n;
+};
+const FORMATS = ["table", "json", "md"] as const;
+type Format = (typeof FORMATS)[number];
+
+async function printReport(dirs: string[], format: Format, by: string[], baseline: string) {
+  const db = await openResults(dirs, { baseline });
+  try {
+    const rows = await computeReport(db, by);
+    if (format === "json") process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    else if (format === "md") process.stdout.write(`${formatMarkdown(rows, by)}\n\n${METRIC_LEGEND}\n`);
+    else process.stdout.write(`${formatTable(rows, by)}\n\n${METRIC_LEGEND}\n`);
+  } finally {
+    db.close();
+  }
+}
+
+const program = new Command()
+  .name("anis")
+  .description("ANIS Bench: runtime defenses of LLM agents against attacks through tools, memory and peer agents")
+  .exitOverride()
+  .showHelpAfterError();
+
+program
+  .command("run")
+  .description("run a matrix of episodes and write results/<run-id>/ (manifest.json, episodes.parquet, events.parquet)")
+  .option("--config <name|file>", "run configuration: quick, default, full, or a .json file", "default")
+  .option("--model <names>", `models, comma-separated: ${validModelNames().join(", ")}`, list)
+  .option("--defenses <names>", "defense configurations, comma-separated, or all", list)
+  .option("--suites <names>", "suites, comma-separated", list)
+  .option("--agents <names>", `agent systems, comma-separated: ${[...AGENT_SYSTEMS.keys()].join(", ")}`, list)
+  .option("--attacks <glob>", "attack ids to run (* is a wildcard; \"\" runs none)")
+  .addOption(new Option("--split <split>", "only attack cases of this split").choices(["seen", "near", "far"]))
+  .option("--no-benign", "run no benign tasks")
+  .option("--seeds <n>", "seeds per (case, configuration)", positiveInt("seeds"))
+  .option("--concurrency <n>", "campaigns in flight at once", positiveInt("concurrency"))
+  .option("--out <dir>", "folder for run folders", "results")
+  .option("--base-url <url>", "OpenAI-compatible endpoint (default: OPENAI_BASE_URL)")
+  .option("--api-key <key>", "API key (default: OPENAI_API_KEY)")
+  .option("--report", "print the report when the run is done")
+  .addOption(new Option("--format <format>", "report format").choices(FORMATS).default("table"))
+  .action(async (opts) => {
+    const base = loadRunConfig(opts.config);
+    const defenses = opts.defenses?.length === 1 && opts.defenses[0] === "all" ? configurationNames() : opts.defenses;
+    const parsed = RunConfigSchema.safeParse({
+      ...base,
+      ...(opts.model && { models: opts.model }),
+      ...(defenses && { defenses }),
+      ...(opts.suites && { suites: opts.suites }),
+      ...(opts.agents && { agents: opts.agents }),
+      ...(opts.attacks !== undefined && { attacks: opts.attacks }),
+      ...(opts.split && { split: opts.split }),
+      ...(opts.benign === false && { benign: false }),
+      ...(opts.seeds && { seeds: opts.seeds }),
+      ...(opts.concurrency && { concurrency: opts.concurrency }),
+    });
+    if (!parsed.success) throw new RunConfigError(`invalid options: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    const config = parsed.data;
+    const endpoint = resolveEndpoint({ baseURL: opts.baseUrl, apiKey: opts.apiKey });
+    if (config.models.some((m) => m.startsWith("openai:"))) {
+      const problem = await probeEndpoint(endpoint);
+      if (problem) throw new UsageError(problem);
+    }
+    const progress = createProgress(`run ${config.name}`);
+    const summary = await executeRun({ config, out: opts.out, endpoint, onProgress: (d, t) => progress.update(d, t) }).finally(() => progress.stop());
+    process.stderr.write(
+      `wrote ${summary.dir}: ${summary.episodes} episodes (${summary.errors} errors) in ${summary.seconds.toFixed(1)} s, ${summary.episodesPerSecond.toFixed(1)} episodes/s\n`,
+    );
+    if (opts.report) await printReport([summary.dir], opts.format, [], "none");
+  });
+
+program
+  .command("report")
+  .description("metrics per (defense, model) from one or many run folders, computed in DuckDB")
+  .argument("<run-dirs...>", "results/<run-id> folders; several are pooled")
+  .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("table"))
+  .option("--by <columns>", "break down by: suite, agent_system, surface, family, goal, split, attack_id", list, [])
+  .option("--baseline <defense>", "configuration block rates are measured against", "none")
+  .action(async (dirs: string[], opts) => printReport(dirs, opts.format, opts.by, opts.baseline));
+
+const LISTS = ["suites", "defenses", "attacks", "models", "vaccinators"] as const;
+program
+  .command("list")
+  .description(`list ${LISTS.join(", ")}`)
+  .addArgument(new Argument("<kind>", "what to list").choices(LISTS))
+  .option("--json", "print JSON")
+  .action((kind: (typeof LISTS)[number], opts: { json?: boolean }) => {
+    const items = listOf(kind);
+    if (opts.json) process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+    else process.stdout.write(`${items.length === 0 ? `no ${kind} yet` : items.map(describe).join("\n")}\n`);
+  });
+
+function listOf(kind: (typeof LISTS)[number]): Record<string, unknown>[] {
+  switch (kind) {
+    case "suites":
+      return [...SUITES.values()].map((s) => ({
+        name: s.name,
+        version: s.version,
+        description: s.description,
+        tools: s.tools.size,
+        tasks: s.tasks.length,
+        hard_negatives: s.tasks.filter((t) => t.hard_negative).length,
+      }));
+    case "defenses":
+      return [
+        ...describeConfigurations().map((c) => ({ kind: "configuration", ...c })),
+        ...describeBuiltins().map((b) => ({ kind: "layer", ...b })),
+      ];
+    case "attacks":
+      return loadCorpus().map((c) => ({ id: c.id, suite: c.suite, agent: c.agent, surface: c.surface, family: c.family, goal: c.goal.kind, split: c.split, campaign: c.campaign }));
+    case "models":
+      return [
+        ...[...SIM_PROFILES.values()].map((p) => ({ name: `sim:${p.name}`, description: p.description })),
+        { name: "openai:NAME", description: "any model on an OpenAI-compatible endpoint (--base-url / OPENAI_BASE_URL, --api-key / OPENAI_API_KEY)" },
+      ];
+    case "vaccinators":
+      return [];
+  }
+}
+
+function describe(item: Record<string, unknown>): string {
+  if (item.kind === "configuration") {
+    const layers = (item.layers as { id: string; layer: string; hooks: string[] }[]).map((l) => `${l.layer} ${l.id} (${l.hooks.join(", ")})`);
+    return `configuration ${item.name}: ${item.description}${layers.length ? `\n    ${layers.join("\n    ")}` : ""}`;
+  }
+  if (item.kind === "layer") return `layer ${item.layer} ${item.id}: ${item.description} [hooks: ${(item.hooks as string[]).join(", ")}]`;
+  const name = item.name ?? item.id;
+  const rest = Object.entries(item).filter(([k]) => k !== "name" && k !== "id").map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : v}`);
+  return `${name}  ${rest.join("  ")}`;
+}
+
+program
+  .command("validate")
+  .description("check attack files, defense configurations and run configurations; every problem is named")
+  .argument("<files...>")
+  .action((files: string[]) => {
+    const problems: string[] = [];
+    for (const file of files) {
+      try {
+        const text = readFileSync(file, "utf8");
+        const json = JSON.parse(text) as unknown;
+        if (Array.isArray(json)) {
+          const cases = parseAttackFile(text, file);
+          problems.push(...cases.flatMap((c) => checkAgainstSuite(c).map((p) => `${file}: ${c.id}: ${p}`)));
+          if (problems.length === 0) process.stdout.write(`${file}: ${cases.length} attack case(s) ok\n`);
+        } else if (json && typeof json === "object" && "layers" in json) {
+          parseDefenseConfiguration(text, file);
+          process.stdout.write(`${file}: defense configuration ok\n`);
+        } else {
+          const parsed = RunConfigSchema.safeParse(json);
+          if (!parsed.success) throw new RunConfigError(`${file}: invalid run configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+          process.stdout.write(`${file}: run configuration ok\n`);
+        }
+      } catch (error) {
+        problems.push(isInputError(error) ? error.message : `${file}: ${(error as Error).message}`);
+      }
+    }
+    if (problems.length > 0) throw new UsageError(problems.join("\n"));
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (isInputError(error)) {
+    process.stderr.write(`error: ${error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
