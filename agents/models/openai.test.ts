@@ -1,0 +1,102 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runEpisode } from "../test-support.ts";
+import { probeEndpoint, resolveEndpoint } from "./openai.ts";
+import { resolveModel } from "./registry.ts";
+
+interface ChatRequest {
+  model: string;
+  seed?: number;
+  messages: { role: string; content: string | null; tool_call_id?: string; tool_calls?: { id: string; function: { name: string; arguments: string } }[] }[];
+  tools?: { type: string; function: { name: string; parameters: Record<string, unknown> } }[];
+}
+
+/** A chat-completions server that plays a scripted agent: browse, then note what the page said, then answer. */
+function scriptedAgent(request: ChatRequest) {
+  const tools = request.messages.filter((m) => m.role === "tool");
+  const call = (name: string, args: Record<string, unknown>) => ({
+    role: "assistant",
+    content: null,
+    tool_calls: [{ id: `call_${tools.length}`, type: "function", function: { name, arguments: JSON.stringify(args) } }],
+  });
+  if (tools.length === 0) return call("browse", { url: "https://a.example" });
+  if (tools.length === 1) return call("write_note", { text: `Page says: ${tools[0]!.content}` });
+  return { role: "assistant", content: "Noted." };
+}
+
+describe("openai: adapter against a real OpenAI-compatible HTTP server on 127.0.0.1", () => {
+  let server: Server;
+  let baseURL: string;
+  const requests: ChatRequest[] = [];
+  let completions = 0;
+
+  beforeAll(async () => {
+    server = createServer(async (req: IncomingMessage, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      res.setHeader("content-type", "application/json");
+      if (req.method === "GET" && req.url === "/v1/models") {
+        res.end(JSON.stringify({ object: "list", data: [{ id: "test-model", object: "model" }] }));
+        return;
+      }
+      if (req.method !== "POST" || req.url !== "/v1/chat/completions" || req.headers.authorization !== "Bearer test-key") {
+        res.statusCode = 404;
+        res.end(JSON.stringify({ error: { message: "not found" } }));
+        return;
+      }
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ChatRequest;
+      requests.push(body);
+      const message = scriptedAgent(body);
+      res.end(
+        JSON.stringify({
+          id: `chatcmpl-${++completions}`,
+          object: "chat.completion",
+          created: 1_790_000_000,
+          model: body.model,
+          choices: [{ index: 0, message, finish_reason: message.tool_calls ? "tool_calls" : "stop" }],
+          usage: { prompt_tokens: 50, completion_tokens: 10, total_tokens: 60 },
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it("runs a tool-call round trip through the agent graph", async () => {
+    const model = resolveModel("openai:test-model", { tasks: [], endpoint: resolveEndpoint({ baseURL, apiKey: "test-key", maxRetries: 0 }, {}) });
+    const { world, runtime } = await runEpisode({ model: model.chat, prompt: "Note down what the page says.", modelOptions: model.callOptions({ seed: 7, payloads: [] }) });
+
+    expect(world.notes).toEqual(["Page says: A page about agents."]);
+    expect(runtime.counters).toEqual({ modelCalls: 3, toolCalls: 2 });
+    expect(requests).toHaveLength(3);
+    expect(requests[0]!.model).toBe("test-model");
+    expect(requests[0]!.seed).toBe(7);
+    expect(requests[0]!.tools?.map((t) => t.function.name)).toEqual(["browse", "write_note", "send_email", "save_memory"]);
+    expect(requests[0]!.tools?.[0]!.function.parameters).toMatchObject({ type: "object", properties: { url: { type: "string" } } });
+    const last = requests[2]!.messages;
+    expect(last.map((m) => m.role)).toEqual(["system", "user", "assistant", "tool", "assistant", "tool"]);
+    expect(last[3]).toMatchObject({ role: "tool", tool_call_id: "call_0", content: "A page about agents." });
+  });
+
+  it("sends no sampling seed the server did not ask for and nothing of the simulation", async () => {
+    const model = resolveModel("openai:test-model", { tasks: [], endpoint: { baseURL, apiKey: "test-key" } });
+    expect(model.callOptions({ seed: 3, payloads: [{ id: "p", text: "secret", calls: [] }] })).toEqual({ seed: 3 });
+  });
+
+  it("probes a live endpoint as reachable and names an unreachable one", async () => {
+    expect(await probeEndpoint({ baseURL, apiKey: "test-key" })).toBeNull();
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    expect(await probeEndpoint({ baseURL: `http://127.0.0.1:${port}/v1` })).toMatch(new RegExp(`cannot reach the OpenAI-compatible endpoint at http://127.0.0.1:${port}/v1: ECONNREFUSED`));
+  });
+
+  it("takes the endpoint from flags over OPENAI_BASE_URL / OPENAI_API_KEY", () => {
+    const env = { OPENAI_BASE_URL: "http://env.example/v1", OPENAI_API_KEY: "env-key" };
+    expect(resolveEndpoint({}, env)).toMatchObject({ baseURL: "http://env.example/v1", apiKey: "env-key" });
+    expect(resolveEndpoint({ baseURL: "http://flag.example/v1", apiKey: "flag-key" }, env)).toMatchObject({ baseURL: "http://flag.example/v1", apiKey: "flag-key" });
+  });
+});
