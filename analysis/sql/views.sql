@@ -2,13 +2,14 @@
 -- Requires: SET VARIABLE baseline = '<defense configuration the block rate is measured against>'.
 -- Errored episodes are errors: they never count as blocks, as benign successes, or as attack successes.
 
--- Wilson score interval, 95% (z = 1.959964): bounds for k successes out of n.
-CREATE OR REPLACE MACRO wilson_lo(k, n) AS CASE WHEN n > 0 THEN greatest(0,
-  (k::DOUBLE / n + 1.920729 / n - 1.959964 * sqrt((k::DOUBLE / n) * (1 - k::DOUBLE / n) / n + 0.960365 / (n::DOUBLE * n)))
-  / (1 + 3.841459 / n)) END;
-CREATE OR REPLACE MACRO wilson_hi(k, n) AS CASE WHEN n > 0 THEN least(1,
-  (k::DOUBLE / n + 1.920729 / n + 1.959964 * sqrt((k::DOUBLE / n) * (1 - k::DOUBLE / n) / n + 0.960365 / (n::DOUBLE * n)))
-  / (1 + 3.841459 / n)) END;
+-- Wilson score interval, 95%: bounds for k successes out of n, with z the 97.5% normal quantile.
+CREATE OR REPLACE MACRO wilson_z() AS 1.959963984540054;
+CREATE OR REPLACE MACRO wilson_bound(k, n, sign) AS CASE WHEN n > 0 THEN
+  (k::DOUBLE / n + wilson_z() ^ 2 / (2 * n)
+   + sign * wilson_z() * sqrt((k::DOUBLE / n) * (1 - k::DOUBLE / n) / n + wilson_z() ^ 2 / (4 * n::DOUBLE * n)))
+  / (1 + wilson_z() ^ 2 / n) END;
+CREATE OR REPLACE MACRO wilson_lo(k, n) AS CASE WHEN n > 0 THEN greatest(0, wilson_bound(k, n, -1)) END;
+CREATE OR REPLACE MACRO wilson_hi(k, n) AS CASE WHEN n > 0 THEN least(1, wilson_bound(k, n, 1)) END;
 CREATE OR REPLACE MACRO rate(k, n) AS CASE WHEN n > 0 THEN k::DOUBLE / n END;
 
 CREATE OR REPLACE VIEW benign_episodes AS
