@@ -20,10 +20,14 @@ const PlannedCall = z.strictObject({
   args: z.record(z.string(), z.unknown()),
 });
 
-/** A text the attacker plants and the calls it asks for. `core` is the part a reader must see for it to work. */
+/**
+ * A text the attacker plants and the calls it asks for. `core` is the part a reader must see for it to work;
+ * `trigger` makes it a delayed one: it acts only when the user's request mentions the trigger.
+ */
 const Payload = z.strictObject({
   text: z.string().min(1),
   core: z.string().min(1).optional(),
+  trigger: z.string().min(1).optional(),
   calls: z.array(PlannedCall).min(1, "a payload must ask for at least one tool call"),
 });
 

@@ -56,7 +56,7 @@ export function loadCorpus(dir?: string): AttackCase[] {
 
 /** What the simulated model knows of a case: each planted text and the calls it asks for. */
 export function payloadsOf(c: AttackCase): SimPayload[] {
-  return [c.injection, ...c.carried].map((p, i) => ({ id: `${c.id}#${i}`, text: p.text, core: p.core, calls: p.calls }));
+  return [c.injection, ...c.carried].map((p, i) => ({ id: `${c.id}#${i}`, text: p.text, core: p.core, trigger: p.trigger, calls: p.calls }));
 }
 
 /** Content hash of a corpus: same cases, same hash, whatever the file layout. */

@@ -54,7 +54,7 @@ describe("openai: adapter against a real OpenAI-compatible HTTP server on 127.0.
           object: "chat.completion",
           created: 1_790_000_000,
           model: body.model,
-          choices: [{ index: 0, message, finish_reason: message.tool_calls ? "tool_calls" : "stop" }],
+          choices: [{ index: 0, message, finish_reason: "tool_calls" in message ? "tool_calls" : "stop" }],
           usage: { prompt_tokens: 50, completion_tokens: 10, total_tokens: 60 },
         }),
       );

@@ -26,6 +26,8 @@ export interface SimPayload {
   readonly id: string;
   readonly text: string;
   readonly core?: string;
+  /** A delayed trigger: the payload asks for its calls only when the request mentions this. */
+  readonly trigger?: string;
   readonly calls: readonly PlannedCall[];
 }
 
@@ -120,11 +122,13 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     if (payloads.length === 0) return [];
     const perception = new Perception(contextParts(messages, taskIndex), this.simProfile.decodes);
     const calls: PlannedCall[] = [];
+    const request = normalise(prompt);
     for (const payload of payloads) {
+      if (payload.trigger !== undefined && !request.includes(normalise(payload.trigger))) continue;
       const sighting = perception.find(payload.core ?? payload.text);
       if (!sighting) continue;
       const p = this.simProfile.compliance(this.styleOf(payload), sighting, perception.size);
-      if (p >= 1 || uniform(`${seed}|${payload.id}|${normalise(prompt)}`) < p) calls.push(...payload.calls);
+      if (p >= 1 || uniform(`${seed}|${payload.id}|${request}`) < p) calls.push(...payload.calls);
     }
     return calls;
   }
