@@ -1,0 +1,80 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Runs the real CLI in a child process, as `npm run anis -- ...` does. */
+function anis(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, ["--import", "tsx", "benchmarks/cli/main.ts", ...args], { cwd: ROOT, env: { ...process.env, OPENAI_BASE_URL: "" } }, (_error, stdout, stderr) =>
+      resolve({ code: child.exitCode, stdout, stderr }),
+    );
+  });
+}
+
+describe.concurrent("anis CLI", () => {
+  it.each([
+    [["run", "--defenses", "nope"], /unknown defense configuration "nope". Valid configurations: ifc, none/],
+    [["run", "--model", "gpt-4o"], /unknown model "gpt-4o". Valid models: sim:obedient, sim:typical, sim:cautious, openai:NAME/],
+    [["run", "--suites", "bank"], /unknown suite "bank". Valid suites: workspace/],
+    [["run", "--agents", "swarm"], /unknown agent system "swarm". Valid agent systems: single, supervisor/],
+    [["run", "--config", "huge"], /unknown run configuration "huge". Valid configurations: default, full, quick/],
+    [["report", "/nonexistent/run"], /not a finished run folder/],
+    [["list", "widgets"], /Allowed choices are suites, defenses, attacks, models, vaccinators/],
+  ])("%j exits 2 and names the valid choices", async (args, message) => {
+    const { code, stderr } = await anis(...args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
+  it("run an openai model against an unreachable endpoint: one clear message, exit 2", async () => {
+    const { code, stderr } = await anis("run", "--model", "openai:gpt-4o", "--base-url", "http://127.0.0.1:9/v1", "--api-key", "x");
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/cannot reach the OpenAI-compatible endpoint at http:\/\/127.0.0.1:9\/v1/);
+  });
+
+  it("validate names each problem of a broken attack file and exits 2", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "anis-validate-")), "broken.json");
+    writeFileSync(file, JSON.stringify([{ id: "Bad Id", title: "t", suite: "workspace", surface: "email", family: "f", campaign: [], injection: { point: "email:m1", text: "x", calls: [] } }]));
+    const { code, stderr } = await anis("validate", file);
+    expect(code).toBe(2);
+    for (const path of ["0.id", "0.surface", "0.goal", "0.campaign", "0.injection.calls"]) expect(stderr).toContain(`${file}: ${path}`);
+  });
+
+  it("validate accepts the shipped corpus and configurations", async () => {
+    const { code, stdout } = await anis("validate", "attacks/cases/workspace/tool-output.json", "defenses/configs/ifc.json", "benchmarks/configs/quick.json");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/8 attack case\(s\) ok[\s\S]*defense configuration ok[\s\S]*run configuration ok/);
+  });
+
+  it("list attacks --json and list defenses", async () => {
+    const attacks = JSON.parse((await anis("list", "attacks", "--json")).stdout) as { surface: string }[];
+    expect(attacks.length).toBeGreaterThanOrEqual(12);
+    const defenses = (await anis("list", "defenses")).stdout;
+    expect(defenses).toMatch(/configuration ifc: .*\n\s+L1 information-flow \(onContext, onToolCall\)/);
+  });
+
+  it("run then report --format json: one object per (defense, model) with the contract's fields", async () => {
+    const out = mkdtempSync(join(tmpdir(), "anis-cli-"));
+    const run = await anis("run", "--config", "quick", "--attacks", "email-*", "--agents", "single", "--out", out, "--report", "--format", "json");
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/wrote .*: \d+ episodes \(0 errors\)/);
+    const rows = JSON.parse(run.stdout) as Record<string, unknown>[];
+    expect(rows.map((r) => [r.defense, r.model])).toEqual([
+      ["ifc", "sim:obedient"],
+      ["none", "sim:obedient"],
+    ]);
+    const fields = ["n_benign", "benign_utility", "n_attack", "asr", "block_rate", "autoimmunity", "harmful_autoimmunity", "utility_under_attack", "friction", "errors"];
+    for (const row of rows) {
+      for (const f of fields) expect(row).toHaveProperty(f);
+      for (const f of ["benign_utility", "asr", "block_rate", "autoimmunity", "harmful_autoimmunity", "utility_under_attack"]) {
+        expect(row).toHaveProperty(`${f}_lo`);
+        expect(row).toHaveProperty(`${f}_hi`);
+      }
+    }
+  });
+});
