@@ -3,12 +3,8 @@ import { AIMessage, type BaseMessage, HumanMessage, SystemMessage, ToolMessage }
 import type { Runnable } from "@langchain/core/runnables";
 import { Annotation, END, type LangGraphRunnableConfig, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
 import type { ToolSchema } from "./environment.ts";
+import { DELEGATE_PREFIX, SAVE_MEMORY_TOOL } from "./reserved-tools.ts";
 import type { AgentRuntime, EpisodeRuntime } from "./runtime.ts";
-
-/** The memory-write tool every agent is given; calls to it go to the `write_memory` node, not to the world. */
-export const SAVE_MEMORY_TOOL = "save_memory";
-/** Calls to `delegate_to_<peer>` hand work to a peer agent. */
-export const DELEGATE_PREFIX = "delegate_to_";
 
 /** Who an agent is: its id, base system prompt, the suite tools it may call, and the peers it may delegate to. */
 export interface AgentSpec {
@@ -185,7 +181,7 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
       { context: config.context, recursionLimit: RECURSION_LIMIT, signal: config.signal },
     );
     const context = config.context as unknown as AgentContext;
-    const peerRuntime = context.episode.agent(peer, []);
+    const peerRuntime = context.episode.existingAgent(peer);
     const reply = await peerRuntime.send(spec.id, textOf(result.messages.at(-1)));
     if ("refused" in reply) return reply.refused;
     return runtime.receive(peer, reply.content);

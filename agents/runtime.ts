@@ -26,6 +26,8 @@ export interface TraceEvent {
   readonly layer?: string | null;
   readonly hook?: string | null;
   readonly defense?: string | null;
+  /** For an `ask_approval` intervention: what the approver decided. */
+  readonly approved?: boolean | null;
   readonly detail?: string | null;
 }
 
@@ -58,6 +60,13 @@ export class EpisodeRuntime {
   readonly counters: EpisodeCounters = { modelCalls: 0, toolCalls: 0 };
   private readonly agents = new Map<string, AgentRuntime>();
   constructor(readonly setup: EpisodeSetup) {}
+
+  /** The runtime of an agent that has already run in this episode. */
+  existingAgent(id: string): AgentRuntime {
+    const runtime = this.agents.get(id);
+    if (!runtime) throw new Error(`agent ${id} has not run in episode ${this.setup.episodeId}`);
+    return runtime;
+  }
 
   /** The runtime of one agent, created on first use with the tools it may call. */
   agent(id: string, toolNames: readonly string[]): AgentRuntime {
@@ -201,7 +210,7 @@ export class AgentRuntime {
     return notices.memoryRefused(outcome);
   }
 
-  /** Sends a message to another agent; returns the text that left, or null when a layer stopped it. */
+  /** Sends a message to another agent: the text that left, or the refusal the sender reads. */
   async send(to: string, content: string): Promise<{ content: string } | { refused: string }> {
     const compromised = this.setup.compromisedAgent;
     const text = compromised?.agent === this.id ? `${content}\n\n${compromised.text}` : content;

@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
 import type { SimPayload } from "../agents/models/sim/model.ts";
+import { SAVE_MEMORY_TOOL } from "../agents/reserved-tools.ts";
 import { AttackFileError, loadAttackCases } from "../attacks/load.ts";
 import type { AttackCase } from "../attacks/schema.ts";
 import { getSuite } from "./suites/registry.ts";
-
-const MEMORY_WRITE = "save_memory";
 
 /**
  * Problems of a case against its suite: unknown suite, tasks, tools, injection point, or a goal predicate outside
@@ -32,7 +31,7 @@ export function checkAgainstSuite(c: AttackCase): string[] {
   payloads.forEach((p, i) => {
     const where = i === 0 ? "injection" : `carried.${i - 1}`;
     p.calls.forEach((call, j) => {
-      if (call.tool === MEMORY_WRITE) return;
+      if (call.tool === SAVE_MEMORY_TOOL) return;
       const tool = suite.tools.get(call.tool);
       if (!tool) problems.push(`${where}.calls.${j}.tool: unknown tool "${call.tool}"`);
       else {

@@ -81,13 +81,10 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
         reason: e.reason ?? null,
         source: e.source ?? null,
         tool: e.tool ?? null,
-        approved: null,
+        approved: e.approved ?? null,
         detail: e.detail ?? null,
       });
-    const audit = new AuditLog((i) => {
-      trace({ agent: i.agent, kind: "intervention", layer: i.layer, hook: i.hook, defense: i.defense, verdict: i.verdict, code: i.code, reason: i.reason, source: i.source, tool: i.tool });
-      events.at(-1)!.approved = i.approved;
-    });
+    const audit = new AuditLog((i) => trace({ kind: "intervention", ...i }));
     const approver = new SimulatedApprover(task.plan, { errorRate: defense.approverErrorRate, seed: `${seed}:${episodeId}` });
     const stack = new DefenseStack(defense.layers, approver, { episodeId, userPrompt: task.prompt }, audit);
     const runtime = new EpisodeRuntime({

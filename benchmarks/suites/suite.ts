@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Environment, MemoryRecord, ToolDefinition } from "../../agents/environment.ts";
 import type { PlannedCall } from "../../agents/models/sim/model.ts";
+import { SAVE_MEMORY_TOOL } from "../../agents/reserved-tools.ts";
 
 /** Bad suite input: an unknown suite or injection point, a malformed task file. CLI exit code 2. */
 export class SuiteError extends Error {
@@ -91,8 +92,8 @@ export function parseTasks<W>(json: unknown, file: string, predicate: z.ZodType<
     seen.add(task.id);
     task.plan.forEach((step, j) => {
       const tool = tools.get(step.tool);
-      if (!tool && step.tool !== "save_memory") {
-        problems.push({ path: [i, "plan", j, "tool"], message: `unknown tool ${step.tool}; valid: ${[...tools.keys()].join(", ")}, save_memory` });
+      if (!tool && step.tool !== SAVE_MEMORY_TOOL) {
+        problems.push({ path: [i, "plan", j, "tool"], message: `unknown tool ${step.tool}; valid: ${[...tools.keys()].join(", ")}, ${SAVE_MEMORY_TOOL}` });
         return;
       }
       const issue = tool ? tool.check(step.args) : typeof step.args.text === "string" ? null : "text: expected string";

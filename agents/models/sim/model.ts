@@ -3,6 +3,7 @@ import { AIMessage, type BaseMessage, type ToolCall } from "@langchain/core/mess
 import type { ChatResult } from "@langchain/core/outputs";
 import { canonical } from "../../../defenses/approver.ts";
 import { uniform } from "../../../defenses/util/uniform.ts";
+import { DELEGATE_PREFIX } from "../../reserved-tools.ts";
 import { type ContextPart, Perception, normalise } from "./perception.ts";
 import { type PayloadStyle, type SimProfile, styleOf } from "./profiles.ts";
 
@@ -104,7 +105,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
 
     const task = this.tasks.get(prompt);
     if (!task) return new AIMessage({ id: idBase, content: "I could not identify a task I can help with." });
-    const delegate = [...this.boundTools].find((t) => t.startsWith("delegate_to_"));
+    const delegate = [...this.boundTools].find((t) => t.startsWith(DELEGATE_PREFIX));
     let delegated = emitted.some((c) => c.name === delegate);
     for (const step of task.plan) {
       if (this.boundTools.has(step.tool)) {
@@ -152,7 +153,7 @@ function contextParts(messages: BaseMessage[], taskIndex: number): ContextPart[]
     if (i === taskIndex || i === 0) return;
     const type = m.getType();
     if (type === "system") parts.push({ channel: "memory", text: textOf(m) });
-    else if (type === "tool") parts.push({ channel: (m.name ?? "").startsWith("delegate_to_") ? "peer" : "tool_output", text: textOf(m) });
+    else if (type === "tool") parts.push({ channel: (m.name ?? "").startsWith(DELEGATE_PREFIX) ? "peer" : "tool_output", text: textOf(m) });
     else if (type === "human") parts.push({ channel: "peer", text: textOf(m) });
   });
   return parts;
