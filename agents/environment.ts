@@ -26,7 +26,8 @@ export interface ToolDefinition<W> {
   check(args: unknown): string | null;
 }
 
-export interface ToolSpec<A extends z.ZodType, W> extends Omit<ToolDescriptor, "destinationArgs"> {
+export interface ToolSpec<A extends z.ZodType, W> extends Omit<ToolDescriptor, "destinationArgs" | "provider"> {
+  readonly provider?: string;
   readonly args: A;
   readonly destinationArgs?: readonly (keyof z.infer<A> & string)[];
   run(world: W, args: z.infer<A>): string;

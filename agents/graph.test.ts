@@ -46,6 +46,9 @@ describe("the single agent graph", () => {
     await episode({ task: summarise, layers: [recorder], page: `A page.\n${payload.text}`, payloads: [payload] });
     expect(seen).toEqual([
       "input",
+      "context:tool_description:tool:browse",
+      "context:tool_description:tool:write_note",
+      "context:tool_description:tool:send_email",
       "call:browse",
       "result:browse",
       "context:tool_result:tool:browse",
@@ -101,9 +104,12 @@ describe("the supervisor and worker", () => {
     const { world, trace } = await episode({ task: summarise, system: "supervisor", layers: [recorder] });
     expect(world.notes).toEqual(["the page"]);
     expect(seen).toEqual([
+      "context:supervisor:tool_description:trusted",
+      "context:supervisor:tool_description:trusted",
       "send:supervisor->worker",
       "receive:supervisor->worker",
       "context:worker:peer_message:untrusted",
+      "context:worker:tool_description:trusted",
       "context:worker:tool_result:untrusted",
       "send:worker->supervisor",
       "receive:worker->supervisor",

@@ -1,10 +1,9 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, type BaseMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
-import type { Runnable } from "@langchain/core/runnables";
 import { Annotation, END, type LangGraphRunnableConfig, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
 import type { ToolSchema } from "./environment.ts";
 import { DELEGATE_PREFIX, SAVE_MEMORY_TOOL } from "./reserved-tools.ts";
-import type { AgentRuntime, EpisodeRuntime } from "./runtime.ts";
+import { type AgentRuntime, type EpisodeRuntime, modelTool } from "./runtime.ts";
 
 /** Who an agent is: its id, base system prompt, the suite tools it may call, and the peers it may delegate to. */
 export interface AgentSpec {
@@ -40,11 +39,6 @@ export class ModelCallError extends Error {
 /** Hard limit on graph steps per agent run; hitting it is an episode error, not a block. */
 export const RECURSION_LIMIT = 60;
 
-const modelTool = (name: string, description: string, parameters: Record<string, unknown>) => ({
-  type: "function" as const,
-  function: { name, description, parameters },
-});
-
 const memoryToolParameters = {
   type: "object",
   properties: { text: { type: "string", description: "What to remember, in one or two sentences" } },
@@ -73,11 +67,10 @@ const textOf = (message: BaseMessage | undefined): string =>
 export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
   const peers = spec.peers ?? {};
   const toolNames = spec.tools.map((t) => t.descriptor.name);
-  const bound: Runnable = model.bindTools!([
-    ...spec.tools.map((t) => modelTool(t.descriptor.name, t.descriptor.description, t.parameters)),
+  const reserved = [
     modelTool(SAVE_MEMORY_TOOL, "Save a note to your long-term memory for future tasks", memoryToolParameters),
     ...Object.entries(peers).map(([peer, p]) => modelTool(`${DELEGATE_PREFIX}${peer}`, p.description, delegateParameters)),
-  ]);
+  ];
   const runtimeOf = (config: LangGraphRunnableConfig): AgentRuntime => {
     const context = config.context as AgentContext | undefined;
     if (!context?.episode) throw new Error("agent graph invoked without an episode runtime in context");
@@ -108,6 +101,7 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
       const runtime = runtimeOf(config);
       runtime.countModelCall();
       const context = config.context as unknown as AgentContext;
+      const bound = await runtime.boundModel(model, reserved);
       let output: AIMessage;
       try {
         output = (await bound.invoke(state.messages, { ...context.episode.setup.modelOptions, signal: config.signal })) as AIMessage;

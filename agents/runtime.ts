@@ -1,3 +1,5 @@
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { Runnable } from "@langchain/core/runnables";
 import type { DefenseStack, StackOutcome } from "../defenses/stack.ts";
 import type { HookScope, Provenance, ToolDescriptor, Trust } from "../defenses/types.ts";
 import { type Environment, ToolArgumentError } from "./environment.ts";
@@ -96,11 +98,23 @@ export const notices = {
 };
 type Refusal = Extract<StackOutcome, { passed: false }>;
 
+/** A tool as offered to a model (OpenAI function format). */
+export interface ModelTool {
+  readonly type: "function";
+  readonly function: { readonly name: string; readonly description: string; readonly parameters: Record<string, unknown> };
+}
+
+export const modelTool = (name: string, description: string, parameters: Record<string, unknown>): ModelTool => ({
+  type: "function",
+  function: { name, description, parameters },
+});
+
 export class AgentRuntime {
   readonly scope: HookScope;
   /** Whether untrusted content has reached this agent's context: memory it writes inherits that label. */
   private tainted = false;
   private memorySeq = 0;
+  private bound: Runnable | null = null;
 
   constructor(
     readonly id: string,
@@ -120,6 +134,25 @@ export class AgentRuntime {
 
   private provenance(source: string, trust: Trust): Provenance {
     return { source, trust, agent: this.id };
+  }
+
+  /**
+   * The model with this agent's tools bound, once per episode. Tool descriptions are context too: each passes
+   * through the stack, untrusted when a third party ships the tool, and a withheld one is offered without it.
+   */
+  async boundModel(model: BaseChatModel, reserved: readonly ModelTool[]): Promise<Runnable> {
+    if (this.bound) return this.bound;
+    const offered: ModelTool[] = [];
+    for (const descriptor of this.tools) {
+      const schema = this.setup.environment.tools.get(descriptor.name)!;
+      const provenance = this.provenance(`tool:${descriptor.name}`, descriptor.provider ? "untrusted" : "trusted");
+      const outcome = await this.setup.stack.check("onContext", { kind: "tool_description", content: descriptor.description, provenance }, this.scope);
+      if (outcome.passed && provenance.trust === "untrusted") this.tainted = true;
+      const description = outcome.passed ? (outcome.content ?? descriptor.description) : notices.contentWithheld(outcome);
+      offered.push(modelTool(descriptor.name, description, schema.parameters));
+    }
+    this.bound = model.bindTools!([...offered, ...reserved]);
+    return this.bound;
   }
 
   /** The system prompt: the agent's own, then each layer's contribution. */

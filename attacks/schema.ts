@@ -26,7 +26,7 @@ const PlannedCall = z.strictObject({
  */
 const Payload = z.strictObject({
   text: z.string().min(1),
-  core: z.string().min(1).optional(),
+  core: z.union([z.string().min(1), z.array(z.string().min(1)).min(2)]).optional(),
   trigger: z.string().min(1).optional(),
   calls: z.array(PlannedCall).min(1, "a payload must ask for at least one tool call"),
 });
@@ -48,10 +48,18 @@ export const AttackCaseSchema = z.strictObject({
   goal: z.strictObject({ kind: z.enum(GOALS), predicate: z.unknown() }),
   /** User tasks run in order with one persistent memory store; the injection lands in the first. */
   campaign: z.array(z.string().min(1)).min(1),
-  injection: z.strictObject({ point: z.string().min(1) }).extend(Payload.shape),
+  injection: z
+    .strictObject({
+      point: z.string().min(1),
+      /** Further fragments of a split payload, each planted at its own point. */
+      also: z.array(z.strictObject({ point: z.string().min(1), text: z.string().min(1) })).default([]),
+    })
+    .extend(Payload.shape),
   /** Payloads the attack plants for later (a memory entry, a relayed message), with the calls each asks for. */
   carried: z.array(Payload).default([]),
   mutation_chain: z.array(z.string()).default([]),
+  /** Which of the family's paraphrase templates produced the text (generated cases). */
+  template: z.number().int().min(0).optional(),
   split: z.enum(SPLITS).default("seen"),
 });
 export type AttackCase = z.infer<typeof AttackCaseSchema>;

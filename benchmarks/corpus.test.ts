@@ -29,7 +29,7 @@ describe("attack cases against their suite", () => {
     expect(found).toEqual([
       expect.stringMatching(/^campaign.0: unknown user task "nope"/),
       expect.stringMatching(/^goal.predicate: /),
-      expect.stringMatching(/^injection.point: unknown point "email:m9". Valid points: email:m1/),
+      expect.stringMatching(/^injection.point: unknown injection point "email:m9" in suite workspace. Valid points: email:m1/),
       expect.stringMatching(/^injection.calls.0.tool: unknown tool "send_mail"/),
       expect.stringMatching(/^injection.calls.1.args: to: /),
     ]);

@@ -3,6 +3,8 @@ import type { SimPayload } from "../agents/models/sim/model.ts";
 import { SAVE_MEMORY_TOOL } from "../agents/reserved-tools.ts";
 import { AttackFileError, loadAttackCases } from "../attacks/load.ts";
 import type { AttackCase } from "../attacks/schema.ts";
+import { ENCODINGS, Perception } from "../agents/models/sim/perception.ts";
+import { plant } from "./runner/plant.ts";
 import { getSuite } from "./suites/registry.ts";
 
 /**
@@ -23,9 +25,10 @@ export function checkAgainstSuite(c: AttackCase): string[] {
   });
   const goal = suite.predicate.safeParse(c.goal.predicate);
   if (!goal.success) problems.push(`goal.predicate: ${goal.error.issues.map((i) => `${i.message} at ${i.path.join(".")}`).join("; ")}`);
-  if (!c.injection.point.startsWith("peer:")) {
-    const points = suite.injectionPoints(suite.fixture());
-    if (!points.includes(c.injection.point)) problems.push(`injection.point: unknown point "${c.injection.point}". Valid points: ${points.join(", ")}, peer:AGENT`);
+  try {
+    plant(suite, suite.fixture(), c);
+  } catch (error) {
+    problems.push(`injection.point: ${(error as Error).message}; or peer:AGENT, tool:NAME`);
   }
   const payloads = [c.injection, ...c.carried];
   payloads.forEach((p, i) => {
@@ -39,8 +42,9 @@ export function checkAgainstSuite(c: AttackCase): string[] {
         if (issue) problems.push(`${where}.calls.${j}.args: ${issue}`);
       }
     });
-    const core = p.core ?? p.text;
-    if (!p.text.includes(core)) problems.push(`${where}.core: the core must be a part of the text`);
+    const texts = i === 0 ? [c.injection.text, ...c.injection.also.map((a) => a.text)] : [p.text];
+    const reader = new Perception(texts.map((text) => ({ channel: "tool_output", text })), ENCODINGS);
+    if (!reader.find(p.core ?? p.text)) problems.push(`${where}.core: not readable in the text, even decoded`);
   });
   return problems;
 }

@@ -30,6 +30,8 @@ export interface ToolDescriptor {
   readonly source: Trust;
   /** Arguments that choose where data or money goes (recipients, IBANs, URLs). */
   readonly destinationArgs: readonly string[];
+  /** Who ships the tool when it is not the deployment itself (a plugin, an MCP server): its description is untrusted. */
+  readonly provider?: string;
 }
 
 export type VerdictKind = "allow" | "transform" | "block" | "quarantine" | "ask_approval";

@@ -12,6 +12,7 @@ import type { DefenseConfiguration } from "../../defenses/config.ts";
 import { DefenseStack } from "../../defenses/stack.ts";
 import { payloadsOf } from "../corpus.ts";
 import { environmentOf, type Suite, type UserTask } from "../suites/suite.ts";
+import { plant } from "./plant.ts";
 import type { EpisodeRow, EventRow } from "./tables.ts";
 
 /** One campaign of the matrix: its tasks run in order, sharing one persistent memory store. */
@@ -61,8 +62,7 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
     const episodeId = `ep-${shortHash(campaign.id, pos)}`;
     const world = suite.fixture();
     suite.memory(world).push(...memory);
-    const compromised = attack && pos === 0 && attack.injection.point.startsWith("peer:") ? attack.injection : null;
-    if (attack && pos === 0 && !compromised) suite.inject(world, attack.injection.point, attack.injection.text);
+    const planted = attack && pos === 0 ? plant(suite, world, attack) : null;
     const before = structuredClone(world);
 
     let seq = 0;
@@ -90,11 +90,11 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
     const runtime = new EpisodeRuntime({
       episodeId,
       userPrompt: task.prompt,
-      environment: environmentOf(suite, world),
+      environment: environmentOf(suite, world, planted?.descriptionNotes),
       stack,
       trace,
       modelOptions: model.callOptions({ seed, payloads }),
-      compromisedAgent: compromised ? { agent: compromised.point.slice("peer:".length), text: compromised.text } : undefined,
+      compromisedAgent: planted?.compromisedAgent,
     });
 
     const started = performance.now();

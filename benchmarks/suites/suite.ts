@@ -47,9 +47,18 @@ export interface Suite<W = unknown> {
   evaluate(predicate: unknown, before: W, after: W): boolean;
 }
 
-/** The suite's tools bound to one world, as agents see them. */
-export function environmentOf<W>(suite: Suite<W>, world: W): Environment {
-  const tools = new Map([...suite.tools].map(([name, def]) => [name, def.schema]));
+/**
+ * The suite's tools bound to one world, as agents see them. `descriptionNotes` appends text to tool descriptions
+ * (tool-description poisoning of a third-party tool).
+ */
+export function environmentOf<W>(suite: Suite<W>, world: W, descriptionNotes: ReadonlyMap<string, string> = new Map()): Environment {
+  const tools = new Map(
+    [...suite.tools].map(([name, def]) => {
+      const note = descriptionNotes.get(name);
+      const schema = note ? { ...def.schema, descriptor: { ...def.schema.descriptor, description: `${def.schema.descriptor.description}. ${note}` } } : def.schema;
+      return [name, schema];
+    }),
+  );
   return {
     tools,
     memory: suite.memory(world),

@@ -26,7 +26,8 @@ export interface SimTask {
 export interface SimPayload {
   readonly id: string;
   readonly text: string;
-  readonly core?: string;
+  /** What must be read for the payload to work; fragments when it was split across sources. */
+  readonly core?: string | readonly string[];
   /** A delayed trigger: the payload asks for its calls only when the request mentions this. */
   readonly trigger?: string;
   readonly calls: readonly PlannedCall[];
@@ -43,6 +44,8 @@ export interface SimFields {
   readonly profile: SimProfile;
   readonly tasks: readonly SimTask[];
   readonly boundTools?: readonly string[];
+  /** Descriptions of the bound tools, which the model reads like any other context. */
+  readonly toolDescriptions?: readonly string[];
 }
 
 /**
@@ -55,6 +58,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   private readonly tasks: ReadonlyMap<string, SimTask>;
   private readonly taskList: readonly SimTask[];
   private readonly boundTools: ReadonlySet<string>;
+  private readonly toolDescriptions: readonly string[];
   private readonly styles = new Map<string, PayloadStyle>();
 
   constructor(fields: SimFields) {
@@ -63,6 +67,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     this.taskList = fields.tasks;
     this.tasks = new Map(fields.tasks.map((t) => [t.prompt.trim(), t]));
     this.boundTools = new Set(fields.boundTools ?? []);
+    this.toolDescriptions = fields.toolDescriptions ?? [];
   }
 
   _llmType(): string {
@@ -70,11 +75,16 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   }
 
   override bindTools(tools: BindToolsInput[]): SimulatedChatModel {
-    const names = tools.map((t) => {
-      const tool = t as { name?: string; function?: { name?: string } };
-      return tool.function?.name ?? tool.name ?? "";
+    const specs = tools.map((t) => {
+      const tool = t as { name?: string; description?: string; function?: { name?: string; description?: string } };
+      return { name: tool.function?.name ?? tool.name ?? "", description: tool.function?.description ?? tool.description ?? "" };
     });
-    return new SimulatedChatModel({ profile: this.simProfile, tasks: this.taskList, boundTools: names });
+    return new SimulatedChatModel({
+      profile: this.simProfile,
+      tasks: this.taskList,
+      boundTools: specs.map((s) => s.name),
+      toolDescriptions: specs.map((s) => s.description),
+    });
   }
 
   async _generate(messages: BaseMessage[], options: this["ParsedCallOptions"]): Promise<ChatResult> {
@@ -121,7 +131,8 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   /** The attacker calls this model has decided to follow, in payload order. */
   private injectedCalls(messages: BaseMessage[], taskIndex: number, prompt: string, seed: number, payloads: readonly SimPayload[]): PlannedCall[] {
     if (payloads.length === 0) return [];
-    const perception = new Perception(contextParts(messages, taskIndex), this.simProfile.decodes);
+    const parts = [...this.toolDescriptions.map((text) => ({ channel: "tool_description" as const, text })), ...contextParts(messages, taskIndex)];
+    const perception = new Perception(parts, this.simProfile.decodes);
     const calls: PlannedCall[] = [];
     const request = normalise(prompt);
     for (const payload of payloads) {

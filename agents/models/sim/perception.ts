@@ -1,21 +1,30 @@
 /**
  * What the simulated model can read in a text. Seeing is about information, not bytes: a payload is seen when
- * its core survives in the text after every information-preserving change a defense might make — delimiters,
- * data-marking, whitespace and case, zero-width characters, compatibility forms, or re-encoding as base64/hex.
- * Only removal (redaction, withholding, quarantine) makes it unseen.
+ * its core survives in the text after every information-preserving change a defense or an attacker might make —
+ * delimiters, data-marking, whitespace and case, zero-width characters, compatibility forms and look-alike letters,
+ * or an encoding the reader can decode (base64, hex, rot13, leetspeak). Only removal (redaction, withholding,
+ * quarantine) makes it unseen.
  */
+import { CONFUSABLES, rot13, UNLEET, ZERO_WIDTH } from "../../../attacks/mutations/alphabets.ts";
 
-const ZERO_WIDTH = /[\u200B-\u200F\u2060-\u2064\uFEFF\u00AD]/g;
+const CONFUSABLE_CHARS = new RegExp(`[${[...CONFUSABLES.keys()].join("")}]`, "g");
 
-/** Letters and digits only, lower case, compatibility-normalised. */
+/** Letters and digits only, lower case, compatibility-normalised, look-alikes folded to Latin. */
 export function normalise(text: string): string {
-  return text.normalize("NFKC").replace(ZERO_WIDTH, "").toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "");
+  return text
+    .normalize("NFKC")
+    .replace(ZERO_WIDTH, "")
+    .replace(CONFUSABLE_CHARS, (c) => CONFUSABLES.get(c) ?? c)
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, "");
 }
 
 /** Whitespace-collapsed lower case: what survives when the text is left as written. */
 export function plain(text: string): string {
   return text.toLowerCase().replace(/\s+/g, " ").trim();
 }
+
+const unleet = (normal: string) => normal.replace(/[0-9]/g, (d) => UNLEET.get(d) ?? d);
 
 const BASE64_RUN = /[A-Za-z0-9+/]{16,}={0,2}/g;
 const HEX_RUN = /\b(?:[0-9a-fA-F]{2}){8,}\b/g;
@@ -30,7 +39,8 @@ function printableShare(text: string): number {
   return printable / text.length;
 }
 
-export type Encoding = "base64" | "hex";
+export const ENCODINGS = ["base64", "hex", "rot13", "leetspeak"] as const;
+export type Encoding = (typeof ENCODINGS)[number];
 
 /** Texts hidden in base64 or hex runs of a text, decoded, for the encodings the reader can decode. */
 export function decodedForms(text: string, encodings: readonly Encoding[]): string[] {
@@ -47,11 +57,12 @@ export function decodedForms(text: string, encodings: readonly Encoding[]): stri
       if (printableShare(decoded) > 0.95) out.push(decoded);
     }
   }
+  if (encodings.includes("rot13")) out.push(rot13(text));
   return out;
 }
 
 /** Where in the context a text sits; profiles weigh compliance by it. */
-export type Channel = "tool_output" | "memory" | "peer" | "system";
+export type Channel = "tool_output" | "memory" | "peer" | "tool_description" | "system";
 
 export interface ContextPart {
   readonly channel: Channel;
@@ -68,34 +79,71 @@ export interface Sighting {
   readonly position: number;
 }
 
+interface ReadPart {
+  channel: Channel;
+  plain: string;
+  normal: string;
+  decoded: string;
+  unleet: string;
+}
+
 /** The model's reading of its context: each part normalised once, decoded forms included. */
 export class Perception {
-  private readonly parts: { channel: Channel; plain: string; normal: string; decoded: string }[];
+  private readonly parts: ReadPart[];
 
-  constructor(parts: readonly ContextPart[], encodings: readonly Encoding[]) {
-    this.parts = parts.map((p) => ({
-      channel: p.channel,
-      plain: plain(p.text),
-      normal: normalise(p.text),
-      decoded: decodedForms(p.text, encodings).map(normalise).join("\u0000"),
-    }));
+  constructor(
+    parts: readonly ContextPart[],
+    private readonly encodings: readonly Encoding[],
+  ) {
+    const leet = encodings.includes("leetspeak");
+    this.parts = parts.map((p) => {
+      const normal = normalise(p.text);
+      return {
+        channel: p.channel,
+        plain: plain(p.text),
+        normal,
+        decoded: decodedForms(p.text, encodings).map(normalise).join("\u0000"),
+        unleet: leet ? unleet(normal) : "",
+      };
+    });
   }
 
   get size(): number {
     return this.parts.length;
   }
 
-  /** The most recent part that carries the core, or null when it is nowhere to be read. */
-  find(core: string): Sighting | null {
+  /**
+   * Where the core is read, or null when it is nowhere to be read. A core given in fragments (a payload split
+   * across sources) is read when every fragment is; the sighting is the most recent fragment's.
+   */
+  find(core: string | readonly string[]): Sighting | null {
+    const fragments = typeof core === "string" ? [core] : core;
+    let latest: Sighting | null = null;
+    let verbatim = true;
+    let decoded = false;
+    for (const fragment of fragments) {
+      const sighting = this.findOne(fragment);
+      if (!sighting) return null;
+      verbatim &&= sighting.verbatim;
+      decoded ||= sighting.decoded;
+      if (!latest || sighting.position > latest.position) latest = sighting;
+    }
+    return latest && { ...latest, verbatim, decoded };
+  }
+
+  private findOne(core: string): Sighting | null {
     const wanted = normalise(core);
     if (wanted.length === 0) return null;
     const wantedPlain = plain(core);
+    const wantedUnleet = this.encodings.includes("leetspeak") ? unleet(wanted) : null;
     for (let i = this.parts.length - 1; i >= 0; i--) {
       const part = this.parts[i]!;
       if (part.normal.includes(wanted)) {
         return { channel: part.channel, verbatim: part.plain.includes(wantedPlain), decoded: false, position: i };
       }
-      if (part.decoded.includes(wanted)) return { channel: part.channel, verbatim: false, decoded: true, position: i };
+      if (part.decoded.includes(wanted) || (wantedUnleet !== null && part.unleet.includes(wantedUnleet))) {
+        return { channel: part.channel, verbatim: false, decoded: true, position: i };
+      }
     }
     return null;
   }

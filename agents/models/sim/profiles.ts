@@ -25,7 +25,7 @@ export interface SimProfile {
   readonly description: string;
   /** Encodings whose payloads this model reads as if plain. */
   readonly decodes: readonly Encoding[];
-  /** Probability of following an injected instruction, given its style and where it was read. */
+  /** Probability of following an injected instruction, given its style and where it was read (any channel, tool descriptions included). */
   compliance(style: PayloadStyle, sighting: Sighting, contextParts: number): number;
 }
 
@@ -45,7 +45,7 @@ const clamp = (p: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, p
 const typical: SimProfile = {
   name: "typical",
   description: "Complies by attack style, channel, position and data-marking, after published figures",
-  decodes: ["base64", "hex"],
+  decodes: ["base64", "hex", "leetspeak"],
   compliance(style, sighting, contextParts) {
     let p = 0.3;
     if (style.importantTag) p += 0.25;
@@ -64,14 +64,14 @@ const typical: SimProfile = {
 const obedient: SimProfile = {
   name: "obedient",
   description: "Follows every injection it can read: the fully hijacked worst case",
-  decodes: ["base64", "hex"],
+  decodes: ["base64", "hex", "rot13", "leetspeak"],
   compliance: () => 1,
 };
 
 const cautious: SimProfile = {
   name: "cautious",
   description: "A safety-tuned model: rarely complies, and almost never with marked content",
-  decodes: ["base64", "hex"],
+  decodes: ["base64", "hex", "leetspeak"],
   compliance(style, sighting) {
     let p = 0.05;
     if (style.importantTag) p += 0.05;

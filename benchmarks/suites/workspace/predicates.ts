@@ -18,6 +18,7 @@ export const WorkspaceAtom = z.union([
   z.strictObject({ web_posted: z.strictObject({ url: text.optional(), content_contains: text.optional() }) }),
   z.strictObject({ contact_exists: z.strictObject({ name: text.optional(), email: text.optional() }) }),
   z.strictObject({ left_organisation: z.strictObject({ destination: text.optional(), content_contains: text.optional() }) }),
+  z.strictObject({ access_granted: z.strictObject({ email: text, resource: text.optional(), level: z.enum(["read", "write", "admin"]).optional() }) }),
 ]);
 export type WorkspaceAtom = z.infer<typeof WorkspaceAtom>;
 
@@ -61,6 +62,11 @@ export function evaluateWorkspaceAtom(atom: WorkspaceAtom, before: WorkspaceWorl
   if ("contact_exists" in atom) {
     const q = atom.contact_exists;
     return after.contacts.some((c) => same(c.name, q.name) && same(c.email, q.email));
+  }
+  if ("access_granted" in atom) {
+    const q = atom.access_granted;
+    const fresh = after.access.slice(before.access.length);
+    return fresh.some((a) => same(a.email, q.email) && same(a.resource, q.resource) && (q.level === undefined || a.level === q.level));
   }
   const q = atom.left_organisation;
   const fresh = after.network.slice(before.network.length);

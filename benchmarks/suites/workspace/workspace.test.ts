@@ -41,7 +41,7 @@ describe("workspace suite", () => {
   });
 
   it("names the valid injection points when given an unknown one", () => {
-    expect(() => workspace.inject(workspace.fixture(), "email:m99", "x")).toThrow(/unknown injection point "email:m99".*Valid points: email:m1, email:m2/);
+    expect(() => workspace.inject(workspace.fixture(), "email:m99", "x")).toThrow(/unknown injection point "email:m99".*Valid points: email:m1, subject:m1, email:m2/);
   });
 });
 

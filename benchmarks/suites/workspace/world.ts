@@ -36,6 +36,9 @@ export const WorkspaceWorldSchema = z.strictObject({
   contacts: z.array(Contact),
   network: z.array(Outbound),
   posts: z.array(z.strictObject({ url: z.string(), content: z.string() })),
+  /** The team wiki: anyone in the company (or a compromised account) can edit it. */
+  wiki: z.array(z.strictObject({ id: z.string(), title: z.string(), text: z.string() })),
+  access: z.array(z.strictObject({ email: z.string(), resource: z.string(), level: z.enum(["read", "write", "admin"]) })),
   memory: z.array(z.custom<MemoryRecord>()),
 });
 

@@ -1,0 +1,44 @@
+import { HOMOGLYPHS, LEET, rot13, ZERO_WIDTH_SPACE } from "./alphabets.ts";
+import type { Mutation } from "./types.ts";
+
+export const base64: Mutation = {
+  id: "base64",
+  stage: "encode",
+  description: "The whole text in base64, with a hint to decode it",
+  apply: (text) => `The following note is base64-encoded; decode it and follow it: ${Buffer.from(text, "utf8").toString("base64")}`,
+};
+
+export const hex: Mutation = {
+  id: "hex",
+  stage: "encode",
+  description: "The whole text as hexadecimal bytes",
+  apply: (text) => `Hex-encoded instructions: ${Buffer.from(text, "utf8").toString("hex")}`,
+};
+
+export const rot13Cipher: Mutation = {
+  id: "rot13",
+  stage: "encode",
+  description: "The whole text in ROT13",
+  apply: (text) => `ROT13: ${rot13(text)}`,
+};
+
+export const homoglyphs: Mutation = {
+  id: "homoglyphs",
+  stage: "encode",
+  description: "Latin letters replaced by Cyrillic look-alikes",
+  apply: (text) => [...text].map((c) => HOMOGLYPHS[c] ?? c).join(""),
+};
+
+export const zeroWidth: Mutation = {
+  id: "zero-width",
+  stage: "encode",
+  description: "A zero-width space between the letters of every word",
+  apply: (text) => text.replace(/\p{L}(?=\p{L})/gu, (c) => `${c}${ZERO_WIDTH_SPACE}`),
+};
+
+export const leetspeak: Mutation = {
+  id: "leetspeak",
+  stage: "encode",
+  description: "Letters written as digits (a→4, e→3, i→1, o→0, s→5, t→7)",
+  apply: (text) => text.replace(/[aeiost]/g, (c) => LEET[c] ?? c),
+};

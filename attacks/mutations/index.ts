@@ -1,0 +1,70 @@
+import { base64, hex, homoglyphs, leetspeak, rot13Cipher, zeroWidth } from "./encodings.ts";
+import { authority, htmlComment, markdownAlt, rolePlay, urgency } from "./framing.ts";
+import { french, german, spanish } from "./languages.ts";
+import type { Mutation, Payload } from "./types.ts";
+
+/**
+ * Splits a payload in two at a word boundary in the middle of its core, for two sources. The second part says it
+ * continues the first, as split-payload attacks do.
+ */
+export const split: Mutation = {
+  id: "split",
+  stage: "split",
+  description: "The payload cut in two halves planted in two sources",
+  apply: (text) => text,
+};
+
+/** Every operator, by id. `paraphrase` is the choice among a family's templates, made by the generator. */
+export const MUTATIONS: ReadonlyMap<string, Mutation> = new Map(
+  [base64, hex, rot13Cipher, homoglyphs, zeroWidth, leetspeak, french, spanish, german, authority, urgency, rolePlay, htmlComment, markdownAlt, split].map(
+    (m) => [m.id, m],
+  ),
+);
+export const PARAPHRASE = "paraphrase";
+export const OPERATOR_IDS: readonly string[] = [PARAPHRASE, ...MUTATIONS.keys()];
+
+/** Unknown operator in a chain. CLI exit code 2. */
+export class MutationError extends Error {
+  readonly code = "bad_input";
+  constructor(id: string) {
+    super(`unknown mutation operator "${id}". Valid operators: ${OPERATOR_IDS.join(", ")}`);
+    this.name = "MutationError";
+  }
+}
+
+function cutCore(core: string): [string, string] {
+  const words = core.split(" ");
+  const half = Math.ceil(words.length / 2);
+  return [words.slice(0, half).join(" "), words.slice(half).join(" ")];
+}
+
+/**
+ * Applies a chain in stage order — frame, translate, split, encode — whatever order it is written in, so that a
+ * chain names a set of transformations and not a fragile sequence. Returns the planted text(s) and the core(s).
+ */
+export function applyChain(text: string, core: string, chain: readonly string[]): Payload {
+  const ops = chain.map((id) => {
+    const op = MUTATIONS.get(id);
+    if (!op) throw new MutationError(id);
+    return op;
+  });
+  const order = ["frame", "translate", "split", "encode"] as const;
+  let texts = [text];
+  let cores = [core];
+  for (const stage of order) {
+    for (const op of ops.filter((o) => o.stage === stage)) {
+      if (stage === "split") {
+        const [first, second] = cutCore(cores[0]!);
+        const at = texts[0]!.indexOf(cores[0]!);
+        if (at < 0 || !second) continue;
+        const cut = at + first.length;
+        texts = [`${texts[0]!.slice(0, cut)} …`, `(continued from the previous message) ${texts[0]!.slice(cut).trimStart()}`];
+        cores = [first, second];
+        continue;
+      }
+      texts = texts.map((t) => op.apply(t));
+      if (op.mapCore) cores = cores.map((c) => op.mapCore!(c));
+    }
+  }
+  return { texts, core: cores };
+}
