@@ -14,6 +14,8 @@ export const AGENT_SYSTEMS = ["single", "supervisor"] as const;
 export type AgentSystemName = (typeof AGENT_SYSTEMS)[number];
 
 const kebab = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "use lower-case kebab-case, e.g. email-exfil-api-keys");
+/** Case ids: kebab-case parts, `--` between the parts of a generated id, `+` inside a mutation chain. */
+const caseId = z.string().regex(/^[a-z0-9][a-z0-9+-]*$/, "use lower-case kebab-case, e.g. email-exfil-api-keys");
 
 const PlannedCall = z.strictObject({
   tool: z.string().min(1),
@@ -38,7 +40,7 @@ const Payload = z.strictObject({
  * language, evaluated over the world after each episode of the campaign.
  */
 export const AttackCaseSchema = z.strictObject({
-  id: kebab,
+  id: caseId,
   version: z.string().default("1"),
   title: z.string().min(1),
   suite: z.string().min(1),

@@ -1,11 +1,32 @@
 import { createHash } from "node:crypto";
 import type { SimPayload } from "../agents/models/sim/model.ts";
 import { SAVE_MEMORY_TOOL } from "../agents/reserved-tools.ts";
+import { loadFamilies } from "../attacks/families.ts";
+import { generateCases, loadGeneratorConfig, splitOf } from "../attacks/generator.ts";
 import { AttackFileError, loadAttackCases } from "../attacks/load.ts";
 import type { AttackCase } from "../attacks/schema.ts";
 import { ENCODINGS, Perception } from "../agents/models/sim/perception.ts";
 import { plant } from "./runner/plant.ts";
 import { getSuite } from "./suites/registry.ts";
+
+const families = new Map(loadFamilies().map((f) => [f.id, f]));
+const generator = loadGeneratorConfig();
+
+/** Problems of a case's family and split: the family must exist on the case's surface, the split follow the rule. */
+export function checkFamilyAndSplit(c: AttackCase): string[] {
+  const family = families.get(c.family);
+  if (!family) return [`family: unknown family "${c.family}". Valid families: ${[...families.keys()].join(", ")}`];
+  const problems: string[] = [];
+  if (family.surface !== c.surface) problems.push(`surface: family ${family.id} attacks through ${family.surface}, not ${c.surface}`);
+  const split = splitOf(generator, family, c.template ?? 0, c.mutation_chain);
+  if (c.split !== split) problems.push(`split: the split rule (attacks/corpus.json) puts this case in "${split}", not "${c.split}"`);
+  return problems;
+}
+
+/** Every problem of a case: its family and split, and its fit with its suite. */
+export function checkCase(c: AttackCase): string[] {
+  return [...checkFamilyAndSplit(c), ...checkAgainstSuite(c)];
+}
 
 /**
  * Problems of a case against its suite: unknown suite, tasks, tools, injection point, or a goal predicate outside
@@ -49,10 +70,18 @@ export function checkAgainstSuite(c: AttackCase): string[] {
   return problems;
 }
 
-/** Loads the corpus and checks every case against its suite; throws one error naming every problem. */
+/**
+ * The corpus: the hand-written cases under `attacks/cases/` and the cases generated from the families, targets and
+ * `attacks/corpus.json`; every case checked against its suite. Throws one error naming every problem.
+ */
 export function loadCorpus(dir?: string): AttackCase[] {
-  const cases = loadAttackCases(dir);
-  const problems = cases.flatMap((c) => checkAgainstSuite(c).map((p) => `${c.id}: ${p}`));
+  const cases = [...loadAttackCases(dir), ...generateCases()];
+  const ids = new Set<string>();
+  for (const c of cases) {
+    if (ids.has(c.id)) throw new AttackFileError("attacks/", [`duplicate attack id "${c.id}"`]);
+    ids.add(c.id);
+  }
+  const problems = cases.flatMap((c) => checkCase(c).map((p) => `${c.id}: ${p}`));
   if (problems.length > 0) throw new AttackFileError(dir ?? "attacks/cases", problems);
   return cases;
 }

@@ -126,7 +126,7 @@ function translator(table: Table): (text: string) => string {
   const sorted = [...table].sort((a, b) => b[0].length - a[0].length);
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   // Words only: never inside an address, a path or a URL.
-  const pattern = new RegExp(`(?<![\\w@./:-])(${sorted.map(([en]) => escape(en)).join("|")})(?![\\w@/:-]|\\.\\w)`, "gi");
+  const pattern = new RegExp(`(?<![\\w@./:-])(${sorted.map(([en]) => escape(en)).join("|")})(?![\\w@/-]|\\.\\w|:\\/\\/)`, "gi");
   const lookup = new Map(sorted.map(([en, other]) => [en.toLowerCase(), other]));
   return (text) => text.replace(pattern, (m) => lookup.get(m.toLowerCase()) ?? m);
 }

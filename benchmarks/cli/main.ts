@@ -10,7 +10,7 @@ import { configurationNames, describeConfigurations, parseDefenseConfiguration }
 import { formatMarkdown, formatTable, METRIC_LEGEND } from "../../analysis/format.ts";
 import { computeReport } from "../../analysis/report.ts";
 import { openResults } from "../../analysis/results.ts";
-import { checkAgainstSuite, loadCorpus } from "../corpus.ts";
+import { checkCase, loadCorpus } from "../corpus.ts";
 import { loadRunConfig, RunConfigError, RunConfigSchema } from "../runner/config.ts";
 import { executeRun } from "../runner/run.ts";
 import { SUITES } from "../suites/registry.ts";
@@ -57,7 +57,8 @@ program
   .option("--defenses <names>", "defense configurations, comma-separated, or all", list)
   .option("--suites <names>", "suites, comma-separated", list)
   .option("--agents <names>", `agent systems, comma-separated: ${[...AGENT_SYSTEMS.keys()].join(", ")}`, list)
-  .option("--attacks <glob>", "attack ids to run (* is a wildcard; \"\" runs none)")
+  .option("--attacks <globs>", "attack ids to run, comma-separated globs (* is a wildcard; \"\" runs none)")
+  .option("--sample <n>", "run a fixed sample of n of the selected attack cases", positiveInt("sample"))
   .addOption(new Option("--split <split>", "only attack cases of this split").choices(["seen", "near", "far"]))
   .option("--no-benign", "run no benign tasks")
   .option("--seeds <n>", "seeds per (case, configuration)", positiveInt("seeds"))
@@ -80,6 +81,7 @@ program
       ...(opts.split && { split: opts.split }),
       ...(opts.benign === false && { benign: false }),
       ...(opts.seeds && { seeds: opts.seeds }),
+      ...(opts.sample && { sample: opts.sample }),
       ...(opts.concurrency && { concurrency: opts.concurrency }),
     });
     if (!parsed.success) throw new RunConfigError(`invalid options: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
@@ -169,7 +171,7 @@ program
         const json = JSON.parse(text) as unknown;
         if (Array.isArray(json)) {
           const cases = parseAttackFile(text, file);
-          problems.push(...cases.flatMap((c) => checkAgainstSuite(c).map((p) => `${file}: ${c.id}: ${p}`)));
+          problems.push(...cases.flatMap((c) => checkCase(c).map((p) => `${file}: ${c.id}: ${p}`)));
           if (problems.length === 0) process.stdout.write(`${file}: ${cases.length} attack case(s) ok\n`);
         } else if (json && typeof json === "object" && "layers" in json) {
           parseDefenseConfiguration(text, file);

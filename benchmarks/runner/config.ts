@@ -25,8 +25,10 @@ export const RunConfigSchema = z.strictObject({
   defenses: z.array(z.string()).min(1),
   models: z.array(z.string()).min(1),
   seeds: z.number().int().min(1).max(1000),
-  /** Glob over attack ids (`*` matches any run of characters); `""` runs no attacks. */
+  /** Globs over attack ids, comma-separated (`*` matches any run of characters); `""` runs no attacks. */
   attacks: z.string().default("*"),
+  /** Run only this many attack cases, a fixed sample (by a hash of their ids) of those selected. */
+  sample: z.number().int().min(1).nullable().default(null),
   split: z.enum(SPLITS).nullable().default(null),
   benign: z.boolean().default(true),
   /** Campaigns run at once; the simulated model is CPU-bound, real endpoints benefit from more. */
@@ -57,9 +59,12 @@ export function loadRunConfig(nameOrPath: string): RunConfig {
   return parsed.data;
 }
 
-/** `*` wildcards over whole ids. */
-export function globMatcher(glob: string): (id: string) => boolean {
-  if (glob === "") return () => false;
-  const pattern = new RegExp(`^${glob.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
-  return (id) => pattern.test(id);
+/** Comma-separated globs with `*` wildcards, over whole ids. */
+export function globMatcher(globs: string): (id: string) => boolean {
+  const patterns = globs
+    .split(",")
+    .map((g) => g.trim())
+    .filter(Boolean)
+    .map((glob) => new RegExp(`^${glob.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`));
+  return (id) => patterns.some((p) => p.test(id));
 }

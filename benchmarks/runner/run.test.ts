@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeReport, type ReportRow } from "../../analysis/report.ts";
 import { openResults, queryRows, type ResultsDatabase } from "../../analysis/results.ts";
+import { loadAttackCases } from "../../attacks/load.ts";
 import { workspace } from "../suites/workspace/index.ts";
 import { loadRunConfig, type RunConfig } from "./config.ts";
 import { executeRun, type RunSummary } from "./run.ts";
@@ -12,6 +13,8 @@ const EPISODE_COLUMNS = "run_id, episode_id, suite, user_task, hard_negative, at
 const EVENT_COLUMNS = "episode_id, seq, agent, kind, layer, hook, verdict, reason, source, tool".split(", ");
 
 const run = (config: RunConfig, runId: string) => executeRun({ config, out: mkdtempSync(join(tmpdir(), "anis-run-")), runId, endpoint: {} });
+/** The hand-written cases: few, and covering the three attack surfaces. */
+const handWritten = { attacks: loadAttackCases().map((c) => c.id).join(","), sample: null };
 
 describe("a quick run end to end (sim:obedient, none and ifc, both agent systems)", () => {
   let summary: RunSummary;
@@ -20,7 +23,7 @@ describe("a quick run end to end (sim:obedient, none and ifc, both agent systems
   let bySurface: ReportRow[];
 
   beforeAll(async () => {
-    summary = await run(loadRunConfig("quick"), "quick");
+    summary = await run({ ...loadRunConfig("quick"), ...handWritten }, "quick");
     db = await openResults([summary.dir]);
     report = await computeReport(db);
     bySurface = await computeReport(db, ["surface"]);
@@ -83,9 +86,26 @@ describe("a quick run end to end (sim:obedient, none and ifc, both agent systems
   });
 });
 
+describe("the generated corpus under the undefended obedient model", () => {
+  it("a fixed sample of 150 generated cases reaches every surface and family, and succeeds on each surface", async () => {
+    const config = { ...loadRunConfig("quick"), defenses: ["none"], benign: false, sample: 150 };
+    const summary = await run(config, "sample");
+    const db = await openResults([summary.dir]);
+    try {
+      const rows = await computeReport(db, ["surface"]);
+      expect(rows.map((r) => r.surface).sort()).toEqual(["memory", "peer_message", "rag_document", "tool_description", "tool_output"]);
+      for (const r of rows) expect(r.asr).toBeGreaterThanOrEqual(0.9);
+      const families = await queryRows(db.connection, "SELECT count(DISTINCT family) AS n, count(DISTINCT split) AS splits FROM episodes");
+      expect(families[0]).toEqual({ n: 12, splits: 3 });
+    } finally {
+      db.close();
+    }
+  });
+});
+
 describe("determinism", () => {
   it("the same seeds and configuration give an identical episodes table", async () => {
-    const config = { ...loadRunConfig("quick"), models: ["sim:typical"], seeds: 2 };
+    const config = { ...loadRunConfig("quick"), ...handWritten, models: ["sim:typical"], seeds: 2 };
     const hash = async (dir: string) => {
       const db = await openResults([dir]);
       try {

@@ -50,10 +50,23 @@ function resolve(config: RunConfig, endpoint: OpenAIEndpoint): ResolvedRun {
   const models = config.models.map((name) => resolveModel(name, { tasks, endpoint }));
   const corpus = loadCorpus();
   const matches = globMatcher(config.attacks);
-  const cases = corpus.filter(
+  const selected = corpus.filter(
     (c) => matches(c.id) && config.suites.includes(c.suite) && config.agents.includes(c.agent) && (config.split === null || c.split === config.split),
   );
+  const cases = config.sample === null ? selected : sampleCases(selected, config.sample);
   return { suites, defenses, models, cases, corpus };
+}
+
+/** A fixed sample: the cases whose id hashes lowest, in corpus order. */
+function sampleCases(cases: AttackCase[], size: number): AttackCase[] {
+  const keep = new Set(
+    cases
+      .map((c) => ({ id: c.id, key: hashOf(c.id) }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .slice(0, size)
+      .map((c) => c.id),
+  );
+  return cases.filter((c) => keep.has(c.id));
 }
 
 /** The matrix: benign tasks × agent systems, and attack cases on their agent system; × defenses × models × seeds. */

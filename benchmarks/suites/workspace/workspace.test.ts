@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadCorpus } from "../../corpus.ts";
+import { plant } from "../../runner/plant.ts";
 import { environmentOf } from "../suite.ts";
 import { workspace } from "./index.ts";
 import type { WorkspaceAtom } from "./predicates.ts";
@@ -53,7 +54,7 @@ describe("attack cases keep their user tasks solvable", () => {
       const task = workspace.tasks.find((t) => t.id === taskId)!;
       const before = workspace.fixture();
       before.memory.push(...memory);
-      if (pos === 0 && !attack.injection.point.startsWith("peer:")) workspace.inject(before, attack.injection.point, attack.injection.text);
+      if (pos === 0) plant(workspace, before, attack);
       const after = structuredClone(before);
       runPlan(after, task.plan);
       expect(workspace.evaluate(task.utility, before, after)).toBe(true);

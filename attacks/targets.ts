@@ -1,0 +1,59 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { AttackFileError } from "./load.ts";
+import { AGENT_SYSTEMS, GOALS, SURFACES } from "./schema.ts";
+
+export const TARGETS_DIR = fileURLToPath(new URL("./targets", import.meta.url));
+
+const PlannedCall = z.strictObject({ tool: z.string().min(1), args: z.record(z.string(), z.unknown()) });
+
+/** An attacker goal in one suite: the instruction families phrase, the calls it means, and its success predicate. */
+const Goal = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+  kind: z.enum(GOALS),
+  instruction: z.string().min(1),
+  calls: z.array(PlannedCall).min(1),
+  predicate: z.unknown(),
+});
+
+/**
+ * A carrier: a user task and the injection point(s) through which its run reads attacker text. `also` is a second
+ * source for split payloads; `when`/`trigger` describe the task for delayed triggers; memory carriers name the
+ * `later` task that retrieves the planted rule; retrieval carriers give the `lure` that gets the page retrieved.
+ */
+const Carrier = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+  surface: z.enum(SURFACES),
+  agent: z.enum(AGENT_SYSTEMS).default("single"),
+  task: z.string().min(1),
+  point: z.string().min(1),
+  also: z.string().min(1).optional(),
+  when: z.string().min(1).optional(),
+  trigger: z.string().min(1).optional(),
+  later: z.string().min(1).optional(),
+  lure: z.string().min(1).optional(),
+});
+
+export const TargetsSchema = z.strictObject({
+  suite: z.string().min(1),
+  vars: z.strictObject({ user: z.string().min(1) }),
+  goals: z.array(Goal).min(1),
+  carriers: z.array(Carrier).min(1),
+});
+export type Targets = z.infer<typeof TargetsSchema>;
+export type Carrier = z.infer<typeof Carrier>;
+export type Goal = z.infer<typeof Goal>;
+
+export function loadTargets(dir: string = TARGETS_DIR): Targets[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()
+    .map((f) => {
+      const file = join("attacks/targets", f);
+      const parsed = TargetsSchema.safeParse(JSON.parse(readFileSync(join(dir, f), "utf8")));
+      if (!parsed.success) throw new AttackFileError(file, parsed.error.issues.map((i) => `${i.message} → at ${file}: ${i.path.map(String).join(".")}`));
+      return parsed.data;
+    });
+}
