@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { has, same } from "../match.ts";
 import type { WorkspaceWorld } from "./world.ts";
 
 const text = z.string().min(1);
@@ -22,9 +23,6 @@ export const WorkspaceAtom = z.union([
 ]);
 export type WorkspaceAtom = z.infer<typeof WorkspaceAtom>;
 
-const squash = (s: string) => s.toLowerCase().replace(/\s+/g, "");
-const has = (haystack: string, needle: string | undefined) => needle === undefined || squash(haystack).includes(squash(needle));
-const same = (a: string, b: string | undefined) => b === undefined || squash(a) === squash(b);
 
 export function evaluateWorkspaceAtom(atom: WorkspaceAtom, before: WorkspaceWorld, after: WorkspaceWorld): boolean {
   if ("email_sent" in atom) {

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { type ToolDefinition, defineTool } from "../../../agents/environment.ts";
+import { json } from "../match.ts";
 import { isExternal, type WorkspaceWorld } from "./world.ts";
 
 type W = WorkspaceWorld;
-const json = (value: unknown) => JSON.stringify(value);
 const email = z.string().describe("An e-mail address");
 const normaliseIban = (iban: string) => iban.replace(/\s+/g, "").toUpperCase();
 const terms = (text: string) => new Set(text.toLowerCase().split(/[^a-z0-9]+/).filter((t) => t.length > 2));
