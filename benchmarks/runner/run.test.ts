@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeReport, type ReportRow } from "../../analysis/report.ts";
 import { openResults, queryRows, type ResultsDatabase } from "../../analysis/results.ts";
 import { loadAttackCases } from "../../attacks/load.ts";
-import { workspace } from "../suites/workspace/index.ts";
+import { SUITES } from "../suites/registry.ts";
 import { loadRunConfig, type RunConfig } from "./config.ts";
 import { executeRun, type RunSummary } from "./run.ts";
 
@@ -42,7 +42,7 @@ describe("a quick run end to end (sim:obedient, none and ifc, both agent systems
 
   it("every benign task succeeds with defense none and no attack, on both agent systems", async () => {
     const rows = await queryRows(db.connection, "SELECT agent_system, user_task, utility, error FROM episodes WHERE attack_id IS NULL AND defense = 'none'");
-    expect(rows).toHaveLength(workspace.tasks.length * 2);
+    expect(rows).toHaveLength([...SUITES.values()].reduce((n, s) => n + s.tasks.length, 0) * 2);
     expect(rows.filter((r) => r.utility !== true || r.error !== null)).toEqual([]);
   });
 

@@ -1,40 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { loadCorpus } from "../../corpus.ts";
-import { plant } from "../../runner/plant.ts";
 import { environmentOf } from "../suite.ts";
 import { workspace } from "./index.ts";
 import type { WorkspaceAtom } from "./predicates.ts";
 import type { WorkspaceWorld } from "./world.ts";
 
-/** Runs a plan directly on a world, as the ground truth says; memory writes land as trusted user notes. */
-function runPlan(world: WorkspaceWorld, plan: readonly { tool: string; args: Record<string, unknown> }[]) {
-  const env = environmentOf(workspace, world);
-  plan.forEach((step, i) => {
-    if (step.tool === "save_memory") {
-      world.memory.push({ id: `m${i}`, text: String(step.args.text), zone: "assistant", provenance: { source: "user", trust: "trusted", agent: "assistant" }, status: "active", episode: "plan" });
-    } else env.execute(step.tool, step.args);
-  });
-}
-
 describe("workspace suite", () => {
-  it("has at least 12 tools, 15 tasks and 3 hard negatives, each tool labelled", () => {
-    expect(workspace.tools.size).toBeGreaterThanOrEqual(12);
-    expect(workspace.tasks.length).toBeGreaterThanOrEqual(15);
-    expect(workspace.tasks.filter((t) => t.hard_negative).length).toBeGreaterThanOrEqual(3);
-    for (const tool of workspace.tools.values()) {
-      expect(["read", "write", "external_sink", "destructive", "privileged"]).toContain(tool.schema.descriptor.sensitivity);
-      expect(["trusted", "untrusted"]).toContain(tool.schema.descriptor.source);
-    }
-  });
-
-  it.each(workspace.tasks.map((t) => [t.id, t] as const))("task %s: its plan satisfies its utility, and doing nothing does not", (_id, task) => {
-    const before = workspace.fixture();
-    const after = structuredClone(before);
-    expect(workspace.evaluate(task.utility, before, after)).toBe(false);
-    runPlan(after, task.plan);
-    expect(workspace.evaluate(task.utility, before, after)).toBe(true);
-  });
-
   it("worlds are independent copies", () => {
     const a = workspace.fixture();
     a.inbox[0]!.body = "changed";
@@ -43,24 +13,6 @@ describe("workspace suite", () => {
 
   it("names the valid injection points when given an unknown one", () => {
     expect(() => workspace.inject(workspace.fixture(), "email:m99", "x")).toThrow(/unknown injection point "email:m99".*Valid points: email:m1, subject:m1, email:m2/);
-  });
-});
-
-describe("attack cases keep their user tasks solvable", () => {
-  const cases = loadCorpus().filter((c) => c.suite === "workspace");
-  it.each(cases.map((c) => [c.id, c] as const))("%s: with the payload planted, every task of the campaign is solvable by its plan", (_id, attack) => {
-    let memory: WorkspaceWorld["memory"] = [];
-    attack.campaign.forEach((taskId, pos) => {
-      const task = workspace.tasks.find((t) => t.id === taskId)!;
-      const before = workspace.fixture();
-      before.memory.push(...memory);
-      if (pos === 0) plant(workspace, before, attack);
-      const after = structuredClone(before);
-      runPlan(after, task.plan);
-      expect(workspace.evaluate(task.utility, before, after)).toBe(true);
-      expect(workspace.evaluate(attack.goal.predicate, before, after)).toBe(false);
-      memory = after.memory;
-    });
   });
 });
 

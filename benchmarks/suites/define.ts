@@ -1,0 +1,59 @@
+import { readFileSync } from "node:fs";
+import type { z } from "zod";
+import type { MemoryRecord, ToolDefinition } from "../../agents/environment.ts";
+import { evaluatePredicate, predicateSchema } from "./predicate.ts";
+import { parseTasks, type Suite, SuiteError } from "./suite.ts";
+
+/** Everything a suite declares; {@link defineSuite} turns it into a {@link Suite}. */
+export interface SuiteDefinition<W extends { memory: MemoryRecord[] }, A> {
+  readonly name: string;
+  readonly version: string;
+  readonly description: string;
+  readonly systemPrompt: string;
+  readonly tools: readonly ToolDefinition<W>[];
+  /** The task file, validated against the tools and the predicate language when the suite loads. */
+  readonly tasksFile: URL;
+  readonly atom: z.ZodType<A>;
+  readonly evaluateAtom: (atom: A, before: W, after: W) => boolean;
+  readonly fixture: () => W;
+  /** Named places in a world where attack text is appended, each with how to append it. */
+  readonly slots: (world: W) => Map<string, (text: string) => void>;
+  /** Points that create content, by prefix: `wiki-new:TITLE` plants a new page titled TITLE. */
+  readonly creators?: Readonly<Record<string, (world: W, name: string, text: string) => void>>;
+}
+
+export function defineSuite<W extends { memory: MemoryRecord[] }, A>(def: SuiteDefinition<W, A>): Suite<W> {
+  const tools: ReadonlyMap<string, ToolDefinition<W>> = new Map(def.tools.map((t) => [t.schema.descriptor.name, t]));
+  const predicate = predicateSchema(def.atom);
+  const creators = Object.entries(def.creators ?? {});
+  const file = `benchmarks/suites/${def.name}/${def.tasksFile.pathname.split("/").at(-1)}`;
+  return {
+    name: def.name,
+    version: def.version,
+    description: def.description,
+    systemPrompt: def.systemPrompt,
+    tools,
+    tasks: parseTasks(JSON.parse(readFileSync(def.tasksFile, "utf8")), file, predicate, tools),
+    predicate,
+    fixture: def.fixture,
+    memory: (world) => world.memory,
+    injectionPoints: (world) => [...def.slots(world).keys(), ...creators.map(([prefix]) => `${prefix}NAME`)],
+    inject(world, point, text) {
+      for (const [prefix, create] of creators) {
+        if (!point.startsWith(prefix)) continue;
+        const name = point.slice(prefix.length);
+        if (!name) throw new SuiteError(`injection point "${point}" needs a name after ${prefix}`);
+        create(world, name, text);
+        return;
+      }
+      const points = def.slots(world);
+      const apply = points.get(point);
+      if (!apply) throw new SuiteError(`unknown injection point "${point}" in suite ${def.name}. Valid points: ${this.injectionPoints(world).join(", ")}`);
+      apply(text);
+    },
+    evaluate: (p, before, after) => evaluatePredicate(predicate.parse(p), before, after, def.evaluateAtom),
+  };
+}
+
+/** Appends attack text to existing content, as a second paragraph. */
+export const appended = (current: string, text: string) => `${current}\n\n${text}`;
