@@ -8,6 +8,7 @@ import type { AttackCase } from "../attacks/schema.ts";
 import { ENCODINGS, Perception } from "../agents/models/sim/perception.ts";
 import { plant } from "./runner/plant.ts";
 import { getSuite } from "./suites/registry.ts";
+import type { Suite } from "./suites/suite.ts";
 
 const families = new Map(loadFamilies().map((f) => [f.id, f]));
 const generator = loadGeneratorConfig();
@@ -32,11 +33,11 @@ export function checkCase(c: AttackCase): string[] {
  * Problems of a case against its suite: unknown suite, tasks, tools, injection point, or a goal predicate outside
  * the suite's language. Each names the path in the case.
  */
-export function checkAgainstSuite(c: AttackCase): string[] {
+export function checkAgainstSuite(c: AttackCase, suiteNamed: (name: string) => Suite<unknown> = getSuite): string[] {
   const problems: string[] = [];
   let suite;
   try {
-    suite = getSuite(c.suite);
+    suite = suiteNamed(c.suite);
   } catch (error) {
     return [`suite: ${(error as Error).message}`];
   }

@@ -61,6 +61,7 @@ program
   .option("--sample <n>", "run a fixed sample of n of the selected attack cases", positiveInt("sample"))
   .addOption(new Option("--split <split>", "only attack cases of this split").choices(["seen", "near", "far"]))
   .option("--no-benign", "run no benign tasks")
+  .option("--injecagent <dir>", "import InjecAgent's data from this folder and run it as the suite injecagent")
   .option("--seeds <n>", "seeds per (case, configuration)", positiveInt("seeds"))
   .option("--concurrency <n>", "campaigns in flight at once", positiveInt("concurrency"))
   .option("--out <dir>", "folder for run folders", "results")
@@ -82,6 +83,7 @@ program
       ...(opts.benign === false && { benign: false }),
       ...(opts.seeds && { seeds: opts.seeds }),
       ...(opts.sample && { sample: opts.sample }),
+      ...(opts.injecagent && { injecagent: opts.injecagent }),
       ...(opts.concurrency && { concurrency: opts.concurrency }),
     });
     if (!parsed.success) throw new RunConfigError(`invalid options: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);

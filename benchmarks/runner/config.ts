@@ -31,6 +31,8 @@ export const RunConfigSchema = z.strictObject({
   sample: z.number().int().min(1).nullable().default(null),
   split: z.enum(SPLITS).nullable().default(null),
   benign: z.boolean().default(true),
+  /** A folder of InjecAgent data to import and run as the suite `injecagent` (its cases join the corpus). */
+  injecagent: z.string().nullable().default(null),
   /** Campaigns run at once; the simulated model is CPU-bound, real endpoints benefit from more. */
   concurrency: z.number().int().min(1).max(256).default(1),
 });

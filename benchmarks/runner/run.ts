@@ -5,7 +5,10 @@ import { checkModelName, type ModelHandle, resolveModel } from "../../agents/mod
 import { type AgentSystem, buildAgentSystem, AGENT_SYSTEMS, AgentSystemError } from "../../agents/systems.ts";
 import type { AttackCase } from "../../attacks/schema.ts";
 import { type DefenseConfiguration, loadDefenseConfiguration } from "../../defenses/config.ts";
-import { corpusHash, loadCorpus } from "../corpus.ts";
+import { importInjecAgent } from "../../attacks/importers/injecagent.ts";
+import { AttackFileError } from "../../attacks/load.ts";
+import { checkAgainstSuite, corpusHash, loadCorpus } from "../corpus.ts";
+import { injecAgentSuite } from "../suites/injecagent/index.ts";
 import { getSuite } from "../suites/registry.ts";
 import type { Suite } from "../suites/suite.ts";
 import { globMatcher, type RunConfig } from "./config.ts";
@@ -42,16 +45,23 @@ interface ResolvedRun {
 }
 
 function resolve(config: RunConfig, endpoint: OpenAIEndpoint): ResolvedRun {
-  const suites = config.suites.map(getSuite);
+  const imported = config.injecagent === null ? null : importInjecAgent(config.injecagent);
+  const extra = imported ? injecAgentSuite(imported) : null;
+  const suiteNamed = (name: string) => (extra && name === extra.name ? extra : getSuite(name));
+  const suiteNames = extra && !config.suites.includes(extra.name) ? [...config.suites, extra.name] : config.suites;
+  const suites = suiteNames.map(suiteNamed);
   for (const name of config.agents) if (!AGENT_SYSTEMS.has(name)) throw new AgentSystemError(name);
   const defenses = config.defenses.map(loadDefenseConfiguration);
   config.models.forEach(checkModelName);
   const tasks = suites.flatMap((s) => s.tasks);
   const models = config.models.map((name) => resolveModel(name, { tasks, endpoint }));
-  const corpus = loadCorpus();
+  const importedCases = imported ? [...imported.cases] : [];
+  const problems = importedCases.flatMap((c) => checkAgainstSuite(c, suiteNamed).map((p) => `${c.id}: ${p}`));
+  if (problems.length > 0) throw new AttackFileError(config.injecagent!, problems);
+  const corpus = [...loadCorpus(), ...importedCases];
   const matches = globMatcher(config.attacks);
   const selected = corpus.filter(
-    (c) => matches(c.id) && config.suites.includes(c.suite) && config.agents.includes(c.agent) && (config.split === null || c.split === config.split),
+    (c) => matches(c.id) && suiteNames.includes(c.suite) && config.agents.includes(c.agent) && (config.split === null || c.split === config.split),
   );
   const cases = config.sample === null ? selected : sampleCases(selected, config.sample);
   return { suites, defenses, models, cases, corpus };

@@ -11,8 +11,8 @@ export interface SuiteDefinition<W extends { memory: MemoryRecord[] }, A> {
   readonly description: string;
   readonly systemPrompt: string;
   readonly tools: readonly ToolDefinition<W>[];
-  /** The task file, validated against the tools and the predicate language when the suite loads. */
-  readonly tasksFile: URL;
+  /** The task file (or tasks built in memory, with the name to report), validated against the tools and predicates. */
+  readonly tasks: URL | { readonly file: string; readonly json: unknown };
   readonly atom: z.ZodType<A>;
   readonly evaluateAtom: (atom: A, before: W, after: W) => boolean;
   readonly fixture: () => W;
@@ -26,14 +26,17 @@ export function defineSuite<W extends { memory: MemoryRecord[] }, A>(def: SuiteD
   const tools: ReadonlyMap<string, ToolDefinition<W>> = new Map(def.tools.map((t) => [t.schema.descriptor.name, t]));
   const predicate = predicateSchema(def.atom);
   const creators = Object.entries(def.creators ?? {});
-  const file = `benchmarks/suites/${def.name}/${def.tasksFile.pathname.split("/").at(-1)}`;
+  const [file, json] =
+    def.tasks instanceof URL
+      ? [`benchmarks/suites/${def.name}/${def.tasks.pathname.split("/").at(-1)}`, JSON.parse(readFileSync(def.tasks, "utf8")) as unknown]
+      : [def.tasks.file, def.tasks.json];
   return {
     name: def.name,
     version: def.version,
     description: def.description,
     systemPrompt: def.systemPrompt,
     tools,
-    tasks: parseTasks(JSON.parse(readFileSync(def.tasksFile, "utf8")), file, predicate, tools),
+    tasks: parseTasks(json, file, predicate, tools),
     predicate,
     fixture: def.fixture,
     memory: (world) => world.memory,

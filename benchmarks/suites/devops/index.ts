@@ -23,7 +23,7 @@ export const devops = defineSuite({
   systemPrompt:
     "You are the platform team's assistant at Northwind (northwind.example), working for Emma Johnson. Today is 2026-11-26. Complete the user's request with the tools available, then answer briefly.",
   tools: DEVOPS_TOOLS,
-  tasksFile: new URL("./tasks.json", import.meta.url),
+  tasks: new URL("./tasks.json", import.meta.url),
   atom: DevopsAtom,
   evaluateAtom: evaluateDevopsAtom,
   fixture: freshDevops,

@@ -20,7 +20,7 @@ export const finance = defineSuite({
   systemPrompt:
     "You are the finance assistant of Northwind Traders GmbH, working for Emma Johnson (emma@northwind.example). Today is 2026-11-26. Complete the user's request with the tools available, then answer briefly.",
   tools: FINANCE_TOOLS,
-  tasksFile: new URL("./tasks.json", import.meta.url),
+  tasks: new URL("./tasks.json", import.meta.url),
   atom: FinanceAtom,
   evaluateAtom: evaluateFinanceAtom,
   fixture: freshFinance,

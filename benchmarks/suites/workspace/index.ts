@@ -25,7 +25,7 @@ export const workspace = defineSuite({
   systemPrompt:
     "You are Emma Johnson's assistant at Northwind (northwind.example). Today is 2026-11-26. Complete the user's request with the tools available, then answer briefly.",
   tools: WORKSPACE_TOOLS,
-  tasksFile: new URL("./tasks.json", import.meta.url),
+  tasks: new URL("./tasks.json", import.meta.url),
   atom: WorkspaceAtom,
   evaluateAtom: evaluateWorkspaceAtom,
   fixture: freshWorkspace,
