@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeReport, type ReportRow } from "../../analysis/report.ts";
 import { openResults, queryRows, type ResultsDatabase } from "../../analysis/results.ts";
@@ -12,6 +13,8 @@ import { executeRun, type RunSummary } from "./run.ts";
 const EPISODE_COLUMNS = "run_id, episode_id, suite, user_task, hard_negative, attack_id, surface, family, goal, split, defense, model, seed, utility, attack_success, interventions, approvals, error, steps, duration_ms".split(", ");
 const EVENT_COLUMNS = "episode_id, seq, agent, kind, layer, hook, verdict, reason, source, tool".split(", ");
 
+/** InjecAgent's data is read from ../shared/data when present; CI requires it (ANIS_REQUIRE_SHARED_DATA=1). */
+const INJECAGENT = fileURLToPath(new URL("../../../shared/data/injecagent", import.meta.url));
 const run = (config: RunConfig, runId: string) => executeRun({ config, out: mkdtempSync(join(tmpdir(), "anis-run-")), runId, endpoint: {} });
 /** The hand-written cases: few, and covering the three attack surfaces. */
 const handWritten = { attacks: loadAttackCases().map((c) => c.id).join(","), sample: null };
@@ -125,5 +128,19 @@ describe("determinism", () => {
     const a = await run(config, "a");
     const b = await run(config, "b");
     expect(await hash(b.dir)).toEqual(await hash(a.dir));
+  });
+});
+
+describe.runIf(existsSync(INJECAGENT) || process.env.ANIS_REQUIRE_SHARED_DATA === "1")("InjecAgent end to end (shared data)", () => {
+  it("runs imported cases: the user tasks succeed and the undefended obedient model is hijacked", async () => {
+    const config = { ...loadRunConfig("quick"), suites: ["injecagent"], agents: ["single"], defenses: ["none"], injecagent: INJECAGENT, sample: 60 };
+    const summary = await run(config, "injecagent");
+    const db = await openResults([summary.dir]);
+    try {
+      const [row] = await computeReport(db);
+      expect(row).toMatchObject({ n_benign: 17, benign_utility: 1, n_attack: 60, asr: 1, errors: 0 });
+    } finally {
+      db.close();
+    }
   });
 });
