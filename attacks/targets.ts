@@ -46,14 +46,21 @@ export type Targets = z.infer<typeof TargetsSchema>;
 export type Carrier = z.infer<typeof Carrier>;
 export type Goal = z.infer<typeof Goal>;
 
+export function parseTargets(text: string, file: string): Targets {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new AttackFileError(file, [`not valid JSON: ${(error as Error).message}`]);
+  }
+  const parsed = TargetsSchema.safeParse(json);
+  if (!parsed.success) throw new AttackFileError(file, parsed.error.issues.map((i) => `${i.message} → at ${file}: ${i.path.map(String).join(".")}`));
+  return parsed.data;
+}
+
 export function loadTargets(dir: string = TARGETS_DIR): Targets[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith(".json"))
     .sort()
-    .map((f) => {
-      const file = join("attacks/targets", f);
-      const parsed = TargetsSchema.safeParse(JSON.parse(readFileSync(join(dir, f), "utf8")));
-      if (!parsed.success) throw new AttackFileError(file, parsed.error.issues.map((i) => `${i.message} → at ${file}: ${i.path.map(String).join(".")}`));
-      return parsed.data;
-    });
+    .map((f) => parseTargets(readFileSync(join(dir, f), "utf8"), join("attacks/targets", f)));
 }

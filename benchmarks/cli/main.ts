@@ -4,13 +4,16 @@ import { resolveEndpoint, probeEndpoint } from "../../agents/models/openai.ts";
 import { validModelNames } from "../../agents/models/registry.ts";
 import { SIM_PROFILES } from "../../agents/models/sim/profiles.ts";
 import { AGENT_SYSTEMS } from "../../agents/systems.ts";
+import { loadFamilies, parseFamily } from "../../attacks/families.ts";
+import { generateCases, loadGeneratorConfig } from "../../attacks/generator.ts";
 import { parseAttackFile } from "../../attacks/load.ts";
+import { parseTargets } from "../../attacks/targets.ts";
 import { describeBuiltins } from "../../defenses/builtins/index.ts";
 import { configurationNames, describeConfigurations, parseDefenseConfiguration } from "../../defenses/config.ts";
 import { formatMarkdown, formatTable, METRIC_LEGEND } from "../../analysis/format.ts";
 import { computeReport } from "../../analysis/report.ts";
 import { openResults } from "../../analysis/results.ts";
-import { checkCase, loadCorpus } from "../corpus.ts";
+import { checkAgainstSuite, checkCase, loadCorpus } from "../corpus.ts";
 import { loadRunConfig, RunConfigError, RunConfigSchema } from "../runner/config.ts";
 import { executeRun } from "../runner/run.ts";
 import { SUITES } from "../suites/registry.ts";
@@ -163,7 +166,7 @@ function describe(item: Record<string, unknown>): string {
 
 program
   .command("validate")
-  .description("check attack files, defense configurations and run configurations; every problem is named")
+  .description("check attack case files, family files, target files, defense and run configurations; every problem is named")
   .argument("<files...>")
   .action((files: string[]) => {
     const problems: string[] = [];
@@ -178,6 +181,15 @@ program
         } else if (json && typeof json === "object" && "layers" in json) {
           parseDefenseConfiguration(text, file);
           process.stdout.write(`${file}: defense configuration ok\n`);
+        } else if (json && typeof json === "object" && "templates" in json) {
+          const family = parseFamily(text, file);
+          process.stdout.write(`${file}: family ${family.id} ok (${family.templates.length} templates)\n`);
+        } else if (json && typeof json === "object" && "carriers" in json) {
+          const targets = parseTargets(text, file);
+          const cases = generateCases(loadGeneratorConfig(), loadFamilies(), [targets]);
+          const found = cases.flatMap((c) => checkAgainstSuite(c).map((p) => `${file}: generated case ${c.id}: ${p}`));
+          if (found.length > 0) problems.push(...found);
+          else process.stdout.write(`${file}: targets ok (${targets.goals.length} goals, ${targets.carriers.length} carriers, ${cases.length} cases generated)\n`);
         } else {
           const parsed = RunConfigSchema.safeParse(json);
           if (!parsed.success) throw new RunConfigError(`${file}: invalid run configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
