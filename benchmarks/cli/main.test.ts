@@ -39,10 +39,11 @@ describe.concurrent("anis CLI", () => {
 
   it("validate names each problem of a broken attack file and exits 2", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "anis-validate-")), "broken.json");
-    writeFileSync(file, JSON.stringify([{ id: "Bad Id", title: "t", suite: "workspace", surface: "email", family: "f", campaign: [], injection: { point: "email:m1", text: "x", calls: [] } }]));
+    writeFileSync(file, JSON.stringify([{ id: "Bad Id", title: 5, suite: "workspace", surface: "email", family: "f", campaign: [], injection: { point: "email:m1", text: "x", calls: [] } }]));
     const { code, stderr } = await anis("validate", file);
     expect(code).toBe(2);
-    for (const path of ["0.id", "0.surface", "0.goal", "0.campaign", "0.injection.calls"]) expect(stderr).toContain(`${file}: ${path}`);
+    for (const path of ["0.id", "0.title", "0.surface", "0.goal", "0.campaign", "0.injection.calls"]) expect(stderr).toContain(`${file}: ${path}`);
+    expect(stderr).toMatch(/expected string, received number → at .*: 0.title/);
   });
 
   it("validate accepts the shipped corpus and configurations", async () => {
