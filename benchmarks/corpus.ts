@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { SimPayload } from "../agents/models/sim/model.ts";
 import { SAVE_MEMORY_TOOL } from "../agents/reserved-tools.ts";
-import { loadFamilies } from "../attacks/families.ts";
-import { generateCases, loadGeneratorConfig, splitOf } from "../attacks/generator.ts";
+import { type Family, loadFamilies } from "../attacks/families.ts";
+import { type GeneratorConfig, generateCases, loadGeneratorConfig, splitOf } from "../attacks/generator.ts";
 import { AttackFileError, loadAttackCases } from "../attacks/load.ts";
 import type { AttackCase } from "../attacks/schema.ts";
 import { ENCODINGS, Perception } from "../agents/models/sim/perception.ts";
@@ -10,11 +10,12 @@ import { plant } from "./runner/plant.ts";
 import { getSuite } from "./suites/registry.ts";
 import type { Suite } from "./suites/suite.ts";
 
-const families = new Map(loadFamilies().map((f) => [f.id, f]));
-const generator = loadGeneratorConfig();
+let rules: { families: Map<string, Family>; generator: GeneratorConfig } | null = null;
 
 /** Problems of a case's family and split: the family must exist on the case's surface, the split follow the rule. */
 export function checkFamilyAndSplit(c: AttackCase): string[] {
+  rules ??= { families: new Map(loadFamilies().map((f) => [f.id, f])), generator: loadGeneratorConfig() };
+  const { families, generator } = rules;
   const family = families.get(c.family);
   if (!family) return [`family: unknown family "${c.family}". Valid families: ${[...families.keys()].join(", ")}`];
   const problems: string[] = [];

@@ -26,6 +26,7 @@ export function defineSuite<W extends { memory: MemoryRecord[] }, A>(def: SuiteD
   const tools: ReadonlyMap<string, ToolDefinition<W>> = new Map(def.tools.map((t) => [t.schema.descriptor.name, t]));
   const predicate = predicateSchema(def.atom);
   const creators = Object.entries(def.creators ?? {});
+  const injectionPoints = (world: W) => [...def.slots(world).keys(), ...creators.map(([prefix]) => `${prefix}NAME`)];
   const [file, json] =
     def.tasks instanceof URL
       ? [`benchmarks/suites/${def.name}/${def.tasks.pathname.split("/").at(-1)}`, JSON.parse(readFileSync(def.tasks, "utf8")) as unknown]
@@ -40,7 +41,7 @@ export function defineSuite<W extends { memory: MemoryRecord[] }, A>(def: SuiteD
     predicate,
     fixture: def.fixture,
     memory: (world) => world.memory,
-    injectionPoints: (world) => [...def.slots(world).keys(), ...creators.map(([prefix]) => `${prefix}NAME`)],
+    injectionPoints,
     inject(world, point, text) {
       for (const [prefix, create] of creators) {
         if (!point.startsWith(prefix)) continue;
@@ -51,7 +52,7 @@ export function defineSuite<W extends { memory: MemoryRecord[] }, A>(def: SuiteD
       }
       const points = def.slots(world);
       const apply = points.get(point);
-      if (!apply) throw new SuiteError(`unknown injection point "${point}" in suite ${def.name}. Valid points: ${this.injectionPoints(world).join(", ")}`);
+      if (!apply) throw new SuiteError(`unknown injection point "${point}" in suite ${def.name}. Valid points: ${injectionPoints(world).join(", ")}`);
       apply(text);
     },
     evaluate: (p, before, after) => evaluatePredicate(predicate.parse(p), before, after, def.evaluateAtom),
