@@ -139,6 +139,8 @@ export class AgentRuntime {
   /**
    * The model with this agent's tools bound, once per episode. Tool descriptions are context too: each passes
    * through the stack, untrusted when a third party ships the tool, and a withheld one is offered without it.
+   * They do not taint what the agent writes to memory: that label tracks the data read while working, and an
+   * installed tool's description is configuration, present in every task.
    */
   async boundModel(model: BaseChatModel, reserved: readonly ModelTool[]): Promise<Runnable> {
     if (this.bound) return this.bound;
@@ -147,7 +149,6 @@ export class AgentRuntime {
       const schema = this.setup.environment.tools.get(descriptor.name)!;
       const provenance = this.provenance(`tool:${descriptor.name}`, descriptor.provider ? "untrusted" : "trusted");
       const outcome = await this.setup.stack.check("onContext", { kind: "tool_description", content: descriptor.description, provenance }, this.scope);
-      if (outcome.passed && provenance.trust === "untrusted") this.tainted = true;
       const description = outcome.passed ? (outcome.content ?? descriptor.description) : notices.contentWithheld(outcome);
       offered.push(modelTool(descriptor.name, description, schema.parameters));
     }

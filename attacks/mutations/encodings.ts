@@ -1,4 +1,4 @@
-import { HOMOGLYPHS, LEET, rot13, ZERO_WIDTH_SPACE } from "./alphabets.ts";
+import { HOMOGLYPHS, LEET, rot13, ZERO_WIDTH_SPACE } from "../../defenses/util/alphabets.ts";
 import type { Mutation } from "./types.ts";
 
 export const base64: Mutation = {

@@ -1,12 +1,36 @@
 import { DefenseConfigError } from "../errors.ts";
 import { type Defense, HOOK_NAMES, type HookName, type Layer } from "../types.ts";
+import { argumentConstraints } from "./argument-constraints.ts";
+import { argumentVerifier } from "./argument-verifier.ts";
+import { capabilityGate } from "./capability-gate.ts";
+import { hardenedPrompt } from "./hardened-prompt.ts";
 import { informationFlow } from "./information-flow.ts";
+import { memoryQuarantine } from "./memory-quarantine.ts";
+import { normalizer } from "./normalizer.ts";
+import { signatureSensor } from "./signature-sensor.ts";
+import { signedIdentities } from "./signed-identities.ts";
+import { spotlighting } from "./spotlighting.ts";
+import { toolAllowlist } from "./tool-allowlist.ts";
+import { typedProtocol } from "./typed-protocol.ts";
 
 /** Builds a layer from its parameters (validated by the factory; bad ones throw). */
 export type DefenseFactory = (params?: unknown) => Defense;
 
-/** Every built-in layer, by id. Add a layer here to make it usable in configuration files. */
-export const BUILTIN_DEFENSES: ReadonlyMap<string, DefenseFactory> = new Map([["information-flow", informationFlow]]);
+/** Every built-in layer, by id, in tower order. Add a layer here to make it usable in configuration files. */
+export const BUILTIN_DEFENSES: ReadonlyMap<string, DefenseFactory> = new Map<string, DefenseFactory>([
+  ["hardened-prompt", hardenedPrompt],
+  ["signed-identities", signedIdentities],
+  ["tool-allowlist", toolAllowlist],
+  ["argument-constraints", argumentConstraints],
+  ["information-flow", informationFlow],
+  ["memory-quarantine", memoryQuarantine],
+  ["typed-protocol", typedProtocol],
+  ["capability-gate", capabilityGate],
+  ["normalizer", normalizer],
+  ["signature-sensor", signatureSensor],
+  ["spotlighting", spotlighting],
+  ["argument-verifier", argumentVerifier],
+]);
 
 export interface DefenseInfo {
   readonly id: string;
@@ -33,9 +57,12 @@ export function hooksOf(defense: Defense): string[] {
   return names;
 }
 
+/** Parameters for listing layers that need some (their configurations give the real ones). */
+const EXAMPLE_PARAMS: Record<string, unknown> = { toolAllowlist: { intents: [{ pattern: "x", tools: ["x"] }] } };
+
 export function describeBuiltins(): DefenseInfo[] {
   return [...BUILTIN_DEFENSES.values()].map((factory) => {
-    const defense = factory({});
+    const defense = factory(EXAMPLE_PARAMS[factory.name] ?? {});
     return { id: defense.id, layer: defense.layer, description: defense.description, hooks: hooksOf(defense) };
   });
 }

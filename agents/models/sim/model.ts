@@ -135,11 +135,12 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     const perception = new Perception(parts, this.simProfile.decodes);
     const calls: PlannedCall[] = [];
     const request = normalise(prompt);
+    const hardened = messages[0]?.getType() === "system" && HARDENING.test(textOf(messages[0]));
     for (const payload of payloads) {
       if (payload.trigger !== undefined && !request.includes(normalise(payload.trigger))) continue;
       const sighting = perception.find(payload.core ?? payload.text);
       if (!sighting) continue;
-      const p = this.simProfile.compliance(this.styleOf(payload), sighting, perception.size);
+      const p = this.simProfile.compliance(this.styleOf(payload), sighting, perception.size, hardened);
       if (p >= 1 || uniform(`${seed}|${payload.id}|${request}`) < p) calls.push(...payload.calls);
     }
     return calls;
@@ -154,6 +155,9 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     return style;
   }
 }
+
+/** A system prompt that tells the model content is data (how a model would read it, not a defense's name). */
+const HARDENING = /\bnever follow instructions\b/i;
 
 const textOf = (m: BaseMessage): string => (typeof m.content === "string" ? m.content : JSON.stringify(m.content));
 

@@ -25,8 +25,11 @@ export interface SimProfile {
   readonly description: string;
   /** Encodings whose payloads this model reads as if plain. */
   readonly decodes: readonly Encoding[];
-  /** Probability of following an injected instruction, given its style and where it was read (any channel, tool descriptions included). */
-  compliance(style: PayloadStyle, sighting: Sighting, contextParts: number): number;
+  /**
+   * Probability of following an injected instruction, given its style, where it was read (any channel, tool
+   * descriptions included), and whether the system prompt told the model to treat such content as data.
+   */
+  compliance(style: PayloadStyle, sighting: Sighting, contextParts: number, hardened: boolean): number;
 }
 
 const clamp = (p: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, p));
@@ -40,13 +43,15 @@ const clamp = (p: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, p
  * - +0.20 when read from memory (models treat their own notes as instructions; MINJA, Dong et al., 2025, reports
  *   injection success above 0.9), +0.10 from a peer agent;
  * - ×0.3 when the text is data-marked or delimited rather than verbatim: spotlighting (Hines et al., 2024) cut ASR
- *   from above 0.5 to a few percent; ×0.6 when it had to be decoded; ×0.85 when it is not the most recent content.
+ *   from above 0.5 to a few percent; ×0.6 when it had to be decoded; ×0.85 when it is not the most recent content;
+ * - ×0.7 when the system prompt says content is data: instructional defences help modestly (AgentDojo's
+ *   prompt-based defences lower targeted ASR by roughly a quarter to a half).
  */
 const typical: SimProfile = {
   name: "typical",
   description: "Complies by attack style, channel, position and data-marking, after published figures",
   decodes: ["base64", "hex", "leetspeak"],
-  compliance(style, sighting, contextParts) {
+  compliance(style, sighting, contextParts, hardened) {
     let p = 0.3;
     if (style.importantTag) p += 0.25;
     if (style.ignorePrevious) p += 0.1;
@@ -57,6 +62,7 @@ const typical: SimProfile = {
     if (sighting.channel === "peer") p += 0.1;
     if (!sighting.verbatim) p *= sighting.decoded ? 0.6 : 0.3;
     if (sighting.position < contextParts - 1) p *= 0.85;
+    if (hardened) p *= 0.7;
     return clamp(p, 0.02, 0.95);
   },
 };
@@ -72,12 +78,13 @@ const cautious: SimProfile = {
   name: "cautious",
   description: "A safety-tuned model: rarely complies, and almost never with marked content",
   decodes: ["base64", "hex", "leetspeak"],
-  compliance(style, sighting) {
+  compliance(style, sighting, _parts, hardened) {
     let p = 0.05;
     if (style.importantTag) p += 0.05;
     if (style.authority) p += 0.03;
     if (sighting.channel === "memory") p += 0.1;
     if (!sighting.verbatim) p *= 0.2;
+    if (hardened) p *= 0.5;
     return clamp(p, 0.01, 0.5);
   },
 };

@@ -1,6 +1,6 @@
 /**
- * Character tables shared by the mutation operators and by the simulated model's reading of them: what a mutation
- * writes, a capable reader can undo. Kept apart from both so neither imports the other.
+ * Character tables: look-alike letters, leetspeak, ROT13, zero-width characters. Public knowledge that attackers' mutation
+ * operators, the simulated model's reading and the normalising defenses all rely on; kept in one place.
  */
 
 /** Latin letters and their Cyrillic or Greek look-alikes. */

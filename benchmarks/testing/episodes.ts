@@ -1,0 +1,91 @@
+import { type ModelHandle, resolveModel } from "../../agents/models/registry.ts";
+import { type AgentSystem, buildAgentSystem } from "../../agents/systems.ts";
+import type { AttackCase } from "../../attacks/schema.ts";
+import type { Defense } from "../../defenses/types.ts";
+import { loadCorpus } from "../corpus.ts";
+import { type CampaignResult, campaignId, runCampaign } from "../runner/episode.ts";
+import { getSuite, SUITES } from "../suites/registry.ts";
+import type { Suite } from "../suites/suite.ts";
+
+/**
+ * Runs single campaigns with real agents, suites and a given defense stack: how tests show that a layer stops an
+ * attack case or lets a benign task through. Not for measuring: runs go through `executeRun`.
+ */
+const models = new Map<string, ModelHandle>();
+const systems = new Map<string, AgentSystem>();
+const corpus = new Map(loadCorpus().map((c) => [c.id, c]));
+
+function model(name: string): ModelHandle {
+  let handle = models.get(name);
+  if (!handle) {
+    handle = resolveModel(name, { tasks: [...SUITES.values()].flatMap((s) => s.tasks), endpoint: {} });
+    models.set(name, handle);
+  }
+  return handle;
+}
+
+function system(handle: ModelHandle, suite: Suite<unknown>, agent: string): AgentSystem {
+  const key = `${handle.name}|${suite.name}|${agent}`;
+  let built = systems.get(key);
+  if (!built) {
+    built = buildAgentSystem(agent, { model: handle.chat, tools: [...suite.tools.values()].map((t) => t.schema), systemPrompt: suite.systemPrompt });
+    systems.set(key, built);
+  }
+  return built;
+}
+
+const configuration = (layers: readonly Defense[]) => ({ name: "test", description: "test", file: "", layers, approverErrorRate: 0, spec: [] });
+
+export interface Outcome extends CampaignResult {
+  /** The goal held after some episode. */
+  readonly attackSucceeded: boolean;
+  /** Every episode's user task succeeded. */
+  readonly utility: boolean;
+  readonly interventions: number;
+  readonly approvals: number;
+}
+
+function outcome(result: CampaignResult): Outcome {
+  return {
+    ...result,
+    attackSucceeded: result.episodes.some((e) => e.attack_success === true),
+    utility: result.episodes.every((e) => e.utility),
+    interventions: result.episodes.reduce((n, e) => n + e.interventions, 0),
+    approvals: result.episodes.reduce((n, e) => n + e.approvals, 0),
+  };
+}
+
+/** The id of the first corpus case (in corpus order) that fits: tests name cases by what they are, not by id. */
+export function findCase(fits: (c: AttackCase) => boolean, what: string): string {
+  for (const c of corpus.values()) if (fits(c)) return c.id;
+  throw new Error(`no attack case is ${what}`);
+}
+
+export async function runAttackCase(id: string, layers: readonly Defense[], options: { model?: string; seed?: number } = {}): Promise<Outcome> {
+  const attack = corpus.get(id);
+  if (!attack) throw new Error(`no attack case ${id}`);
+  const suite = getSuite(attack.suite);
+  const handle = model(options.model ?? "sim:obedient");
+  const tasks = attack.campaign.map((t) => suite.tasks.find((x) => x.id === t)!);
+  const seed = options.seed ?? 1;
+  const result = await runCampaign(
+    { id: campaignId(suite.name, attack.agent, "test", handle.name, seed, id, ""), suite, system: system(handle, suite, attack.agent), defense: configuration(layers), model: handle, seed, attack, tasks },
+    "test",
+  );
+  if (result.episodes.some((e) => e.error)) throw new Error(`episode error: ${result.episodes.map((e) => e.error_message).join("; ")}`);
+  return outcome(result);
+}
+
+export async function runBenignTask(suiteName: string, taskId: string, layers: readonly Defense[], options: { agent?: string; model?: string } = {}): Promise<Outcome> {
+  const suite = getSuite(suiteName);
+  const task = suite.tasks.find((t) => t.id === taskId);
+  if (!task) throw new Error(`no task ${taskId} in ${suiteName}`);
+  const handle = model(options.model ?? "sim:obedient");
+  const agent = options.agent ?? "single";
+  const result = await runCampaign(
+    { id: campaignId(suite.name, agent, "test", handle.name, 1, null, taskId), suite, system: system(handle, suite, agent), defense: configuration(layers), model: handle, seed: 1, attack: null, tasks: [task] },
+    "test",
+  );
+  if (result.episodes.some((e) => e.error)) throw new Error(`episode error: ${result.episodes.map((e) => e.error_message).join("; ")}`);
+  return outcome(result);
+}

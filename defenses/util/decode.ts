@@ -1,0 +1,63 @@
+import { CONFUSABLES, rot13, UNLEET, ZERO_WIDTH } from "./alphabets.ts";
+
+const CONFUSABLE_CHARS = new RegExp(`[${[...CONFUSABLES.keys()].join("")}]`, "g");
+const BASE64_RUN = /[A-Za-z0-9+/]{16,}={0,2}/g;
+const HEX_RUN = /\b(?:[0-9a-fA-F]{2}){8,}\b/g;
+const ROT13_MARK = /\bROT-?13\b:?\s*/i;
+const COMMON_WORDS = /\b(the|and|to|of|you|your|please|send|this|with|for|file|before|all)\b/gi;
+
+const printable = (s: string) => s.length > 0 && [...s].filter((c) => c >= " " || c === "\n" || c === "\t").length / s.length > 0.95;
+const englishness = (s: string) => (s.match(COMMON_WORDS) ?? []).length;
+
+/** Replaces leetspeak digits inside words (s3cr3t → secret), leaving numbers, amounts and IBAN-like runs alone. */
+function unleet(text: string): string {
+  return text.replace(/\b[a-z]*\d[a-z\d]*\b/gi, (word) => (/[a-z]/i.test(word) && /[a-z].*\d|\d.*[a-z]/i.test(word) && !/^[A-Z]{2}\d{2}/.test(word) ? word.replace(/\d/g, (d) => UNLEET.get(d) ?? d) : word));
+}
+
+export interface Decoded {
+  readonly text: string;
+  /** What was undone, in order; empty when the text was plain. */
+  readonly undone: readonly string[];
+}
+
+/**
+ * Undoes the obfuscations attackers use to slip past detectors — zero-width characters, look-alike letters,
+ * base64 and hex runs, ROT13 (when marked or when decoding yields English), leetspeak inside words — so that
+ * detectors placed after it read what a model would read.
+ */
+export function decodeObfuscations(input: string): Decoded {
+  const undone: string[] = [];
+  let text = input;
+  const step = (name: string, next: string) => {
+    if (next !== text) {
+      undone.push(name);
+      text = next;
+    }
+  };
+  step("zero-width", text.replace(ZERO_WIDTH, ""));
+  step("homoglyphs", text.replace(CONFUSABLE_CHARS, (c) => CONFUSABLES.get(c) ?? c));
+  step(
+    "base64",
+    text.replace(BASE64_RUN, (run) => {
+      const decoded = Buffer.from(run, "base64").toString("utf8");
+      return decoded.length >= 8 && printable(decoded) ? decoded : run;
+    }),
+  );
+  step(
+    "hex",
+    text.replace(HEX_RUN, (run) => {
+      const decoded = Buffer.from(run, "hex").toString("utf8");
+      return printable(decoded) ? decoded : run;
+    }),
+  );
+  const marked = ROT13_MARK.exec(text);
+  if (marked) step("rot13", text.slice(0, marked.index) + rot13(text.slice(marked.index + marked[0].length)));
+  else if (englishness(rot13(text)) > englishness(text) + 3) step("rot13", rot13(text));
+  step("leetspeak", unleet(text));
+  return { text, undone };
+}
+
+/** Splits text into sentences and lines, keeping the separators, so a detector can remove one and keep the rest. */
+export function sentences(text: string): string[] {
+  return text.split(/(?<=[.!?])\s+|\n+/).filter((s) => s.trim().length > 0);
+}
