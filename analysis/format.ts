@@ -1,4 +1,4 @@
-import type { ReportRow } from "./report.ts";
+import type { AttributionRow, ReportRow } from "./report.ts";
 
 /** Columns shown in table and Markdown output, with their headers; JSON carries every column. */
 const SHOWN: readonly (readonly [string, string])[] = [
@@ -46,6 +46,15 @@ export function formatMarkdown(rows: readonly ReportRow[], by: readonly string[]
   const { header, body } = grid(rows, by);
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...body.map(line)].join("\n");
+}
+
+/** Blocks and false alarms by the layer that acted first, as a table or Markdown. */
+export function formatAttribution(rows: readonly AttributionRow[], format: "table" | "md" | "json"): string {
+  const header = ["defense", "model", "first layer", "blocks", "false alarms", "harmful false alarms"];
+  const body = rows.map((r) => [r.defense, r.model, r.layer ?? "–", String(r.blocks), String(r.false_alarms), String(r.harmful_false_alarms)]);
+  if (format === "md") return [header, header.map(() => "---"), ...body].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  return [header, ...body].map((cells) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
 }
 
 export const METRIC_LEGEND =

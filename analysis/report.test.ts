@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EpisodeRow } from "../benchmarks/runner/tables.ts";
 import { ResultsWriter } from "../benchmarks/runner/writer.ts";
-import { computeReport, type ReportRow } from "./report.ts";
+import { computeAttribution, computeReport, type ReportRow } from "./report.ts";
 import { openResults, type ResultsDatabase } from "./results.ts";
 
 const row = (r: Partial<EpisodeRow> & Pick<EpisodeRow, "defense" | "user_task">): EpisodeRow => ({
@@ -30,6 +30,9 @@ const row = (r: Partial<EpisodeRow> & Pick<EpisodeRow, "defense" | "user_task">)
   approvals_denied: 0,
   stops: 0,
   first_layer: null,
+  first_defense: null,
+  first_stop_layer: null,
+  first_stop_defense: null,
   error: null,
   error_message: null,
   steps: 4,
@@ -55,7 +58,7 @@ const FIXTURE: EpisodeRow[] = [
   row({ defense: "none", user_task: "t5" }),
   row({ defense: "d", user_task: "t1" }),
   row({ defense: "d", user_task: "t2", hard_negative: true, interventions: 1, approvals: 1, first_layer: "L1" }),
-  row({ defense: "d", user_task: "t3", utility: false, interventions: 1, stops: 1, first_layer: "L2" }),
+  row({ defense: "d", user_task: "t3", utility: false, interventions: 1, stops: 1, first_layer: "L2", first_stop_layer: "L2" }),
   row({ defense: "d", user_task: "t4", hard_negative: true, utility: false, interventions: 1, stops: 1, first_layer: "L1" }),
   row({ defense: "d", user_task: "t5", error: "model_error", utility: false }),
   attack("none", "a1", true),
@@ -63,7 +66,7 @@ const FIXTURE: EpisodeRow[] = [
   attack("none", "a2", true, { campaign_pos: 1, campaign_len: 2, user_task: "t2" }),
   attack("none", "a3", false),
   attack("none", "a4", true),
-  attack("d", "a1", false, { interventions: 1, stops: 1, defense_us: 40 }),
+  attack("d", "a1", false, { interventions: 2, stops: 1, defense_us: 40, first_layer: "L2", first_stop_layer: "L1" }),
   attack("d", "a2", false, { campaign_len: 2 }),
   attack("d", "a2", false, { campaign_pos: 1, campaign_len: 2, user_task: "t2", utility: false, defense_us: 40 }),
   attack("d", "a3", true),
@@ -124,6 +127,15 @@ describe("report metrics on a hand-computed fixture", () => {
     expect(memory).toMatchObject({ n_attack: 1, asr: 1, n_block_base: 0, block_rate: null, block_rate_lo: null, block_rate_hi: null, n_benign: 4 });
     const tool = rows.find((r) => r.defense === "d" && r.surface === "tool_output")!;
     expect(tool).toMatchObject({ n_attack: 2, asr: 0, n_block_base: 2, block_rate: 1 });
+  });
+
+  it("attributes blocks to the first layer that stopped something, false alarms to the first that acted", async () => {
+    const rows = (await computeAttribution(db)).filter((r) => r.defense === "d");
+    expect(rows).toEqual([
+      { defense: "d", model: "m", layer: "(none)", blocks: 1, false_alarms: 0, harmful_false_alarms: 0 },
+      { defense: "d", model: "m", layer: "L1", blocks: 1, false_alarms: 2, harmful_false_alarms: 0 },
+      { defense: "d", model: "m", layer: "L2", blocks: 0, false_alarms: 1, harmful_false_alarms: 1 },
+    ]);
   });
 
   it("rejects an unknown breakdown and names the valid ones", async () => {

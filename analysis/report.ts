@@ -2,6 +2,22 @@ import { readFileSync } from "node:fs";
 import { queryRows, type ResultsDatabase, ResultsError } from "./results.ts";
 
 const REPORT_SQL = readFileSync(new URL("./sql/report.sql", import.meta.url), "utf8");
+const ATTRIBUTION_SQL = readFileSync(new URL("./sql/attribution.sql", import.meta.url), "utf8");
+
+/** Blocks and false alarms of one (defense, model), attributed to the layer that acted first. */
+export interface AttributionRow {
+  defense: string;
+  model: string;
+  layer: string;
+  blocks: number;
+  false_alarms: number;
+  /** False alarms on tasks that succeed undefended and failed here. */
+  harmful_false_alarms: number;
+}
+
+export async function computeAttribution(db: ResultsDatabase): Promise<AttributionRow[]> {
+  return (await queryRows(db.connection, ATTRIBUTION_SQL)) as unknown as AttributionRow[];
+}
 
 /** Columns a report can break down by; the attack columns exist only for attack episodes. */
 export const BENIGN_BREAKDOWNS = ["suite", "agent_system"] as const;

@@ -10,8 +10,8 @@ import { parseAttackFile } from "../../attacks/load.ts";
 import { parseTargets } from "../../attacks/targets.ts";
 import { describeBuiltins } from "../../defenses/builtins/index.ts";
 import { configurationNames, describeConfigurations, parseDefenseConfiguration } from "../../defenses/config.ts";
-import { formatMarkdown, formatTable, METRIC_LEGEND } from "../../analysis/format.ts";
-import { computeReport } from "../../analysis/report.ts";
+import { formatAttribution, formatMarkdown, formatTable, METRIC_LEGEND } from "../../analysis/format.ts";
+import { computeAttribution, computeReport } from "../../analysis/report.ts";
 import { openResults } from "../../analysis/results.ts";
 import { checkAgainstSuite, checkCase, loadCorpus } from "../corpus.ts";
 import { loadRunConfig, RunConfigError, RunConfigSchema } from "../runner/config.ts";
@@ -34,13 +34,22 @@ const positiveInt = (name: string) => (value: string) => {
 const FORMATS = ["table", "json", "md"] as const;
 type Format = (typeof FORMATS)[number];
 
-async function printReport(dirs: string[], format: Format, by: string[], baseline: string) {
+async function printReport(dirs: string[], format: Format, by: string[], baseline: string, attribution = false) {
   const db = await openResults(dirs, { baseline });
   try {
     const rows = await computeReport(db, by);
-    if (format === "json") process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    else if (format === "md") process.stdout.write(`${formatMarkdown(rows, by)}\n\n${METRIC_LEGEND}\n`);
-    else process.stdout.write(`${formatTable(rows, by)}\n\n${METRIC_LEGEND}\n`);
+    const layers = attribution || format === "json" ? await computeAttribution(db) : [];
+    if (format === "json") {
+      const of = (r: { defense: string; model: string }) => layers.filter((l) => l.defense === r.defense && l.model === r.model);
+      const byLayer = (r: { defense: string; model: string }, key: "blocks" | "false_alarms") =>
+        Object.fromEntries(of(r).filter((l) => l[key] > 0).map((l) => [l.layer, l[key]]));
+      const withLayers = rows.map((r) => ({ ...r, blocks_by_layer: byLayer(r, "blocks"), false_alarms_by_layer: byLayer(r, "false_alarms") }));
+      process.stdout.write(`${JSON.stringify(withLayers, null, 2)}\n`);
+    } else {
+      const table = format === "md" ? formatMarkdown : formatTable;
+      process.stdout.write(`${table(rows, by)}\n\n${METRIC_LEGEND}\n`);
+      if (attribution) process.stdout.write(`\n${formatAttribution(layers, format)}\n`);
+    }
   } finally {
     db.close();
   }
@@ -111,7 +120,8 @@ program
   .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("table"))
   .option("--by <columns>", "break down by: suite, agent_system, surface, family, goal, split, attack_id", list, [])
   .option("--baseline <defense>", "configuration block rates are measured against", "none")
-  .action(async (dirs: string[], opts) => printReport(dirs, opts.format, opts.by, opts.baseline));
+  .option("--attribution", "also attribute blocks and false alarms to the layer that acted first")
+  .action(async (dirs: string[], opts) => printReport(dirs, opts.format, opts.by, opts.baseline, opts.attribution));
 
 const LISTS = ["suites", "defenses", "attacks", "models", "vaccinators"] as const;
 program

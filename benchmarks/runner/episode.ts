@@ -108,6 +108,7 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
     const duration = performance.now() - started;
 
     const entries = audit.entries;
+    const firstStop = entries.find((e) => e.verdict === "block" || e.verdict === "quarantine" || e.approved === false);
     episodes.push({
       run_id: runId,
       episode_id: episodeId,
@@ -133,6 +134,9 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
       approvals_denied: entries.filter((e) => e.approved === false).length,
       stops: entries.filter((e) => e.verdict === "block" || e.verdict === "quarantine" || e.approved === false).length,
       first_layer: entries[0]?.layer ?? null,
+      first_defense: entries[0]?.defense ?? null,
+      first_stop_layer: firstStop?.layer ?? null,
+      first_stop_defense: firstStop?.defense ?? null,
       error: error?.code ?? null,
       error_message: error?.message.slice(0, 2000) ?? null,
       steps: runtime.counters.modelCalls + runtime.counters.toolCalls,

@@ -31,7 +31,12 @@ export interface EpisodeRow {
   approvals: number;
   approvals_denied: number;
   stops: number;
+  /** Layer and defense of the first intervention of any kind. */
   first_layer: string | null;
+  first_defense: string | null;
+  /** Layer and defense of the first intervention that stopped something (block, quarantine, refused approval). */
+  first_stop_layer: string | null;
+  first_stop_defense: string | null;
   error: string | null;
   error_message: string | null;
   steps: number;
@@ -66,6 +71,9 @@ export const EPISODE_COLUMNS: readonly Column<EpisodeRow>[] = [
   { name: "approvals_denied", type: "INTEGER" },
   { name: "stops", type: "INTEGER" },
   { name: "first_layer", type: "VARCHAR" },
+  { name: "first_defense", type: "VARCHAR" },
+  { name: "first_stop_layer", type: "VARCHAR" },
+  { name: "first_stop_defense", type: "VARCHAR" },
   { name: "error", type: "VARCHAR" },
   { name: "error_message", type: "VARCHAR" },
   { name: "steps", type: "INTEGER" },
