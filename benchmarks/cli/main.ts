@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { resolveEndpoint, probeEndpoint } from "../../agents/models/openai.ts";
 import { validModelNames } from "../../agents/models/registry.ts";
@@ -10,6 +10,8 @@ import { parseAttackFile } from "../../attacks/load.ts";
 import { parseTargets } from "../../attacks/targets.ts";
 import { describeBuiltins } from "../../defenses/builtins/index.ts";
 import { configurationNames, describeConfigurations, parseDefenseConfiguration } from "../../defenses/config.ts";
+import { VACCINATORS } from "../../defenses/vaccines/index.ts";
+import { attackTexts, selfCorpus } from "../vaccines/training.ts";
 import { formatAttribution, formatMarkdown, formatTable, METRIC_LEGEND } from "../../analysis/format.ts";
 import { computeAttribution, computeReport } from "../../analysis/report.ts";
 import { openResults } from "../../analysis/results.ts";
@@ -159,7 +161,7 @@ function listOf(kind: (typeof LISTS)[number]): Record<string, unknown>[] {
         { name: "openai:NAME", description: "any model on an OpenAI-compatible endpoint (--base-url / OPENAI_BASE_URL, --api-key / OPENAI_API_KEY)" },
       ];
     case "vaccinators":
-      return [];
+      return [...VACCINATORS.values()].map((v) => ({ name: v.id, description: v.description }));
   }
 }
 
@@ -173,6 +175,22 @@ function describe(item: Record<string, unknown>): string {
   const rest = Object.entries(item).filter(([k]) => k !== "name" && k !== "id").map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : v}`);
   return `${name}  ${rest.join("  ")}`;
 }
+
+program
+  .command("vaccinate")
+  .description("train a vaccine on a split of the corpus and write its artifact (an L3 layer: use it with the vaccine layer)")
+  .requiredOption("--vaccinator <name>", `vaccinator: ${[...VACCINATORS.keys()].join(", ")}`)
+  .addOption(new Option("--train <split>", "split to learn from").choices(["seen", "near", "far"]).default("seen"))
+  .option("--seed <n>", "training seed", positiveInt("seed"), 1)
+  .requiredOption("--out <file>", "where to write the artifact (JSON)")
+  .action((opts: { vaccinator: string; train: string; seed: number; out: string }) => {
+    const vaccinator = VACCINATORS.get(opts.vaccinator);
+    if (!vaccinator) throw new UsageError(`unknown vaccinator "${opts.vaccinator}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}`);
+    const attacks = loadCorpus().filter((c) => c.split === opts.train).flatMap(attackTexts);
+    const trained = vaccinator.train(attacks, selfCorpus(), { seed: opts.seed, split: opts.train });
+    writeFileSync(opts.out, `${JSON.stringify(trained, null, 2)}\n`);
+    process.stdout.write(`wrote ${opts.out}: ${trained.signatures.length} signatures from ${attacks.length} ${opts.train} attack texts\n`);
+  });
 
 program
   .command("validate")

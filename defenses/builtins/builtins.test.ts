@@ -171,3 +171,16 @@ describe("L2 argument-verifier", () => {
     expect((await letsThrough("argument-verifier", "workspace", "delete-old-proposal")).interventions).toBe(0);
   });
 });
+
+describe("L3 vaccine (exact signatures from the seen split)", () => {
+  const seen = findCase((c) => c.split === "seen" && c.surface === "tool_output" && c.agent === "single" && c.mutation_chain.length === 0, "a plain seen case");
+
+  it("withholds content carrying a signature it learned", async () => {
+    await stops("vaccine-exact", seen);
+  });
+
+  it("lets benign content through: its signatures exclude every sentence of the self corpus", async () => {
+    expect((await letsThrough("vaccine-exact", "workspace", "forward-password-notice")).interventions).toBe(0);
+    expect((await letsThrough("vaccine-exact", "finance", "forward-bank-notice")).interventions).toBe(0);
+  });
+});

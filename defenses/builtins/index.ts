@@ -12,6 +12,7 @@ import { signedIdentities } from "./signed-identities.ts";
 import { spotlighting } from "./spotlighting.ts";
 import { toolAllowlist } from "./tool-allowlist.ts";
 import { typedProtocol } from "./typed-protocol.ts";
+import { vaccine } from "./vaccine.ts";
 
 /** Builds a layer from its parameters (validated by the factory; bad ones throw). */
 export type DefenseFactory = (params?: unknown) => Defense;
@@ -30,6 +31,7 @@ export const BUILTIN_DEFENSES: ReadonlyMap<string, DefenseFactory> = new Map<str
   ["signature-sensor", signatureSensor],
   ["spotlighting", spotlighting],
   ["argument-verifier", argumentVerifier],
+  ["vaccine", vaccine],
 ]);
 
 export interface DefenseInfo {
@@ -58,7 +60,10 @@ export function hooksOf(defense: Defense): string[] {
 }
 
 /** Parameters for listing layers that need some (their configurations give the real ones). */
-const EXAMPLE_PARAMS: Record<string, unknown> = { toolAllowlist: { intents: [{ pattern: "x", tools: ["x"] }] } };
+const EXAMPLE_PARAMS: Record<string, unknown> = {
+  toolAllowlist: { intents: [{ pattern: "x", tools: ["x"] }] },
+  vaccine: { artifact: "defenses/vaccines/artifacts/exact-signatures-seen.json" },
+};
 
 export function describeBuiltins(): DefenseInfo[] {
   return [...BUILTIN_DEFENSES.values()].map((factory) => {

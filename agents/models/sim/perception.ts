@@ -5,19 +5,10 @@
  * or an encoding the reader can decode (base64, hex, rot13, leetspeak). Only removal (redaction, withholding,
  * quarantine) makes it unseen.
  */
-import { CONFUSABLES, rot13, UNLEET, ZERO_WIDTH } from "../../../defenses/util/alphabets.ts";
+import { rot13, UNLEET } from "../../../defenses/util/alphabets.ts";
+import { normalise } from "../../../defenses/util/normalise.ts";
 
-const CONFUSABLE_CHARS = new RegExp(`[${[...CONFUSABLES.keys()].join("")}]`, "g");
-
-/** Letters and digits only (modifier letters and marks, such as a data-marking circumflex, carry no information), lower case, compatibility-normalised, look-alikes folded to Latin. */
-export function normalise(text: string): string {
-  return text
-    .normalize("NFKC")
-    .replace(ZERO_WIDTH, "")
-    .replace(CONFUSABLE_CHARS, (c) => CONFUSABLES.get(c) ?? c)
-    .toLowerCase()
-    .replace(/[^\p{Ll}\p{Lu}\p{Lt}\p{Lo}\p{N}]+/gu, "");
-}
+export { normalise };
 
 /** Whitespace-collapsed lower case: what survives when the text is left as written. */
 export function plain(text: string): string {

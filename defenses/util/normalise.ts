@@ -1,0 +1,16 @@
+import { CONFUSABLES, ZERO_WIDTH } from "./alphabets.ts";
+
+const CONFUSABLE_CHARS = new RegExp(`[${[...CONFUSABLES.keys()].join("")}]`, "g");
+
+/**
+ * Letters and digits only, lower case, compatibility-normalised, look-alikes folded to Latin. Modifier letters and
+ * marks (a data-marking circumflex, combining accents) carry no information and go too.
+ */
+export function normalise(text: string): string {
+  return text
+    .normalize("NFKC")
+    .replace(ZERO_WIDTH, "")
+    .replace(CONFUSABLE_CHARS, (c) => CONFUSABLES.get(c) ?? c)
+    .toLowerCase()
+    .replace(/[^\p{Ll}\p{Lu}\p{Lt}\p{Lo}\p{N}]+/gu, "");
+}

@@ -1,0 +1,36 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { DefenseConfigError } from "../errors.ts";
+
+/**
+ * A vaccine: what a vaccinator learned, as a JSON file. It records what it was trained on (a hash of the training
+ * texts and the seed) so a result can name the exact vaccine that produced it.
+ */
+export const VaccineArtifactSchema = z.strictObject({
+  vaccinator: z.string().min(1),
+  version: z.string(),
+  trained_on: z.strictObject({ split: z.string(), examples: z.number().int().min(0), hash: z.string(), seed: z.number().int() }),
+  signatures: z.array(z.string().min(8)),
+});
+export type VaccineArtifact = z.infer<typeof VaccineArtifactSchema>;
+
+export function loadVaccineArtifact(path: string): VaccineArtifact {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new DefenseConfigError(`${path}: cannot read the vaccine artifact: ${(error as Error).message}`);
+  }
+  const parsed = VaccineArtifactSchema.safeParse(json);
+  if (!parsed.success) throw new DefenseConfigError(`${path}: invalid vaccine artifact: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  return parsed.data;
+}
+
+/** What a training run is told besides its data: its seed and the name of the split the attacks come from. */
+export interface TrainingRun {
+  readonly seed: number;
+  readonly split: string;
+}
+
+export const trainingHash = (texts: readonly string[]) => createHash("sha256").update(texts.join("\u0000")).digest("hex").slice(0, 16);
