@@ -184,3 +184,17 @@ describe("L3 vaccine (exact signatures from the seen split)", () => {
     expect((await letsThrough("vaccine-exact", "finance", "forward-bank-notice")).interventions).toBe(0);
   });
 });
+
+describe("L4 goal-consistency", () => {
+  it("asks about a deletion of a file the request never mentions (refused)", async () => {
+    await stops("goal-consistency", "email-ignore-previous-delete-report");
+  });
+
+  it("lets a delegated share through when the request names its target person", async () => {
+    expect((await letsThrough("goal-consistency", "workspace", "share-draft-with-priya")).interventions).toBe(0);
+  });
+
+  it("KNOWN FALSE POSITIVE: a payment to an IBAN only an invoice names is asked about (approved)", async () => {
+    expect((await letsThrough("goal-consistency", "finance", "pay-fabrikam-invoice")).approvals).toBe(1);
+  });
+});

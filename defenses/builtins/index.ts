@@ -3,6 +3,7 @@ import { type Defense, HOOK_NAMES, type HookName, type Layer } from "../types.ts
 import { argumentConstraints } from "./argument-constraints.ts";
 import { argumentVerifier } from "./argument-verifier.ts";
 import { capabilityGate } from "./capability-gate.ts";
+import { goalConsistency } from "./goal-consistency.ts";
 import { hardenedPrompt } from "./hardened-prompt.ts";
 import { informationFlow } from "./information-flow.ts";
 import { memoryQuarantine } from "./memory-quarantine.ts";
@@ -32,6 +33,7 @@ export const BUILTIN_DEFENSES: ReadonlyMap<string, DefenseFactory> = new Map<str
   ["spotlighting", spotlighting],
   ["argument-verifier", argumentVerifier],
   ["vaccine", vaccine],
+  ["goal-consistency", goalConsistency],
 ]);
 
 export interface DefenseInfo {
