@@ -61,15 +61,15 @@ export function hooksOf(defense: Defense): string[] {
   return names;
 }
 
-/** Parameters for listing layers that need some (their configurations give the real ones). */
-const EXAMPLE_PARAMS: Record<string, unknown> = {
-  toolAllowlist: { intents: [{ pattern: "x", tools: ["x"] }] },
+/** Parameters for listing the layers that cannot be built without some (configurations give the real ones). */
+const LISTING_PARAMS: Readonly<Record<string, unknown>> = {
+  "tool-allowlist": { intents: [{ pattern: "x", tools: ["x"] }] },
   vaccine: { artifact: "defenses/vaccines/artifacts/exact-signatures-seen.json" },
 };
 
 export function describeBuiltins(): DefenseInfo[] {
-  return [...BUILTIN_DEFENSES.values()].map((factory) => {
-    const defense = factory(EXAMPLE_PARAMS[factory.name] ?? {});
+  return [...BUILTIN_DEFENSES.entries()].map(([id, factory]) => {
+    const defense = factory(LISTING_PARAMS[id] ?? {});
     return { id: defense.id, layer: defense.layer, description: defense.description, hooks: hooksOf(defense) };
   });
 }
