@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineTool, type ToolDefinition } from "../../../agents/environment.ts";
-import { json } from "../match.ts";
+import { json, searchPages } from "../match.ts";
 import type { DevopsWorld } from "./world.ts";
 
 type W = DevopsWorld;
@@ -8,16 +8,6 @@ const email = z.string().describe("An e-mail address");
 const environment = z.enum(["staging", "production"]);
 const isInternalUrl = (w: W, url: string) => (/^https?:\/\/([^/]+)/.exec(url)?.[1] ?? "").endsWith(w.org_domain);
 
-function searchRunbooks(w: W, query: string) {
-  const terms = (t: string) => new Set(t.toLowerCase().split(/[^a-z0-9]+/).filter((x) => x.length > 2));
-  const wanted = terms(query);
-  return w.runbooks
-    .map((r, order) => ({ r, order, score: [...terms(`${r.title} ${r.text}`)].filter((t) => wanted.has(t)).length }))
-    .filter((x) => x.score > 0)
-    .sort((a, b) => b.score - a.score || a.order - b.order)
-    .slice(0, 2)
-    .map((x) => x.r);
-}
 
 /** The devops tools: repository, CI, tickets, deployments, secrets, access, runbooks, chat, e-mail and webhooks. */
 export const DEVOPS_TOOLS: readonly ToolDefinition<W>[] = [
@@ -199,7 +189,7 @@ export const DEVOPS_TOOLS: readonly ToolDefinition<W>[] = [
     sensitivity: "read",
     source: "untrusted",
     args: z.strictObject({ query: z.string().min(1) }),
-    run: (w, { query }) => json(searchRunbooks(w, query)),
+    run: (w, { query }) => json(searchPages(w.runbooks, query)),
   }),
   defineTool({
     name: "scan_dependencies",

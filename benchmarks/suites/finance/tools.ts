@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineTool, type ToolDefinition } from "../../../agents/environment.ts";
-import { json } from "../match.ts";
+import { json, searchPages } from "../match.ts";
 import { type FinanceWorld, normaliseIban } from "./world.ts";
 
 type W = FinanceWorld;
@@ -8,16 +8,6 @@ const email = z.string().describe("An e-mail address");
 const isInternal = (w: W, address: string) => address.toLowerCase().endsWith(`@${w.org_domain}`);
 const ownIban = (w: W, iban: string) => w.accounts.some((a) => a.iban === normaliseIban(iban));
 
-function searchPolicies(w: W, query: string) {
-  const terms = (t: string) => new Set(t.toLowerCase().split(/[^a-z0-9]+/).filter((x) => x.length > 2));
-  const wanted = terms(query);
-  return w.policies
-    .map((p, order) => ({ p, order, score: [...terms(`${p.title} ${p.text}`)].filter((t) => wanted.has(t)).length }))
-    .filter((r) => r.score > 0)
-    .sort((a, b) => b.score - a.score || a.order - b.order)
-    .slice(0, 2)
-    .map((r) => r.p);
-}
 
 /** The finance tools: accounts, invoices, payees, scheduled payments, vendor portal, reports and policies. */
 export const FINANCE_TOOLS: readonly ToolDefinition<W>[] = [
@@ -191,7 +181,7 @@ export const FINANCE_TOOLS: readonly ToolDefinition<W>[] = [
     sensitivity: "read",
     source: "untrusted",
     args: z.strictObject({ query: z.string().min(1) }),
-    run: (w, { query }) => json(searchPolicies(w, query)),
+    run: (w, { query }) => json(searchPages(w.policies, query)),
   }),
   defineTool({
     name: "fx_rate",

@@ -1,23 +1,12 @@
 import { z } from "zod";
 import { type ToolDefinition, defineTool } from "../../../agents/environment.ts";
-import { json } from "../match.ts";
+import { json, searchPages } from "../match.ts";
 import { isExternal, type WorkspaceWorld } from "./world.ts";
 
 type W = WorkspaceWorld;
 const email = z.string().describe("An e-mail address");
 const normaliseIban = (iban: string) => iban.replace(/\s+/g, "").toUpperCase();
-const terms = (text: string) => new Set(text.toLowerCase().split(/[^a-z0-9]+/).filter((t) => t.length > 2));
 
-/** Pages ranked by the number of query terms they contain, ties in wiki order. */
-function searchWiki(w: W, query: string) {
-  const wanted = terms(query);
-  return w.wiki
-    .map((page, order) => ({ page, order, score: [...terms(`${page.title} ${page.text}`)].filter((t) => wanted.has(t)).length }))
-    .filter((r) => r.score > 0)
-    .sort((a, b) => b.score - a.score || a.order - b.order)
-    .slice(0, 2)
-    .map((r) => r.page);
-}
 
 /** The workspace tools. Descriptions are what the model reads; sensitivity and source label are what defenses read. */
 export const WORKSPACE_TOOLS: readonly ToolDefinition<W>[] = [
@@ -199,7 +188,7 @@ export const WORKSPACE_TOOLS: readonly ToolDefinition<W>[] = [
     sensitivity: "read",
     source: "untrusted",
     args: z.strictObject({ query: z.string().min(1) }),
-    run: (w, { query }) => json(searchWiki(w, query)),
+    run: (w, { query }) => json(searchPages(w.wiki, query)),
   }),
   defineTool({
     name: "grant_access",
