@@ -7,7 +7,6 @@ type W = WorkspaceWorld;
 const email = z.string().describe("An e-mail address");
 const normaliseIban = (iban: string) => iban.replace(/\s+/g, "").toUpperCase();
 
-
 /** The workspace tools. Descriptions are what the model reads; sensitivity and source label are what defenses read. */
 export const WORKSPACE_TOOLS: readonly ToolDefinition<W>[] = [
   defineTool({
