@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { loadCorpus } from "../../benchmarks/corpus.ts";
 import { findCase, runAttackCase, runBenignTask } from "../../benchmarks/testing/episodes.ts";
 import { loadDefenseConfiguration } from "../config.ts";
 import type { Defense } from "../types.ts";
@@ -196,5 +197,18 @@ describe("L4 goal-consistency", () => {
 
   it("KNOWN FALSE POSITIVE: a payment to an IBAN only an invoice names is asked about (approved)", async () => {
     expect((await letsThrough("goal-consistency", "finance", "pay-fabrikam-invoice")).approvals).toBe(1);
+  });
+});
+
+describe("honesty: layers that only rewrite, without removing, never stop a model that follows what it reads", () => {
+  const sample = loadCorpus().filter((_, i) => i % 13 === 0);
+
+  it.each(["normalizer", "spotlighting-datamark", "spotlighting-delimit", "hardened-prompt"])("%s stops no attack under sim:obedient", async (config) => {
+    const stopped: string[] = [];
+    for (const c of sample) {
+      if (!(await runAttackCase(c.id, layers(config))).attackSucceeded) stopped.push(c.id);
+    }
+    expect(sample.length).toBeGreaterThan(50);
+    expect(stopped).toEqual([]);
   });
 });

@@ -6,7 +6,22 @@ const HEX_RUN = /\b(?:[0-9a-fA-F]{2}){8,}\b/g;
 const ROT13_MARK = /\bROT-?13\b:?\s*/i;
 const COMMON_WORDS = /\b(the|and|to|of|you|your|please|send|this|with|for|file|before|all)\b/gi;
 
-const printable = (s: string) => s.length > 0 && [...s].filter((c) => c >= " " || c === "\n" || c === "\t").length / s.length > 0.95;
+/** Decoded bytes that read as text: no replacement characters, almost no control characters, mostly letters and spaces. */
+function readable(s: string): boolean {
+  if (s.length === 0 || s.includes("\uFFFD")) return false;
+  const chars = [...s];
+  const controls = chars.filter((c) => c < " " && c !== "\n" && c !== "\t" && c !== "\r").length;
+  const wordy = chars.filter((c) => /[\p{L}\s]/u.test(c)).length;
+  return controls / chars.length < 0.02 && wordy / chars.length > 0.6;
+}
+
+/** A run is base64 only if decoding and re-encoding gives it back (paths and identifiers do not). */
+function base64Text(run: string): string | null {
+  const bytes = Buffer.from(run, "base64");
+  if (bytes.toString("base64").replace(/=+$/, "") !== run.replace(/=+$/, "")) return null;
+  const text = bytes.toString("utf8");
+  return text.length >= 8 && readable(text) ? text : null;
+}
 const englishness = (s: string) => (s.match(COMMON_WORDS) ?? []).length;
 
 /** Replaces leetspeak digits inside words (s3cr3t → secret), leaving numbers, amounts and IBAN-like runs alone. */
@@ -38,16 +53,13 @@ export function decodeObfuscations(input: string): Decoded {
   step("homoglyphs", text.replace(CONFUSABLE_CHARS, (c) => CONFUSABLES.get(c) ?? c));
   step(
     "base64",
-    text.replace(BASE64_RUN, (run) => {
-      const decoded = Buffer.from(run, "base64").toString("utf8");
-      return decoded.length >= 8 && printable(decoded) ? decoded : run;
-    }),
+    text.replace(BASE64_RUN, (run) => base64Text(run) ?? run),
   );
   step(
     "hex",
     text.replace(HEX_RUN, (run) => {
       const decoded = Buffer.from(run, "hex").toString("utf8");
-      return printable(decoded) ? decoded : run;
+      return readable(decoded) ? decoded : run;
     }),
   );
   const marked = ROT13_MARK.exec(text);

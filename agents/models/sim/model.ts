@@ -65,7 +65,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     super({});
     this.simProfile = fields.profile;
     this.taskList = fields.tasks;
-    this.tasks = new Map(fields.tasks.map((t) => [t.prompt.trim(), t]));
+    this.tasks = new Map(fields.tasks.map((t) => [normalise(t.prompt), t]));
     this.boundTools = new Set(fields.boundTools ?? []);
     this.toolDescriptions = fields.toolDescriptions ?? [];
   }
@@ -113,7 +113,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
       if (this.boundTools.has(call.tool) && !consume(call)) return callMessage(call);
     }
 
-    const task = this.tasks.get(prompt);
+    const task = this.taskIn(prompt);
     if (!task) return new AIMessage({ id: idBase, content: "I could not identify a task I can help with." });
     const delegate = [...this.boundTools].find((t) => t.startsWith(DELEGATE_PREFIX));
     let delegated = emitted.some((c) => c.name === delegate);
@@ -126,6 +126,18 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
       }
     }
     return new AIMessage({ id: idBase, content: finalReport(messages) });
+  }
+
+  /**
+   * The task a request asks for. Reading is about information: a request that was delimited or data-marked on its
+   * way (a delegation passing a spotlighting layer) is still the same request.
+   */
+  private taskIn(request: string): SimTask | undefined {
+    const text = normalise(request);
+    const exact = this.tasks.get(text);
+    if (exact) return exact;
+    for (const [prompt, task] of this.tasks) if (text.includes(prompt)) return task;
+    return undefined;
   }
 
   /** The attacker calls this model has decided to follow, in payload order. */
