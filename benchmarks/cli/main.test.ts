@@ -61,7 +61,7 @@ describe.concurrent("anis CLI", () => {
 
   it("run then report --format json: one object per (defense, model) with the contract's fields", async () => {
     const out = mkdtempSync(join(tmpdir(), "anis-cli-"));
-    const run = await anis("run", "--config", "quick", "--attacks", "email-*", "--agents", "single", "--out", out, "--report", "--format", "json");
+    const run = await anis("run", "--config", "quick", "--defenses", "none,ifc", "--attacks", "email-*", "--agents", "single", "--out", out, "--report", "--format", "json");
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/wrote .*: \d+ episodes \(0 errors\)/);
     const rows = JSON.parse(run.stdout) as Record<string, unknown>[];

@@ -22,6 +22,7 @@ export const RunConfigSchema = z.strictObject({
   description: z.string().min(1),
   suites: z.array(z.string()).min(1),
   agents: z.array(z.string()).min(1),
+  /** Defense configuration names or files; `all` means every shipped configuration. */
   defenses: z.array(z.string()).min(1),
   models: z.array(z.string()).min(1),
   seeds: z.number().int().min(1).max(1000),

@@ -17,7 +17,7 @@ const EVENT_COLUMNS = "episode_id, seq, agent, kind, layer, hook, verdict, reaso
 const INJECAGENT = fileURLToPath(new URL("../../../shared/data/injecagent", import.meta.url));
 const run = (config: RunConfig, runId: string) => executeRun({ config, out: mkdtempSync(join(tmpdir(), "anis-run-")), runId, endpoint: {} });
 /** The hand-written cases: few, and covering the three attack surfaces. */
-const handWritten = { attacks: loadAttackCases().map((c) => c.id).join(","), sample: null };
+const handWritten = { attacks: loadAttackCases().map((c) => c.id).join(","), sample: null, defenses: ["none", "ifc"] };
 
 describe("a quick run end to end (sim:obedient, none and ifc, both agent systems)", () => {
   let summary: RunSummary;

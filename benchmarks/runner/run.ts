@@ -4,7 +4,7 @@ import type { OpenAIEndpoint } from "../../agents/models/openai.ts";
 import { checkModelName, type ModelHandle, resolveModel } from "../../agents/models/registry.ts";
 import { type AgentSystem, buildAgentSystem, AGENT_SYSTEMS, AgentSystemError } from "../../agents/systems.ts";
 import type { AttackCase } from "../../attacks/schema.ts";
-import { type DefenseConfiguration, loadDefenseConfiguration } from "../../defenses/config.ts";
+import { configurationNames, type DefenseConfiguration, loadDefenseConfiguration } from "../../defenses/config.ts";
 import { importInjecAgent } from "../../attacks/importers/injecagent.ts";
 import { AttackFileError } from "../../attacks/load.ts";
 import { checkAgainstSuite, corpusHash, loadCorpus } from "../corpus.ts";
@@ -51,7 +51,7 @@ function resolve(config: RunConfig, endpoint: OpenAIEndpoint): ResolvedRun {
   const suiteNames = extra && !config.suites.includes(extra.name) ? [...config.suites, extra.name] : config.suites;
   const suites = suiteNames.map(suiteNamed);
   for (const name of config.agents) if (!AGENT_SYSTEMS.has(name)) throw new AgentSystemError(name);
-  const defenses = config.defenses.map(loadDefenseConfiguration);
+  const defenses = (config.defenses.includes("all") ? configurationNames() : config.defenses).map(loadDefenseConfiguration);
   config.models.forEach(checkModelName);
   const tasks = suites.flatMap((s) => s.tasks);
   const models = config.models.map((name) => resolveModel(name, { tasks, endpoint }));
