@@ -201,9 +201,16 @@ describe("L4 goal-consistency", () => {
 });
 
 describe("honesty: layers that only rewrite, without removing, never stop a model that follows what it reads", () => {
-  const sample = loadCorpus().filter((_, i) => i % 13 === 0);
+  const corpus = loadCorpus();
+  const sample = corpus.filter((_, i) => i % 13 === 0);
 
-  it.each(["normalizer", "spotlighting-datamark", "spotlighting-delimit", "hardened-prompt"])("%s stops no attack under sim:obedient", async (config) => {
+  it("the normalising decoder stops no attack of the whole corpus under sim:obedient", async () => {
+    const stopped: string[] = [];
+    for (const c of corpus) if (!(await runAttackCase(c.id, layers("normalizer"))).attackSucceeded) stopped.push(c.id);
+    expect(stopped).toEqual([]);
+  });
+
+  it.each(["spotlighting-datamark", "spotlighting-delimit", "hardened-prompt"])("%s stops no attack under sim:obedient (a sample of the corpus)", async (config) => {
     const stopped: string[] = [];
     for (const c of sample) {
       if (!(await runAttackCase(c.id, layers(config))).attackSucceeded) stopped.push(c.id);

@@ -24,9 +24,17 @@ function base64Text(run: string): string | null {
 }
 const englishness = (s: string) => (s.match(COMMON_WORDS) ?? []).length;
 
-/** Replaces leetspeak digits inside words (s3cr3t → secret), leaving numbers, amounts and IBAN-like runs alone. */
+/**
+ * Replaces leetspeak digits inside words (s3cr3t → secret, b4ckup → backup). Only words of four or more characters
+ * with at least two such digits: names like Q3, v2 or p95, numbers, amounts and IBAN-like runs are left alone.
+ */
 function unleet(text: string): string {
-  return text.replace(/\b[a-z]*\d[a-z\d]*\b/gi, (word) => (/[a-z]/i.test(word) && /[a-z].*\d|\d.*[a-z]/i.test(word) && !/^[A-Z]{2}\d{2}/.test(word) ? word.replace(/\d/g, (d) => UNLEET.get(d) ?? d) : word));
+  return text.replace(/\b[a-z]*\d[a-z\d]*\b/gi, (word) => {
+    const leetDigits = [...word].filter((c) => UNLEET.has(c)).length;
+    const letters = [...word].filter((c) => /[a-z]/i.test(c)).length;
+    if (word.length < 4 || leetDigits < 2 || letters < 2 || /^[A-Z]{2}\d{2}/.test(word)) return word;
+    return word.replace(/\d/g, (d) => UNLEET.get(d) ?? d);
+  });
 }
 
 export interface Decoded {
