@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { argumentValues, squash } from "../util/args.ts";
 import { allow, askApproval, block, type Defense, type Verdict } from "../types.ts";
 
 export const ArgumentConstraintsParams = z.strictObject({
@@ -14,8 +15,7 @@ export const ArgumentConstraintsParams = z.strictObject({
   on_violation: z.enum(["ask_approval", "block"]).default("block"),
 });
 
-const squash = (s: string) => s.replace(/\s+/g, "").toUpperCase();
-const values = (v: unknown): string[] => (typeof v === "string" ? [v] : Array.isArray(v) ? v.flatMap(values) : []);
+const iban = (s: string) => squash(s).toUpperCase();
 
 /**
  * L1 argument constraints: the deployment's static policy on where data and money may go — allowed recipient
@@ -24,7 +24,7 @@ const values = (v: unknown): string[] => (typeof v === "string" ? [v] : Array.is
  */
 export function argumentConstraints(raw: unknown = {}): Defense {
   const params = ArgumentConstraintsParams.parse(raw);
-  const payees = new Set(params.payee_ibans.map(squash));
+  const payees = new Set(params.payee_ibans.map(iban));
   const inDomain = (host: string, domains: readonly string[]) => domains.some((d) => host === d || host.endsWith(`.${d}`));
   const violation = (code: string, reason: string): Verdict => (params.on_violation === "block" ? block(code, reason) : askApproval(code, reason));
   return {
@@ -36,7 +36,7 @@ export function argumentConstraints(raw: unknown = {}): Defense {
     hooks: {
       onToolCall(call) {
         for (const arg of call.tool.destinationArgs) {
-          for (const value of values(call.args[arg])) {
+          for (const value of argumentValues(call.args[arg])) {
             const v = value.trim().toLowerCase();
             const url = /^[a-z][a-z0-9+.-]*:\/\/([^/:?#]+)/.exec(v);
             if (url) {
@@ -44,7 +44,7 @@ export function argumentConstraints(raw: unknown = {}): Defense {
             } else if (v.includes("@")) {
               const domain = v.slice(v.lastIndexOf("@") + 1);
               if (!inDomain(domain, params.recipient_domains)) return violation("constraints.recipient", `${call.tool.name}.${arg}: ${value} is outside the allowed domains`);
-            } else if (/^[a-z]{2}\d{2}[a-z0-9]{8,}$/i.test(squash(value)) && !payees.has(squash(value))) {
+            } else if (/^[a-z]{2}\d{2}[a-z0-9]{8,}$/i.test(iban(value)) && !payees.has(iban(value))) {
               return askApproval("constraints.unknown_payee", `${call.tool.name}.${arg}: ${value} is not an approved payee`);
             }
           }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { argumentValues, squash } from "../util/args.ts";
 import { allow, askApproval, block, type Defense, type HookScope, SENSITIVITIES } from "../types.ts";
 
 export const ArgumentVerifierParams = z.strictObject({
@@ -7,9 +8,6 @@ export const ArgumentVerifierParams = z.strictObject({
   on_violation: z.enum(["ask_approval", "block"]).default("ask_approval"),
 });
 
-const squash = (s: string) => s.toLowerCase().replace(/\s+/g, "");
-const values = (v: unknown): string[] =>
-  typeof v === "string" ? [v] : typeof v === "number" ? [String(v)] : Array.isArray(v) ? v.flatMap(values) : v && typeof v === "object" ? Object.values(v).flatMap(values) : [];
 
 /**
  * L2 deterministic verifier of tool arguments against the user's request. For calls that destroy or grant, every
@@ -45,7 +43,7 @@ export function argumentVerifier(raw: unknown = {}): Defense {
         if (!verified.has(call.tool.sensitivity)) return allow;
         const grounded = ground(scope).get(scope.agent)!;
         for (const [arg, value] of Object.entries(call.args)) {
-          for (const v of values(value)) {
+          for (const v of argumentValues(value)) {
             if (v.length < 3 || /^(read|write|admin|staging|production|drive|bank|calendar|reports|viewer|developer)$/i.test(v)) continue;
             if (grounded.includes(squash(v))) continue;
             const reason = `${call.tool.name}.${arg} = ${v} is not grounded in the user's request or trusted content`;

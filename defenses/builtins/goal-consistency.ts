@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { argumentValues } from "../util/args.ts";
 import { allow, askApproval, block, type Defense, type HookScope, SENSITIVITIES } from "../types.ts";
 
 export const GoalConsistencyParams = z.strictObject({
@@ -9,8 +10,6 @@ export const GoalConsistencyParams = z.strictObject({
 
 const IDENTIFIERS = /[\w.+-]+@[\w.-]+\w|https?:\/\/\S+\w|\b[A-Z]{2}\d{2}[A-Z0-9]{10,30}\b/g;
 const STOP = new Set("the and for with from into that this what your my our please also then when have will about their them".split(" "));
-const values = (v: unknown): string[] =>
-  typeof v === "string" ? [v] : typeof v === "number" ? [String(v)] : Array.isArray(v) ? v.flatMap(values) : v && typeof v === "object" ? Object.values(v).flatMap(values) : [];
 
 /**
  * The goal's anchors: what the user's request names — people and organisations (capitalised words), identifiers
@@ -56,7 +55,7 @@ export function goalConsistency(raw: unknown = {}): Defense {
         if (!checked.has(call.tool.sensitivity)) return allow;
         const anchors = anchorsOf(scope);
         const targets = call.tool.sensitivity === "external_sink" && call.tool.destinationArgs.length > 0 ? call.tool.destinationArgs.map((a) => call.args[a]) : Object.values(call.args);
-        const texts = targets.flatMap(values).map((v) => v.toLowerCase());
+        const texts = targets.flatMap(argumentValues).map((v) => v.toLowerCase());
         const serves = texts.some((t) => [...anchors].some((a) => t.includes(a) || (a.length >= 6 && a.includes(t))));
         if (serves || texts.length === 0) return allow;
         const reason = `${call.tool.name} acts on ${texts.join(", ").slice(0, 120)}, which the request never mentions`;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { argumentValues, squash } from "../util/args.ts";
 import { allow, askApproval, block, type Defense, type HookScope, SENSITIVITIES } from "../types.ts";
 
 export const InformationFlowParams = z.strictObject({
@@ -19,7 +20,6 @@ interface AgentTaint {
   untrustedText: string;
 }
 
-const squash = (text: string) => text.toLowerCase().replace(/\s+/g, "");
 
 /**
  * L1 information-flow control (CaMeL-style, at the granularity a tool-calling agent offers).
@@ -77,7 +77,7 @@ export function informationFlow(raw: unknown = {}): Defense {
         const taint = taintOf(scope);
         if (!taint.tainted) return allow;
         for (const arg of call.tool.destinationArgs) {
-          for (const value of destinations(call.args[arg])) {
+          for (const value of argumentValues(call.args[arg])) {
             if (isInternal(value) || taint.trustedText.includes(squash(value))) continue;
             const origin = taint.untrustedText.includes(squash(value))
               ? `appears only in untrusted content`
@@ -92,11 +92,4 @@ export function informationFlow(raw: unknown = {}): Defense {
       },
     },
   };
-}
-
-function destinations(value: unknown): string[] {
-  if (typeof value === "string") return value.trim() ? [value.trim()] : [];
-  if (Array.isArray(value)) return value.flatMap(destinations);
-  if (typeof value === "number") return [String(value)];
-  return [];
 }

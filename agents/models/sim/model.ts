@@ -65,7 +65,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     super({});
     this.simProfile = fields.profile;
     this.taskList = fields.tasks;
-    this.tasks = new Map(fields.tasks.map((t) => [normalise(t.prompt), t]));
+    this.tasks = registryOf(fields.tasks);
     this.boundTools = new Set(fields.boundTools ?? []);
     this.toolDescriptions = fields.toolDescriptions ?? [];
   }
@@ -166,6 +166,17 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     }
     return style;
   }
+}
+
+/** Task registries by task list: binding tools (once per agent and episode) reuses the normalised prompts. */
+const registries = new WeakMap<readonly SimTask[], ReadonlyMap<string, SimTask>>();
+function registryOf(tasks: readonly SimTask[]): ReadonlyMap<string, SimTask> {
+  let registry = registries.get(tasks);
+  if (!registry) {
+    registry = new Map(tasks.map((t) => [normalise(t.prompt), t]));
+    registries.set(tasks, registry);
+  }
+  return registry;
 }
 
 /** A system prompt that tells the model content is data (how a model would read it, not a defense's name). */
