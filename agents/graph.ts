@@ -99,12 +99,11 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
     })
     .addNode("agent", async (state, config) => {
       const runtime = runtimeOf(config);
-      runtime.countModelCall();
       const context = config.context as unknown as AgentContext;
-      const bound = await runtime.boundModel(model, reserved);
+      await runtime.boundModel(model, reserved);
       let output: AIMessage;
       try {
-        output = (await bound.invoke(state.messages, { ...context.episode.setup.modelOptions, signal: config.signal })) as AIMessage;
+        output = await runtime.think(state.messages, { ...context.episode.setup.modelOptions, signal: config.signal });
       } catch (error) {
         throw new ModelCallError(spec.id, error);
       }

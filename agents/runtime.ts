@@ -1,7 +1,8 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { type AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import type { Runnable } from "@langchain/core/runnables";
 import type { DefenseStack, StackOutcome } from "../defenses/stack.ts";
-import type { HookScope, Provenance, ToolDescriptor, Trust } from "../defenses/types.ts";
+import type { HookScope, ProposedCall, Provenance, ToolDescriptor, Trust } from "../defenses/types.ts";
 import { type Environment, ToolArgumentError } from "./environment.ts";
 import { retrieveMemory } from "./memory.ts";
 
@@ -115,13 +116,15 @@ export class AgentRuntime {
   private tainted = false;
   private memorySeq = 0;
   private bound: Runnable | null = null;
+  /** The model step whose actions are being checked: what the model read, and re-runs of it by request. */
+  private step: { readonly messages: readonly BaseMessage[]; readonly options: Record<string, unknown>; readonly replays: Map<string, Promise<readonly ProposedCall[]>> } | null = null;
 
   constructor(
     readonly id: string,
     private readonly episode: EpisodeRuntime,
     readonly tools: readonly ToolDescriptor[],
   ) {
-    this.scope = episode.setup.stack.scope(id, tools);
+    this.scope = episode.setup.stack.scope(id, tools, (request) => this.replay(request));
   }
 
   private get setup() {
@@ -267,8 +270,30 @@ export class AgentRuntime {
     return delivered.content ?? content;
   }
 
-  countModelCall(): void {
+  /** Calls the bound model on one step's messages; the step stays open for {@link replay} until the next one. */
+  async think(messages: readonly BaseMessage[], options: Record<string, unknown>): Promise<AIMessage> {
+    if (!this.bound) throw new Error(`agent ${this.id} has no bound model`);
     this.episode.counters.modelCalls++;
+    this.step = { messages, options, replays: new Map() };
+    return (await this.bound.invoke(messages, options)) as AIMessage;
+  }
+
+  /**
+   * The current step again with the request (the first human message) replaced: the tool calls the model proposes
+   * then, unexecuted. Memoised per step and request, so several checked calls of one step cost one model call.
+   */
+  private replay(request: string): Promise<readonly ProposedCall[]> {
+    const step = this.step;
+    if (!step || !this.bound) return Promise.reject(new Error(`agent ${this.id} has no model step to replay`));
+    let replayed = step.replays.get(request);
+    if (!replayed) {
+      const task = step.messages.findIndex((m) => m.getType() === "human");
+      const masked = step.messages.map((m, i) => (i === task ? new HumanMessage({ id: m.id, content: request }) : m));
+      this.episode.counters.modelCalls++;
+      replayed = (this.bound.invoke(masked, step.options) as Promise<AIMessage>).then((out) => (out.tool_calls ?? []).map((c) => ({ tool: c.name, args: c.args })));
+      step.replays.set(request, replayed);
+    }
+    return replayed;
   }
 
   traceModelOutput(detail: string): void {

@@ -14,6 +14,8 @@ export interface Intervention {
   readonly tool: string | null;
   /** For `ask_approval`: what the approver decided. */
   readonly approved: boolean | null;
+  /** The offending text, when the layer named it. */
+  readonly evidence: string | null;
 }
 
 /** The episode's audit log. A listener sees each entry as it is recorded, so traces keep their order. */

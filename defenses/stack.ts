@@ -1,6 +1,6 @@
 import type { Approver } from "./approver.ts";
 import { AuditLog } from "./audit.ts";
-import type { Defense, HookName, HookScope, HookSubjects, ToolDescriptor, Verdict } from "./types.ts";
+import type { Alert, Defense, HookName, HookScope, HookSubjects, ProposedCall, ToolDescriptor, Verdict } from "./types.ts";
 
 /** A defense hook threw or answered something invalid. The episode is an error, never a block. */
 export class DefenseError extends Error {
@@ -61,9 +61,10 @@ export class DefenseStack {
     this.audit = audit ?? new AuditLog();
   }
 
-  /** The scope handed to hooks for one agent of the episode. */
-  scope(agent: string, tools: readonly ToolDescriptor[]): HookScope {
+  /** The scope handed to hooks for one agent of the episode; `replay` re-runs that agent's current model step. */
+  scope(agent: string, tools: readonly ToolDescriptor[], replay?: (request: string) => Promise<readonly ProposedCall[]>): HookScope {
     const state = this.state;
+    const audit = this.audit;
     return {
       episodeId: this.episode.episodeId,
       userPrompt: this.episode.userPrompt,
@@ -73,6 +74,8 @@ export class DefenseStack {
         if (!state.has(defenseId)) state.set(defenseId, init());
         return state.get(defenseId) as T;
       },
+      alerts: () => audit.entries as readonly Alert[],
+      replay,
     };
   }
 
@@ -111,6 +114,7 @@ export class DefenseStack {
         reason: verdict.reason,
         source: sourceOf(current),
         tool: toolOf(current),
+        evidence: verdict.evidence ?? null,
       };
       switch (verdict.kind) {
         case "transform":

@@ -39,19 +39,21 @@ export type VerdictKind = "allow" | "transform" | "block" | "quarantine" | "ask_
 /**
  * A hook's answer. Every kind but `allow` is an intervention; `code` is stable (for GROUP BY), `reason` is for people.
  * `transform` replaces the text of the subject (context, tool result, memory entry, message); it is not valid on tool calls.
+ * `evidence` is the offending text itself (a payload sentence, a replicated instruction), when the layer can name it:
+ * other layers read it from the episode's alerts (shared signatures, agent quarantine).
  */
 export type Verdict =
   | { readonly kind: "allow" }
-  | { readonly kind: "transform"; readonly content: string; readonly code: string; readonly reason: string }
-  | { readonly kind: "block"; readonly code: string; readonly reason: string }
-  | { readonly kind: "quarantine"; readonly code: string; readonly reason: string }
-  | { readonly kind: "ask_approval"; readonly code: string; readonly reason: string };
+  | { readonly kind: "transform"; readonly content: string; readonly code: string; readonly reason: string; readonly evidence?: string }
+  | { readonly kind: "block"; readonly code: string; readonly reason: string; readonly evidence?: string }
+  | { readonly kind: "quarantine"; readonly code: string; readonly reason: string; readonly evidence?: string }
+  | { readonly kind: "ask_approval"; readonly code: string; readonly reason: string; readonly evidence?: string };
 
 export const allow: Verdict = Object.freeze({ kind: "allow" });
-export const block = (code: string, reason: string): Verdict => ({ kind: "block", code, reason });
-export const quarantine = (code: string, reason: string): Verdict => ({ kind: "quarantine", code, reason });
-export const askApproval = (code: string, reason: string): Verdict => ({ kind: "ask_approval", code, reason });
-export const transform = (content: string, code: string, reason: string): Verdict => ({ kind: "transform", content, code, reason });
+export const block = (code: string, reason: string, evidence?: string): Verdict => ({ kind: "block", code, reason, evidence });
+export const quarantine = (code: string, reason: string, evidence?: string): Verdict => ({ kind: "quarantine", code, reason, evidence });
+export const askApproval = (code: string, reason: string, evidence?: string): Verdict => ({ kind: "ask_approval", code, reason, evidence });
+export const transform = (content: string, code: string, reason: string, evidence?: string): Verdict => ({ kind: "transform", content, code, reason, evidence });
 
 export type ContextKind = "tool_result" | "memory_read" | "retrieved_document" | "peer_message" | "tool_description";
 
@@ -102,6 +104,27 @@ export interface UserInput {
   readonly text: string;
 }
 
+/** A tool call a model proposed in a re-run step; nothing was executed. */
+export interface ProposedCall {
+  readonly tool: string;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+/** An intervention earlier in the episode, as layers see it: the stack's alarm bus between layers and agents. */
+export interface Alert {
+  readonly agent: string;
+  readonly layer: Layer;
+  readonly defense: string;
+  readonly hook: HookName;
+  readonly verdict: "transform" | "block" | "quarantine" | "ask_approval";
+  readonly code: string;
+  /** Provenance source of what was acted on (`peer:worker`, `agent:worker`, `tool:send_email`). */
+  readonly source: string;
+  /** For `ask_approval`: whether the approver let it through. */
+  readonly approved: boolean | null;
+  readonly evidence: string | null;
+}
+
 /** Per-episode, per-agent facts and scratch state given to every hook. */
 export interface HookScope {
   readonly episodeId: string;
@@ -110,6 +133,14 @@ export interface HookScope {
   readonly tools: readonly ToolDescriptor[];
   /** Per-episode state of one defense, shared by the agents of the episode; created on first use. */
   state<T>(defenseId: string, init: () => T): T;
+  /** Every intervention so far in this episode, by any layer on any agent, oldest first. */
+  alerts(): readonly Alert[];
+  /**
+   * Re-runs this agent's current model step with the request replaced by `request` (the rest of its context as it
+   * was) and returns the tool calls the model proposes; nothing is executed. Costs one model call; absent where no
+   * model step is running (the runtime provides it once the agent has called its model).
+   */
+  replay?(request: string): Promise<readonly ProposedCall[]>;
 }
 
 type Hook<S> = (subject: S, scope: HookScope) => Verdict | Promise<Verdict>;

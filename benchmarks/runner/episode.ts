@@ -84,7 +84,7 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
         approved: e.approved ?? null,
         detail: e.detail ?? null,
       });
-    const audit = new AuditLog((i) => trace({ kind: "intervention", ...i }));
+    const audit = new AuditLog(({ evidence, ...i }) => trace({ kind: "intervention", ...i, detail: evidence?.slice(0, 2000) ?? null }));
     const approver = new SimulatedApprover(task.plan, { errorRate: defense.approverErrorRate, seed: `${seed}:${episodeId}` });
     const stack = new DefenseStack(defense.layers, approver, { episodeId, userPrompt: task.prompt }, audit);
     const runtime = new EpisodeRuntime({

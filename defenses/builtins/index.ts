@@ -3,11 +3,15 @@ import { type Defense, HOOK_NAMES, type HookName, type Layer } from "../types.ts
 import { argumentConstraints } from "./argument-constraints.ts";
 import { argumentVerifier } from "./argument-verifier.ts";
 import { capabilityGate } from "./capability-gate.ts";
+import { agentQuarantine } from "./agent-quarantine.ts";
 import { goalConsistency } from "./goal-consistency.ts";
 import { hardenedPrompt } from "./hardened-prompt.ts";
 import { informationFlow } from "./information-flow.ts";
+import { maskedReexecution } from "./masked-reexecution.ts";
 import { memoryQuarantine } from "./memory-quarantine.ts";
 import { normalizer } from "./normalizer.ts";
+import { protocolAudit } from "./protocol-audit.ts";
+import { sharedSignatures } from "./shared-signatures.ts";
 import { signatureSensor } from "./signature-sensor.ts";
 import { signedIdentities } from "./signed-identities.ts";
 import { spotlighting } from "./spotlighting.ts";
@@ -34,6 +38,10 @@ export const BUILTIN_DEFENSES: ReadonlyMap<string, DefenseFactory> = new Map<str
   ["argument-verifier", argumentVerifier],
   ["vaccine", vaccine],
   ["goal-consistency", goalConsistency],
+  ["masked-reexecution", maskedReexecution],
+  ["protocol-audit", protocolAudit],
+  ["agent-quarantine", agentQuarantine],
+  ["shared-signatures", sharedSignatures],
 ]);
 
 export interface DefenseInfo {

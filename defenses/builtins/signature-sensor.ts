@@ -52,11 +52,13 @@ export function signatureSensor(raw: unknown = {}): Defense {
         const parts = sentences(entry.content);
         const kept = parts.filter((s) => !patterns.some((p) => p.test(s)));
         if (kept.length === parts.length) return allow;
+        const removed = parts.filter((s) => !kept.includes(s));
         const hits = patterns.filter((p) => p.test(entry.content)).map((p) => p.source);
         return transform(
           [...kept, `[${parts.length - kept.length} sentence(s) removed by the signature sensor]`].join("\n"),
           "signature.match",
           `matched ${hits.slice(0, 3).join(" | ")}`,
+          removed.join("\n"),
         );
       },
     },

@@ -51,6 +51,7 @@ export function signedIdentities(raw: unknown = {}): Defense {
           [...kept, `[${parts.length - kept.length} sentence(s) with a forged identity claim dropped]`].join("\n"),
           "identity.forged_claim",
           `text in ${message.from}'s message claims another sender`,
+          parts.filter((s) => !kept.includes(s)).join("\n"),
         );
       },
     },

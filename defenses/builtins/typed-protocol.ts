@@ -31,11 +31,13 @@ export function typedProtocol(raw: unknown = {}): Defense {
         if (message.direction !== "receive" || message.to !== "supervisor") return allow;
         const isOrder = (s: string) => (role.test(s) && order.test(s)) || forgedSender.test(s) || addressed.test(s);
         let dropped = 0;
+        const removed: string[] = [];
         const paragraphs = message.content.split(/\n\s*\n/).map((paragraph) => {
           const parts = sentences(paragraph);
           const first = parts.findIndex(isOrder);
           if (first < 0) return paragraph;
           dropped += parts.length - first;
+          removed.push(...parts.slice(first));
           return parts.slice(0, first).join(" ");
         });
         if (dropped === 0) return allow;
@@ -43,6 +45,7 @@ export function typedProtocol(raw: unknown = {}): Defense {
           [...paragraphs.filter((p) => p.trim()), `[${dropped} sentence(s) dropped: not findings of a report]`].join("\n\n"),
           "protocol.order_in_report",
           `report from ${message.from} carried orders addressed to an agent`,
+          removed.join("\n"),
         );
       },
     },

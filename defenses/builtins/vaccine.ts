@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { sentences } from "../util/decode.ts";
 import { normalise } from "../util/normalise.ts";
 import { loadVaccineArtifact } from "../vaccines/artifact.ts";
 import { allow, type Defense, quarantine } from "../types.ts";
@@ -26,7 +27,12 @@ export function vaccine(raw: unknown = {}): Defense {
         if (entry.provenance.trust === "trusted") return allow;
         const text = normalise(entry.content);
         const hit = artifact.signatures.find((s) => text.includes(s));
-        return hit ? quarantine("vaccine.signature", `carries a learned signature (${hit.slice(0, 40)}…)`) : allow;
+        if (!hit) return allow;
+        const carriers = sentences(entry.content).filter((s) => {
+          const n = normalise(s);
+          return n.length > 0 && (hit.includes(n) || n.includes(hit));
+        });
+        return quarantine("vaccine.signature", `carries a learned signature (${hit.slice(0, 40)}…)`, (carriers.length > 0 ? carriers.join("\n") : entry.content));
       },
     },
   };

@@ -1,0 +1,85 @@
+import { z } from "zod";
+import { allow, block, type Defense, type HookScope } from "../types.ts";
+import { goalAnchors } from "./goal-consistency.ts";
+
+export const ProtocolAuditParams = z.strictObject({
+  /** Longest delegation chain from the user (user → entry agent → … ); deeper hand-offs are refused. */
+  max_depth: z.number().int().min(1).default(4),
+  /** Share of a delegation's anchors (names, identifiers, amounts) its sender's own mandate must contain. */
+  min_mandate_overlap: z.number().min(0).max(1).default(0.5),
+});
+
+interface Mandate {
+  /** Delegation depth from the user: 1 for the agent the user talks to. */
+  readonly depth: number;
+  /** What the agent was asked to do, and by whom. */
+  readonly text: string;
+  readonly from: string;
+}
+
+interface Conversation {
+  /** The mandate each agent holds: the user's request, or a delegation it received. */
+  readonly mandates: Map<string, Mandate>;
+  /** Open delegations, `from>to`: each allows exactly one reply. */
+  readonly open: Set<string>;
+  /** Replies sent and not yet received, `from>to`. */
+  readonly replies: Set<string>;
+}
+
+/**
+ * L4 inter-agent protocol audit and trust-chain validation. Agents talk by a protocol: the user gives the entry
+ * agent a mandate; an agent that holds a mandate may delegate part of it; the delegate answers once. The audit keeps
+ * that conversation's state and refuses what breaks it: a message that answers no open delegation (unsolicited,
+ * or a second reply), a delegation from an agent that holds no mandate (a chain that does not lead back to the
+ * user), a chain deeper than the limit (relay loops, self-replicating hand-offs), and a delegation that asks for
+ * things its sender's own mandate never named (the sender's authority does not cover it).
+ */
+export function protocolAudit(raw: unknown = {}): Defense {
+  const params = ProtocolAuditParams.parse(raw);
+  const id = "protocol-audit";
+  const conversation = (scope: HookScope) => scope.state<Conversation>(id, () => ({ mandates: new Map(), open: new Set(), replies: new Set() }));
+  return {
+    id,
+    layer: "L4",
+    version: "1.0.0",
+    description: "Protocol audit and trust-chain validation: messages follow delegate-and-reply; every mandate leads back to the user",
+    params,
+    hooks: {
+      onUserInput(input, scope) {
+        conversation(scope).mandates.set(scope.agent, { depth: 1, text: input.text, from: "user" });
+        return allow;
+      },
+      onAgentMessage(message, scope) {
+        const { mandates, open, replies } = conversation(scope);
+        const thread = `${message.from}>${message.to}`;
+        const answered = `${message.to}>${message.from}`;
+        if (message.direction === "receive") {
+          if (open.has(thread) || replies.delete(thread)) return allow;
+          return block("protocol.unsolicited", `message from ${message.from} to ${message.to} is neither a delegation nor the reply to one`);
+        }
+        if (open.delete(answered)) {
+          replies.add(thread);
+          return allow;
+        }
+        const mandate = mandates.get(message.from);
+        if (!mandate) return block("protocol.broken_chain", `${message.from} holds no mandate that leads back to the user, so it cannot delegate`);
+        if (mandate.depth + 1 > params.max_depth) {
+          return block("protocol.too_deep", `delegation to ${message.to} would be ${mandate.depth + 1} hand-offs from the user (limit ${params.max_depth})`);
+        }
+        const asked = goalAnchors(message.content);
+        const held = goalAnchors(mandate.text);
+        const covered = [...asked].filter((a) => held.has(a)).length;
+        if (asked.size > 0 && covered / asked.size < params.min_mandate_overlap) {
+          return block(
+            "protocol.mandate_exceeded",
+            `${message.from} delegates work its own mandate (from ${mandate.from}) never named: ${[...asked].filter((a) => !held.has(a)).slice(0, 6).join(", ")}`,
+            message.content,
+          );
+        }
+        open.add(thread);
+        mandates.set(message.to, { depth: mandate.depth + 1, text: message.content, from: message.from });
+        return allow;
+      },
+    },
+  };
+}
