@@ -1,47 +1,9 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EpisodeRow } from "../benchmarks/runner/tables.ts";
-import { ResultsWriter } from "../benchmarks/runner/writer.ts";
 import { computeAttribution, computeReport, type ReportRow } from "./report.ts";
 import { openResults, type ResultsDatabase } from "./results.ts";
+import { row, writeFixtureRun } from "./test-support.ts";
 
-const row = (r: Partial<EpisodeRow> & Pick<EpisodeRow, "defense" | "user_task">): EpisodeRow => ({
-  run_id: "fixture",
-  episode_id: `${r.defense}-${r.attack_id ?? "benign"}-${r.user_task}-${r.campaign_pos ?? 0}`,
-  campaign_id: `${r.defense}-${r.attack_id ?? r.user_task}`,
-  campaign_pos: 0,
-  campaign_len: 1,
-  suite: "w",
-  agent_system: "single",
-  hard_negative: false,
-  attack_id: null,
-  surface: null,
-  family: null,
-  goal: null,
-  split: null,
-  model: "m",
-  seed: 1,
-  utility: true,
-  attack_success: null,
-  interventions: 0,
-  approvals: 0,
-  approvals_denied: 0,
-  stops: 0,
-  first_layer: null,
-  first_defense: null,
-  first_stop_layer: null,
-  first_stop_defense: null,
-  error: null,
-  error_message: null,
-  steps: 4,
-  model_calls: 2,
-  tool_calls: 2,
-  duration_ms: 1,
-  defense_us: 0,
-  ...r,
-});
 const attack = (defense: string, id: string, success: boolean, extra: Partial<EpisodeRow> = {}) =>
   row({ defense, user_task: "t1", attack_id: id, surface: id === "a3" ? "memory" : "tool_output", attack_success: success, ...extra });
 
@@ -79,11 +41,7 @@ describe("report metrics on a hand-computed fixture", () => {
   const of = (defense: string) => report.find((r) => r.defense === defense)!;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "anis-fixture-"));
-    const writer = await ResultsWriter.open(dir, 3);
-    await writer.write(FIXTURE, []);
-    await writer.close();
-    db = await openResults([dir]);
+    db = await openResults([await writeFixtureRun(FIXTURE)]);
     report = await computeReport(db);
   });
   afterAll(() => db.close());

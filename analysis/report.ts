@@ -53,3 +53,40 @@ export async function computeReport(db: ResultsDatabase, by: readonly string[] =
     .replaceAll("{{row_source}}", rowSource);
   return (await queryRows(db.connection, sql)) as ReportRow[];
 }
+
+const PAIRED_SQL = readFileSync(new URL("./sql/paired.sql", import.meta.url), "utf8");
+
+/**
+ * Configuration B against A on the same units, per model: attack campaigns (metric `asr`) and benign episodes
+ * (`benign_utility`). Cells n11 (both), n10 (A only), n01 (B only), n00 (neither); `difference` is rate B − rate A
+ * with Newcombe's paired interval; `mcnemar_p` is the exact two-sided McNemar test on the discordant pairs.
+ */
+export interface PairedRow {
+  config_a: string;
+  config_b: string;
+  model: string;
+  metric: "asr" | "benign_utility";
+  n: number;
+  n11: number;
+  n10: number;
+  n01: number;
+  n00: number;
+  errored: number;
+  rate_a: number;
+  rate_b: number;
+  difference: number;
+  difference_lo: number;
+  difference_hi: number;
+  mcnemar_p: number;
+}
+
+export async function computePaired(db: ResultsDatabase, configA: string, configB: string): Promise<PairedRow[]> {
+  const known = (await queryRows(db.connection, "SELECT DISTINCT defense FROM episodes ORDER BY 1")).map((r) => String(r.defense));
+  for (const name of [configA, configB]) {
+    if (!known.includes(name)) throw new ResultsError(`configuration "${name}" is not in these runs. Configurations in them: ${known.join(", ")}`);
+  }
+  const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
+  await db.connection.run(`SET VARIABLE config_a = ${quote(configA)}`);
+  await db.connection.run(`SET VARIABLE config_b = ${quote(configB)}`);
+  return (await queryRows(db.connection, PAIRED_SQL)) as unknown as PairedRow[];
+}

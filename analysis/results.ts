@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 
 /** A run folder that cannot be read: missing, or without results. CLI exit code 2. */
@@ -14,23 +14,105 @@ export class ResultsError extends Error {
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const VIEWS = readFileSync(new URL("./sql/views.sql", import.meta.url), "utf8");
 
+/** What a run folder's manifest says about how its numbers can be reproduced (see benchmarks/runner/manifest.ts). */
+export interface RunManifest {
+  readonly run_id: string;
+  readonly created_at: string;
+  readonly status: string;
+  readonly git: { readonly commit: string | null; readonly dirty: boolean };
+  readonly config: { readonly name: string };
+  readonly config_hash: string;
+  readonly defenses: readonly { readonly name: string; readonly hash: string }[];
+  readonly models: readonly { readonly name: string }[];
+  readonly corpus: { readonly cases: number; readonly hash: string };
+  readonly seeds: readonly number[];
+  readonly packages: Readonly<Record<string, string>>;
+  readonly counts?: { readonly episodes: number; readonly errors: number };
+}
+
 /** An embedded DuckDB with `episodes` and `events` views over one or many run folders, and the metric views. */
 export interface ResultsDatabase {
   readonly connection: DuckDBConnection;
   readonly runDirs: readonly string[];
+  /** Each run folder's manifest, by run folder. */
+  readonly manifests: ReadonlyMap<string, RunManifest>;
   close(): void;
+}
+
+const isRunDir = (dir: string) => existsSync(join(dir, "episodes.parquet"));
+
+/**
+ * Run folders named by the arguments: a run folder itself, a folder of run folders (`results/`), or a pattern
+ * with `*` in its last part (`results/2026*-default`). Runs from several machines pool by copying their folders
+ * side by side.
+ */
+export function resolveRunDirs(args: readonly string[]): string[] {
+  const dirs: string[] = [];
+  for (const arg of args) {
+    if (basename(arg).includes("*")) {
+      const parent = dirname(arg);
+      const pattern = new RegExp(`^${basename(arg).split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+      const matched = existsSync(parent) ? readdirSync(parent).filter((n) => pattern.test(n)).map((n) => join(parent, n)).filter(isRunDir) : [];
+      if (matched.length === 0) throw new ResultsError(`${arg}: matches no run folder`);
+      dirs.push(...matched.sort());
+    } else if (!isRunDir(arg) && existsSync(arg) && statSync(arg).isDirectory()) {
+      const inside = readdirSync(arg).map((n) => join(arg, n)).filter(isRunDir).sort();
+      dirs.push(...(inside.length > 0 ? inside : [arg]));
+    } else {
+      dirs.push(arg);
+    }
+  }
+  return [...new Set(dirs)];
+}
+
+function readManifest(dir: string): RunManifest {
+  const file = join(dir, "manifest.json");
+  if (!existsSync(file)) throw new ResultsError(`${dir}: no manifest.json, so its numbers cannot be traced to a commit, corpus and configuration`);
+  return JSON.parse(readFileSync(file, "utf8")) as RunManifest;
+}
+
+/**
+ * Runs pool only when their numbers mean the same thing: one attack corpus, and one definition per configuration
+ * name. Returns the reasons they do not, empty when they pool.
+ */
+export function poolingConflicts(manifests: ReadonlyMap<string, RunManifest>): string[] {
+  const conflicts: string[] = [];
+  const corpora = new Map<string, string[]>();
+  const definitions = new Map<string, Map<string, string[]>>();
+  for (const [dir, m] of manifests) {
+    corpora.set(m.corpus.hash, [...(corpora.get(m.corpus.hash) ?? []), dir]);
+    for (const d of m.defenses) {
+      const byHash = definitions.get(d.name) ?? new Map<string, string[]>();
+      byHash.set(d.hash, [...(byHash.get(d.hash) ?? []), dir]);
+      definitions.set(d.name, byHash);
+    }
+  }
+  if (corpora.size > 1) {
+    conflicts.push(`the runs were made on different attack corpora: ${[...corpora].map(([hash, dirs]) => `${hash} (${dirs.join(", ")})`).join(" vs ")}`);
+  }
+  for (const [name, byHash] of definitions) {
+    if (byHash.size > 1) {
+      conflicts.push(`configuration "${name}" differs between runs: ${[...byHash].map(([hash, dirs]) => `${hash} (${dirs.join(", ")})`).join(" vs ")}`);
+    }
+  }
+  return conflicts;
 }
 
 /**
  * Opens run folders (several machines' folders merge by listing them side by side). Each must hold
  * `episodes.parquet` and `events.parquet` as the runner writes them.
  */
-export async function openResults(runDirs: readonly string[], options: { baseline?: string } = {}): Promise<ResultsDatabase> {
+export async function openResults(runDirs: readonly string[], options: { baseline?: string; allowMixed?: boolean } = {}): Promise<ResultsDatabase> {
   if (runDirs.length === 0) throw new ResultsError("no run folder given: pass one or more results/<run-id> folders");
   for (const dir of runDirs) {
-    if (!existsSync(join(dir, "episodes.parquet"))) {
+    if (!isRunDir(dir)) {
       throw new ResultsError(`${dir}: not a finished run folder (no episodes.parquet). A run folder is results/<run-id>/ as written by \`anis run\`.`);
     }
+  }
+  const manifests = new Map(runDirs.map((dir) => [dir, readManifest(dir)]));
+  const conflicts = poolingConflicts(manifests);
+  if (conflicts.length > 0 && !options.allowMixed) {
+    throw new ResultsError(`refusing to pool these runs: ${conflicts.join("; ")}. Report them separately, or pass --allow-mixed to pool anyway.`);
   }
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
@@ -42,6 +124,7 @@ export async function openResults(runDirs: readonly string[], options: { baselin
   return {
     connection,
     runDirs,
+    manifests,
     close() {
       connection.closeSync();
       instance.closeSync();

@@ -39,3 +39,32 @@ SELECT d.*, b.utility AS baseline_utility
 FROM benign_episodes d
 JOIN benign_episodes b USING (model, suite, agent_system, user_task, seed)
 WHERE b.defense = getvariable('baseline') AND b.error IS NULL AND d.error IS NULL;
+
+-- Exact McNemar test, two-sided: with b and c the discordant pairs, p = P(X <= min(b, c)) * 2 for X ~ Bin(b + c, 1/2).
+CREATE OR REPLACE MACRO mcnemar_exact_p(b, c) AS CASE WHEN b + c = 0 THEN 1.0 ELSE least(1.0, 2 * list_sum(list_transform(
+  range(least(b, c)::BIGINT + 1),
+  i -> exp(lgamma(b + c + 1) - lgamma(i + 1) - lgamma(b + c - i + 1) - (b + c) * ln(2))))) END;
+
+-- Newcombe's (1998, method 10) interval for a difference of paired proportions p2 - p1, from the Wilson intervals
+-- of the two margins and the correlation of the pairs. Cells: both (n11), first only (n10), second only (n01),
+-- neither (n00). phi is continuity-corrected as Newcombe gives it.
+CREATE OR REPLACE MACRO newcombe_phi(n11, n10, n01, n00) AS CASE
+  WHEN (n11 + n10) * (n01 + n00) * (n11 + n01) * (n10 + n00) = 0 THEN 0.0
+  ELSE (CASE WHEN n11 * n00 > n10 * n01
+             THEN greatest(n11 * n00 - n10 * n01 - (n11 + n10 + n01 + n00) / 2.0, 0)
+             ELSE n11 * n00 - n10 * n01 END)
+       / sqrt(((n11 + n10) * (n01 + n00) * (n11 + n01) * (n10 + n00))::DOUBLE) END;
+CREATE OR REPLACE MACRO paired_diff_lo(n11, n10, n01, n00) AS
+  rate(n01 - n10, n11 + n10 + n01 + n00) - sqrt(
+    (rate(n11 + n01, n11 + n10 + n01 + n00) - wilson_lo(n11 + n01, n11 + n10 + n01 + n00)) ^ 2
+    - 2 * newcombe_phi(n11, n10, n01, n00)
+        * (rate(n11 + n01, n11 + n10 + n01 + n00) - wilson_lo(n11 + n01, n11 + n10 + n01 + n00))
+        * (wilson_hi(n11 + n10, n11 + n10 + n01 + n00) - rate(n11 + n10, n11 + n10 + n01 + n00))
+    + (wilson_hi(n11 + n10, n11 + n10 + n01 + n00) - rate(n11 + n10, n11 + n10 + n01 + n00)) ^ 2);
+CREATE OR REPLACE MACRO paired_diff_hi(n11, n10, n01, n00) AS
+  rate(n01 - n10, n11 + n10 + n01 + n00) + sqrt(
+    (wilson_hi(n11 + n01, n11 + n10 + n01 + n00) - rate(n11 + n01, n11 + n10 + n01 + n00)) ^ 2
+    - 2 * newcombe_phi(n11, n10, n01, n00)
+        * (wilson_hi(n11 + n01, n11 + n10 + n01 + n00) - rate(n11 + n01, n11 + n10 + n01 + n00))
+        * (rate(n11 + n10, n11 + n10 + n01 + n00) - wilson_lo(n11 + n10, n11 + n10 + n01 + n00))
+    + (rate(n11 + n10, n11 + n10 + n01 + n00) - wilson_lo(n11 + n10, n11 + n10 + n01 + n00)) ^ 2);

@@ -1,0 +1,68 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { EpisodeRow } from "../benchmarks/runner/tables.ts";
+import { ResultsWriter } from "../benchmarks/runner/writer.ts";
+import type { RunManifest } from "./results.ts";
+
+/** Test fixtures for the analysis: episode rows by hand, written as a run folder the way the runner writes one. */
+export const row = (r: Partial<EpisodeRow> & Pick<EpisodeRow, "defense" | "user_task">): EpisodeRow => ({
+  run_id: "fixture",
+  episode_id: `${r.defense}-${r.attack_id ?? "benign"}-${r.user_task}-${r.campaign_pos ?? 0}`,
+  campaign_id: `${r.defense}-${r.attack_id ?? r.user_task}`,
+  campaign_pos: 0,
+  campaign_len: 1,
+  suite: "w",
+  agent_system: "single",
+  hard_negative: false,
+  attack_id: null,
+  surface: null,
+  family: null,
+  goal: null,
+  split: null,
+  model: "m",
+  seed: 1,
+  utility: true,
+  attack_success: null,
+  interventions: 0,
+  approvals: 0,
+  approvals_denied: 0,
+  stops: 0,
+  first_layer: null,
+  first_defense: null,
+  first_stop_layer: null,
+  first_stop_defense: null,
+  error: null,
+  error_message: null,
+  steps: 4,
+  model_calls: 2,
+  tool_calls: 2,
+  duration_ms: 1,
+  defense_us: 0,
+  ...r,
+});
+
+/** Writes rows as a run folder (Parquet through the runner's own writer, and a manifest); returns its path. */
+export async function writeFixtureRun(rows: readonly EpisodeRow[], manifest: Partial<RunManifest> = {}): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "anis-fixture-"));
+  const writer = await ResultsWriter.open(dir, 3);
+  await writer.write([...rows], []);
+  await writer.close();
+  const defenses = [...new Set(rows.map((r) => r.defense))].map((name) => ({ name, hash: `hash-of-${name}` }));
+  const full: RunManifest = {
+    run_id: rows[0]?.run_id ?? "fixture",
+    created_at: "2026-01-01T00:00:00.000Z",
+    status: "complete",
+    git: { commit: "0000000", dirty: false },
+    config: { name: "fixture" },
+    config_hash: "fixture",
+    defenses,
+    models: [...new Set(rows.map((r) => r.model))].map((name) => ({ name })),
+    corpus: { cases: 0, hash: "fixture-corpus" },
+    seeds: [1],
+    packages: {},
+    ...manifest,
+  };
+  writeFileSync(join(dir, "manifest.json"), `${JSON.stringify(full, null, 2)}\n`);
+  return dir;
+}
