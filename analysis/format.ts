@@ -1,4 +1,4 @@
-import type { AttributionRow, ReportRow } from "./report.ts";
+import type { AttributionRow, PairedRow, ReportRow } from "./report.ts";
 
 /** Columns shown in table and Markdown output, with their headers; JSON carries every column. */
 const SHOWN: readonly (readonly [string, string])[] = [
@@ -53,8 +53,34 @@ export function formatAttribution(rows: readonly AttributionRow[], format: "tabl
   const header = ["defense", "model", "first layer", "blocks", "false alarms", "harmful false alarms"];
   const body = rows.map((r) => [r.defense, r.model, r.layer ?? "–", String(r.blocks), String(r.false_alarms), String(r.harmful_false_alarms)]);
   if (format === "md") return [header, header.map(() => "---"), ...body].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+  return aligned(header, body);
+}
+
+/** A plain text table of the given header and body. */
+function aligned(header: readonly string[], body: readonly string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   return [header, ...body].map((cells) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+/** The paired comparison: cells, both rates, the difference with its interval, and the McNemar p. */
+export function formatPaired(rows: readonly PairedRow[]): string {
+  if (rows.length === 0) return "no pairs: the two configurations share no (case, seed) or (task, seed) unit";
+  const header = ["model", "metric", "n", "both", "a only", "b only", "neither", "errored", "a", "b", "b − a [95%]", "McNemar p"];
+  const body = rows.map((r) => [
+    r.model,
+    r.metric,
+    String(r.n),
+    String(r.n11),
+    String(r.n10),
+    String(r.n01),
+    String(r.n00),
+    String(r.errored),
+    pct(r.rate_a),
+    pct(r.rate_b),
+    `${r.difference >= 0 ? "+" : ""}${r.difference.toFixed(3)} [${r.difference_lo.toFixed(3)}, ${r.difference_hi.toFixed(3)}]`,
+    r.mcnemar_p < 0.0001 ? r.mcnemar_p.toExponential(1) : r.mcnemar_p.toFixed(4),
+  ]);
+  return `${rows[0]!.config_a} (a) vs ${rows[0]!.config_b} (b)\n${aligned(header, body)}`;
 }
 
 export const METRIC_LEGEND =

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { resolveEndpoint, probeEndpoint } from "../../agents/models/openai.ts";
 import { validModelNames } from "../../agents/models/registry.ts";
@@ -12,9 +13,10 @@ import { describeBuiltins } from "../../defenses/builtins/index.ts";
 import { configurationNames, describeConfigurations, parseDefenseConfiguration } from "../../defenses/config.ts";
 import { VACCINATORS } from "../../defenses/vaccines/index.ts";
 import { attackTexts, selfCorpus } from "../vaccines/training.ts";
-import { formatAttribution, formatMarkdown, formatTable, METRIC_LEGEND } from "../../analysis/format.ts";
-import { computeAttribution, computeReport } from "../../analysis/report.ts";
-import { openResults } from "../../analysis/results.ts";
+import { formatAttribution, formatMarkdown, formatPaired, formatTable, METRIC_LEGEND } from "../../analysis/format.ts";
+import { buildLeaderboard } from "../../analysis/leaderboard.ts";
+import { computeAttribution, computePaired, computeReport } from "../../analysis/report.ts";
+import { openResults, resolveRunDirs } from "../../analysis/results.ts";
 import { checkAgainstSuite, checkCase, loadCorpus } from "../corpus.ts";
 import { loadRunConfig, RunConfigError, RunConfigSchema } from "../runner/config.ts";
 import { executeRun } from "../runner/run.ts";
@@ -33,11 +35,16 @@ const positiveInt = (name: string) => (value: string) => {
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${value}"`);
   return n;
 };
+const rateOption = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--${name} must be a rate between 0 and 1, got "${value}"`);
+  return n;
+};
 const FORMATS = ["table", "json", "md"] as const;
 type Format = (typeof FORMATS)[number];
 
-async function printReport(dirs: string[], format: Format, by: string[], baseline: string, attribution = false) {
-  const db = await openResults(dirs, { baseline });
+async function printReport(dirs: string[], format: Format, by: string[], baseline: string, attribution = false, allowMixed = false) {
+  const db = await openResults(resolveRunDirs(dirs), { baseline, allowMixed });
   try {
     const rows = await computeReport(db, by);
     const layers = attribution || format === "json" ? await computeAttribution(db) : [];
@@ -123,7 +130,39 @@ program
   .option("--by <columns>", "break down by: suite, agent_system, surface, family, goal, split, attack_id", list, [])
   .option("--baseline <defense>", "configuration block rates are measured against", "none")
   .option("--attribution", "also attribute blocks and false alarms to the layer that acted first")
-  .action(async (dirs: string[], opts) => printReport(dirs, opts.format, opts.by, opts.baseline, opts.attribution));
+  .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
+  .action(async (dirs: string[], opts) => printReport(dirs, opts.format, opts.by, opts.baseline, opts.attribution, opts.allowMixed));
+
+program
+  .command("compare")
+  .description("paired comparison of two configurations on the same (case, seed) pairs: exact McNemar test, difference with Newcombe's interval")
+  .argument("<run-dirs...>", "run folders, folders of runs, or patterns like results/2026*")
+  .requiredOption("--configs <a,b>", "the two configurations: a,b (the difference is b − a)", list)
+  .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+  .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
+  .action(async (dirs: string[], opts) => {
+    if (opts.configs.length !== 2) throw new UsageError(`--configs takes two configurations, a,b; got "${opts.configs.join(",")}"`);
+    const db = await openResults(resolveRunDirs(dirs), { allowMixed: opts.allowMixed });
+    try {
+      const rows = await computePaired(db, opts.configs[0], opts.configs[1]);
+      process.stdout.write(`${opts.format === "json" ? JSON.stringify(rows, null, 2) : formatPaired(rows)}\n`);
+    } finally {
+      db.close();
+    }
+  });
+
+program
+  .command("leaderboard")
+  .description("write the leaderboard of one or many runs: index.html (offline), leaderboard.md, data.json, charts as SVG, PNG and Vega-Lite")
+  .argument("<run-dirs...>", "run folders, folders of runs, or patterns like results/2026*")
+  .requiredOption("--out <dir>", "folder to write the leaderboard into")
+  .option("--max-autoimmunity <rate>", "rank only configurations with autoimmunity at most this", rateOption("max-autoimmunity"), 0.25)
+  .option("--baseline <defense>", "configuration block rates are measured against", "none")
+  .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
+  .action(async (dirs: string[], opts) => {
+    const { files, entries } = await buildLeaderboard(resolveRunDirs(dirs), { out: opts.out, maxAutoimmunity: opts.maxAutoimmunity, baseline: opts.baseline, allowMixed: opts.allowMixed ?? false });
+    process.stdout.write(`wrote ${opts.out}: ${entries.length} entries, ${files.length} files (open ${join(opts.out, "index.html")})\n`);
+  });
 
 const LISTS = ["suites", "defenses", "attacks", "models", "vaccinators"] as const;
 program

@@ -1,0 +1,223 @@
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { attributionChart, type ChartSpec, generalizationChart, layerAblation, paretoChart, paretoFront, surfaceHeatmap, utilitySecurityChart } from "./charts.ts";
+import { renderPng, renderSvg } from "./render.ts";
+import { computeAttribution, computeReport, type ReportRow } from "./report.ts";
+import { openResults, queryRows, type RunManifest } from "./results.ts";
+
+export interface LeaderboardOptions {
+  readonly out: string;
+  /** Configurations whose autoimmunity is above this are shown but not ranked. */
+  readonly maxAutoimmunity: number;
+  readonly baseline: string;
+  readonly allowMixed: boolean;
+}
+
+/** One leaderboard row: a configuration under a model, its metrics, its rank, and the runs it came from. */
+export interface LeaderboardEntry {
+  readonly rank: number | null;
+  readonly defense: string;
+  readonly model: string;
+  readonly on_front: boolean;
+  readonly runs: readonly string[];
+  readonly metrics: ReportRow;
+}
+
+export const RANKING_RULE =
+  "Per model, configurations other than the baseline are ranked by block rate among those whose autoimmunity is at most the bound; " +
+  "ties go to lower autoimmunity, then to lower defense overhead. Configurations above the bound are listed unranked. " +
+  "The Pareto front of (block rate, autoimmunity) is drawn in the first chart.";
+
+/** Ranks the rows by the documented rule. */
+export function rankEntries(rows: readonly ReportRow[], runs: ReadonlyMap<string, string[]>, options: Pick<LeaderboardOptions, "maxAutoimmunity" | "baseline">): LeaderboardEntry[] {
+  const front = paretoFront(rows);
+  const key = (r: ReportRow) => `${r.defense}|${r.model}`;
+  const ranks = new Map<string, number>();
+  for (const model of [...new Set(rows.map((r) => r.model))]) {
+    const eligible = rows
+      .filter((r) => r.model === model && r.defense !== options.baseline && r.block_rate !== null && r.autoimmunity !== null && r.autoimmunity <= options.maxAutoimmunity)
+      .sort(
+        (a, b) =>
+          b.block_rate! - a.block_rate! ||
+          a.autoimmunity! - b.autoimmunity! ||
+          Number(a.defense_us_per_step ?? 0) - Number(b.defense_us_per_step ?? 0) ||
+          a.defense.localeCompare(b.defense),
+      );
+    eligible.forEach((r, i) => ranks.set(key(r), i + 1));
+  }
+  return rows
+    .map((r) => ({ rank: ranks.get(key(r)) ?? null, defense: r.defense, model: r.model, on_front: front.has(key(r)), runs: runs.get(key(r)) ?? [], metrics: r }))
+    .sort((a, b) => a.model.localeCompare(b.model) || (a.rank ?? Infinity) - (b.rank ?? Infinity) || a.defense.localeCompare(b.defense));
+}
+
+const require = createRequire(import.meta.url);
+/** The browser builds of the chart runtime; the packages export only their module entry, so go by its folder. */
+const RUNTIME = [
+  ["vega.min.js", join(dirname(require.resolve("vega/vega-schema.json")), "vega.min.js")],
+  ["vega-lite.min.js", join(dirname(require.resolve("vega-lite/vega-lite-schema.json")), "vega-lite.min.js")],
+] as const;
+
+/**
+ * Builds the leaderboard of one or many run folders into `out`: `index.html` (opens from disk, no network: the
+ * chart runtime is copied beside it), `leaderboard.md`, `data.json`, and each chart as Vega-Lite JSON, SVG and PNG.
+ * Each row links to the manifests of the runs it pools (commit, corpus hash, configuration hash, models, seeds,
+ * package versions), copied under `runs/`.
+ */
+export async function buildLeaderboard(runDirs: readonly string[], options: LeaderboardOptions): Promise<{ files: string[]; entries: LeaderboardEntry[] }> {
+  const db = await openResults(runDirs, { baseline: options.baseline, allowMixed: options.allowMixed });
+  try {
+    const rows = await computeReport(db);
+    const [bySurface, bySplit, attribution] = [await computeReport(db, ["surface"]), await computeReport(db, ["split"]), await computeAttribution(db)];
+    const runRows = await queryRows(db.connection, "SELECT defense, model, list(DISTINCT run_id ORDER BY run_id) AS runs FROM episodes GROUP BY ALL");
+    const runs = new Map(runRows.map((r) => [`${r.defense}|${r.model}`, r.runs as string[]]));
+    const entries = rankEntries(rows, runs, options);
+    const charts = [paretoChart(rows), surfaceHeatmap(bySurface), layerAblation(rows), generalizationChart(bySplit), utilitySecurityChart(rows), attributionChart(attribution)];
+
+    const files: string[] = [];
+    const write = (path: string, content: string | Buffer) => {
+      writeFileSync(join(options.out, path), content);
+      files.push(path);
+    };
+    for (const dir of ["charts", "assets", "runs"]) mkdirSync(join(options.out, dir), { recursive: true });
+    for (const chart of charts) {
+      const svg = await renderSvg(chart.spec);
+      write(`charts/${chart.name}.vl.json`, `${JSON.stringify(chart.spec, null, 2)}\n`);
+      write(`charts/${chart.name}.svg`, svg);
+      write(`charts/${chart.name}.png`, renderPng(svg));
+    }
+    const manifests: RunManifest[] = [];
+    for (const [dir, manifest] of db.manifests) {
+      mkdirSync(join(options.out, "runs", manifest.run_id), { recursive: true });
+      copyFileSync(join(dir, "manifest.json"), join(options.out, "runs", manifest.run_id, "manifest.json"));
+      files.push(`runs/${manifest.run_id}/manifest.json`);
+      manifests.push(manifest);
+    }
+    for (const [name, source] of RUNTIME) {
+      copyFileSync(source, join(options.out, "assets", name));
+      files.push(`assets/${name}`);
+    }
+    const data = {
+      generated_at: new Date().toISOString(),
+      ranking: { rule: RANKING_RULE, max_autoimmunity: options.maxAutoimmunity, baseline: options.baseline },
+      runs: manifests.map(runSummary),
+      entries,
+      by_surface: bySurface,
+      by_split: bySplit,
+      attribution,
+    };
+    write("data.json", `${JSON.stringify(data, null, 2)}\n`);
+    write("leaderboard.md", markdown(entries, manifests, charts, options));
+    write("index.html", html(entries, manifests, charts, options));
+    return { files, entries };
+  } finally {
+    db.close();
+  }
+}
+
+function runSummary(m: RunManifest) {
+  return {
+    run_id: m.run_id,
+    manifest: `runs/${m.run_id}/manifest.json`,
+    commit: m.git.commit,
+    dirty: m.git.dirty,
+    corpus_hash: m.corpus.hash,
+    config: m.config.name,
+    config_hash: m.config_hash,
+    defenses: Object.fromEntries(m.defenses.map((d) => [d.name, d.hash])),
+    models: m.models.map((x) => x.name),
+    seeds: m.seeds,
+    packages: m.packages,
+  };
+}
+
+const pct = (v: unknown) => (typeof v === "number" ? v.toFixed(2) : "–");
+const withInterval = (r: ReportRow, k: string) => (typeof r[k] === "number" ? `${pct(r[k])} [${pct(r[`${k}_lo`])}–${pct(r[`${k}_hi`])}]` : "–");
+const COLUMNS: readonly (readonly [string, (e: LeaderboardEntry) => string])[] = [
+  ["rank", (e) => (e.rank === null ? "–" : String(e.rank))],
+  ["configuration", (e) => e.defense + (e.on_front ? " ◆" : "")],
+  ["block rate", (e) => withInterval(e.metrics, "block_rate")],
+  ["ASR", (e) => withInterval(e.metrics, "asr")],
+  ["autoimmunity", (e) => withInterval(e.metrics, "autoimmunity")],
+  ["harmful AIR", (e) => withInterval(e.metrics, "harmful_autoimmunity")],
+  ["utility under attack", (e) => pct(e.metrics.utility_under_attack)],
+  ["friction", (e) => pct(e.metrics.friction)],
+  ["µs/step", (e) => (typeof e.metrics.defense_us_per_step === "number" ? e.metrics.defense_us_per_step.toFixed(1) : "–")],
+  ["errors", (e) => String(e.metrics.errors)],
+];
+
+function markdown(entries: readonly LeaderboardEntry[], manifests: readonly RunManifest[], charts: readonly ChartSpec[], options: LeaderboardOptions): string {
+  const out = ["# ANIS Bench leaderboard", "", `**Ranking rule.** ${RANKING_RULE} Bound: autoimmunity ≤ ${options.maxAutoimmunity}; baseline \`${options.baseline}\`. ◆ marks the Pareto front.`, ""];
+  for (const model of [...new Set(entries.map((e) => e.model))]) {
+    out.push(`## ${model}`, "", `| ${COLUMNS.map(([h]) => h).join(" | ")} | runs |`, `|${COLUMNS.map(() => "---").join("|")}|---|`);
+    for (const e of entries.filter((x) => x.model === model)) {
+      out.push(`| ${COLUMNS.map(([, f]) => f(e)).join(" | ")} | ${e.runs.map((id) => `[${id}](runs/${id}/manifest.json)`).join(", ")} |`);
+    }
+    out.push("");
+  }
+  out.push("## Charts", "", ...charts.map((c) => `![${c.title}](charts/${c.name}.png)`), "", "## Runs", "");
+  for (const m of manifests) {
+    out.push(`- [${m.run_id}](runs/${m.run_id}/manifest.json): commit ${m.git.commit ?? "?"}${m.git.dirty ? " (dirty)" : ""}, corpus ${m.corpus.hash}, configuration ${m.config.name} (${m.config_hash}), models ${m.models.map((x) => x.name).join(", ")}, seeds ${m.seeds.join(", ")}`);
+  }
+  return `${out.join("\n")}\n`;
+}
+
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function html(entries: readonly LeaderboardEntry[], manifests: readonly RunManifest[], charts: readonly ChartSpec[], options: LeaderboardOptions): string {
+  const tables = [...new Set(entries.map((e) => e.model))].map((model) => {
+    const body = entries
+      .filter((e) => e.model === model)
+      .map(
+        (e) =>
+          `<tr${e.rank === null ? ' class="unranked"' : ""}>${COLUMNS.map(([, f]) => `<td>${escape(f(e))}</td>`).join("")}<td>${e.runs.map((id) => `<a href="runs/${escape(id)}/manifest.json">${escape(id)}</a>`).join(" ")}</td></tr>`,
+      )
+      .join("\n");
+    return `<h2>${escape(model)}</h2>\n<table><thead><tr>${COLUMNS.map(([h]) => `<th>${escape(h)}</th>`).join("")}<th>runs</th></tr></thead>\n<tbody>\n${body}\n</tbody></table>`;
+  });
+  const figures = charts
+    .map((c) => `<figure><div class="chart" id="chart-${c.name}" data-chart="${c.name}"></div><figcaption>${escape(c.title)} · <a href="charts/${c.name}.svg">SVG</a> · <a href="charts/${c.name}.png">PNG</a> · <a href="charts/${c.name}.vl.json">Vega-Lite</a></figcaption></figure>`)
+    .join("\n");
+  const specs = JSON.stringify(Object.fromEntries(charts.map((c) => [c.name, c.spec]))).replace(/</g, "\\u003c");
+  const runList = manifests
+    .map((m) => `<li><a href="runs/${escape(m.run_id)}/manifest.json">${escape(m.run_id)}</a>: commit ${escape(m.git.commit ?? "?")}${m.git.dirty ? " (dirty)" : ""}, corpus ${escape(m.corpus.hash)}, ${escape(m.config.name)} (${escape(m.config_hash)}), seeds ${m.seeds.join(", ")}</li>`)
+    .join("\n");
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>ANIS Bench leaderboard</title>
+<link rel="icon" href="data:,">
+<style>
+body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2rem; color: #222; max-width: 1400px; }
+table { border-collapse: collapse; margin-bottom: 1.5rem; font-size: 0.9rem; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.6rem; text-align: left; white-space: nowrap; }
+tr.unranked td { color: #888; }
+figure { margin: 1.5rem 0; }
+figcaption { font-size: 0.85rem; color: #555; }
+</style>
+</head>
+<body>
+<h1>ANIS Bench leaderboard</h1>
+<p><strong>Ranking rule.</strong> ${escape(RANKING_RULE)} Bound: autoimmunity ≤ ${options.maxAutoimmunity}; baseline <code>${escape(options.baseline)}</code>. ◆ marks the Pareto front; grey rows are unranked.</p>
+${tables.join("\n")}
+<h2>Charts</h2>
+${figures}
+<h2>Runs</h2>
+<ul>
+${runList}
+</ul>
+<script src="assets/vega.min.js"></script>
+<script src="assets/vega-lite.min.js"></script>
+<script id="specs" type="application/json">${specs}</script>
+<script>
+const specs = JSON.parse(document.getElementById("specs").textContent);
+for (const el of document.querySelectorAll("[data-chart]")) {
+  const view = new vega.View(vega.parse(vegaLite.compile(specs[el.dataset.chart]).spec), { renderer: "svg", container: el, hover: true });
+  view.runAsync().then(() => el.setAttribute("data-rendered", "true"), (error) => { el.textContent = "chart failed: " + error; console.error(error); });
+}
+</script>
+</body>
+</html>
+`;
+}
