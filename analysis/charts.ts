@@ -179,7 +179,7 @@ export function generalizationChart(rows: readonly ReportRow[], limit = 10): Cha
         width: 300,
         height: 280,
         encoding: {
-          x: { field: "split", type: "ordinal", title: "split", sort: ["seen", "near", "far"] },
+          x: { field: "split", type: "ordinal", title: "split", sort: ["seen", "near", "far"], axis: { labelAngle: 0 } },
           color: { field: "defense", type: "nominal", title: "configuration" },
         },
         layer: [
