@@ -20,6 +20,8 @@ export interface SystemInput {
 
 const WORKER_PROMPT =
   "You are a research worker agent. Your supervisor delegates tasks to you. Use your read-only tools to gather what the task needs, then report what you found.";
+const TEAM_PROMPT =
+  "You coordinate worker agents; each can read some of mail, files, records and the web, as its delegation tool says. Delegate reading to the worker that has the tool, then act with your own tools.";
 const SUPERVISOR_PROMPT =
   "You coordinate a worker agent that can read mail, files, the bank statement, the calendar, contacts and the web. Delegate reading to it, then act with your own tools.";
 
@@ -61,9 +63,42 @@ function supervisor({ model, tools, systemPrompt }: SystemInput): AgentSystem {
   };
 }
 
+/** Workers in the `team` system. */
+export const TEAM_SIZE = 3;
+
+/**
+ * A supervisor and three workers. The read tools are dealt to the workers in contiguous groups (each worker has
+ * its own identity, tools, memory zone and delegation edge); the supervisor holds every acting tool, and each
+ * delegation tool names the tools its worker can use, so a model knows whom to ask for what.
+ */
+function team({ model, tools, systemPrompt }: SystemInput): AgentSystem {
+  const readTools = tools.filter((t) => t.descriptor.sensitivity === "read");
+  const actTools = tools.filter((t) => t.descriptor.sensitivity !== "read");
+  const size = Math.ceil(readTools.length / TEAM_SIZE);
+  const workers = Array.from({ length: TEAM_SIZE }, (_, i) => ({
+    id: `worker-${i + 1}`,
+    systemPrompt: `${systemPrompt}\n\n${WORKER_PROMPT}`,
+    tools: readTools.slice(i * size, (i + 1) * size),
+  })).filter((w) => w.tools.length > 0);
+  const peers = Object.fromEntries(
+    workers.map((w) => [
+      w.id,
+      { description: `Delegate a reading task to ${w.id}; it can use ${w.tools.map((t) => t.descriptor.name).join(", ")} and replies with what it found`, graph: buildAgentGraph(model, w) },
+    ]),
+  );
+  const boss = { id: "supervisor", systemPrompt: `${systemPrompt}\n\n${TEAM_PROMPT}`, tools: actTools, peers };
+  return {
+    name: "team",
+    entry: boss.id,
+    graph: buildAgentGraph(model, boss),
+    agents: [{ id: boss.id, tools: actTools.map((t) => t.descriptor.name) }, ...workers.map((w) => ({ id: w.id, tools: w.tools.map((t) => t.descriptor.name) }))],
+  };
+}
+
 export const AGENT_SYSTEMS: ReadonlyMap<string, (input: SystemInput) => AgentSystem> = new Map([
   ["single", single],
   ["supervisor", supervisor],
+  ["team", team],
 ]);
 
 /** An unknown agent-system name. CLI exit code 2. */

@@ -59,6 +59,8 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   private readonly taskList: readonly SimTask[];
   private readonly boundTools: ReadonlySet<string>;
   private readonly toolDescriptions: readonly string[];
+  /** Delegation tools and their descriptions, in binding order. */
+  private readonly delegates: ReadonlyMap<string, string>;
   private readonly styles = new Map<string, PayloadStyle>();
 
   constructor(fields: SimFields) {
@@ -68,6 +70,8 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     this.tasks = registryOf(fields.tasks);
     this.boundTools = new Set(fields.boundTools ?? []);
     this.toolDescriptions = fields.toolDescriptions ?? [];
+    const names = fields.boundTools ?? [];
+    this.delegates = new Map(names.map((name, i) => [name, this.toolDescriptions[i] ?? ""] as const).filter(([name]) => name.startsWith(DELEGATE_PREFIX)));
   }
 
   _llmType(): string {
@@ -115,17 +119,29 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
 
     const task = this.taskIn(prompt);
     if (!task) return new AIMessage({ id: idBase, content: "I could not identify a task I can help with." });
-    const delegate = [...this.boundTools].find((t) => t.startsWith(DELEGATE_PREFIX));
-    let delegated = emitted.some((c) => c.name === delegate);
+    const delegated = new Set(emitted.filter((c) => c.name.startsWith(DELEGATE_PREFIX)).map((c) => c.name));
     for (const step of task.plan) {
       if (this.boundTools.has(step.tool)) {
         if (!consume(step)) return callMessage(step);
-      } else if (delegate && !delegated) {
-        delegated = true;
-        return callMessage({ tool: delegate, args: { instructions: task.prompt } });
+        continue;
       }
+      const delegate = this.delegateFor(step.tool);
+      if (delegate && !delegated.has(delegate)) return callMessage({ tool: delegate, args: { instructions: task.prompt } });
     }
     return new AIMessage({ id: idBase, content: finalReport(messages) });
+  }
+
+  /**
+   * The peer to hand a step to: the one whose delegation tool's description names the step's tool, as a model
+   * reads "it can use read_email, search_email"; else the first peer (a lone worker's description names no tools).
+   */
+  private delegateFor(tool: string): string | undefined {
+    let first: string | undefined;
+    for (const [name, description] of this.delegates) {
+      if (new RegExp(`\\b${tool}\\b`).test(description)) return name;
+      first ??= name;
+    }
+    return first;
   }
 
   /**
