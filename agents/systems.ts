@@ -95,10 +95,51 @@ function team({ model, tools, systemPrompt }: SystemInput): AgentSystem {
   };
 }
 
+const PLANNER_PROMPT =
+  "You are the planner of a pipeline. Read what the task needs with your read-only tools, then hand the task and what you found to the executor.";
+const EXECUTOR_PROMPT =
+  "You are the executor of a pipeline. Carry out the planner's task with your tools, then hand your work to the reviewer.";
+const REVIEWER_PROMPT = "You are the reviewer of a pipeline. Check the executor's work against the sources with your read-only tools and report.";
+
+/**
+ * A pipeline: planner → executor → reviewer. The planner holds the read tools and hands the task with its findings
+ * to the executor, which holds the acting tools and, once done, hands its work to the reviewer, which re-reads the
+ * sources to check it. Three hops from the user: what one stage reads reaches the next.
+ */
+function pipeline({ model, tools, systemPrompt }: SystemInput): AgentSystem {
+  const readTools = tools.filter((t) => t.descriptor.sensitivity === "read");
+  const actTools = tools.filter((t) => t.descriptor.sensitivity !== "read");
+  const reviewer = { id: "reviewer", systemPrompt: `${systemPrompt}\n\n${REVIEWER_PROMPT}`, tools: readTools };
+  const executor = {
+    id: "executor",
+    systemPrompt: `${systemPrompt}\n\n${EXECUTOR_PROMPT}`,
+    tools: actTools,
+    peers: { reviewer: { description: "Hand your work to the reviewer once you have finished; it checks it against the sources", graph: buildAgentGraph(model, reviewer) } },
+  };
+  const planner = {
+    id: "planner",
+    systemPrompt: `${systemPrompt}\n\n${PLANNER_PROMPT}`,
+    tools: readTools,
+    peers: {
+      executor: {
+        description: `Hand the task and your findings to the executor; it can use ${actTools.map((t) => t.descriptor.name).join(", ")}`,
+        graph: buildAgentGraph(model, executor),
+      },
+    },
+  };
+  return {
+    name: "pipeline",
+    entry: planner.id,
+    graph: buildAgentGraph(model, planner),
+    agents: [planner, executor, reviewer].map((a) => ({ id: a.id, tools: a.tools.map((t) => t.descriptor.name) })),
+  };
+}
+
 export const AGENT_SYSTEMS: ReadonlyMap<string, (input: SystemInput) => AgentSystem> = new Map([
   ["single", single],
   ["supervisor", supervisor],
   ["team", team],
+  ["pipeline", pipeline],
 ]);
 
 /** An unknown agent-system name. CLI exit code 2. */

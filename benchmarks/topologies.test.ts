@@ -5,25 +5,44 @@ import { runBenignTask } from "./testing/episodes.ts";
 import { SUITES } from "./suites/registry.ts";
 
 /**
- * The `team` topology (a supervisor and three workers) on the real suites: every benign task still succeeds, and
- * each tool is called by the one agent that holds it — reads by the worker whose delegation tool names it.
+ * The multi-agent topologies on the real suites: every benign task still succeeds, every tool is called by an agent
+ * that holds it, and work travels the topology's edges — reads by the worker whose delegation tool names them
+ * (`team`), planner → executor → reviewer (`pipeline`).
  */
 const suites = [...SUITES.values()];
 const model = resolveModel("sim:obedient", { tasks: [], endpoint: {} }).chat;
+const systemOf = (name: string, suite: (typeof suites)[number]) =>
+  buildAgentSystem(name, { model, tools: [...suite.tools.values()].map((t) => t.schema), systemPrompt: "" });
 
-describe.each(suites.map((s) => [s.name, s] as const))("team topology on %s", (_name, suite) => {
-  const system = buildAgentSystem("team", { model, tools: [...suite.tools.values()].map((t) => t.schema), systemPrompt: "" });
-  const holder = new Map(system.agents.flatMap((a) => a.tools.map((t) => [t, a.id] as const)));
-
-  it("deals the read tools to three workers and keeps every acting tool with the supervisor", () => {
-    expect(system.agents.map((a) => a.id)).toEqual(["supervisor", "worker-1", "worker-2", "worker-3"]);
+describe.each(suites.map((s) => [s.name, s] as const))("topologies on %s", (_name, suite) => {
+  it("team deals the read tools to three workers and keeps every acting tool with the supervisor", () => {
+    const team = systemOf("team", suite);
+    expect(team.agents.map((a) => a.id)).toEqual(["supervisor", "worker-1", "worker-2", "worker-3"]);
+    const holder = new Map(team.agents.flatMap((a) => a.tools.map((t) => [t, a.id] as const)));
     for (const [name, tool] of suite.tools) expect(holder.get(name)).toEqual(tool.schema.descriptor.sensitivity === "read" ? expect.stringMatching(/^worker-/) : "supervisor");
   });
 
-  it.each(suite.tasks.map((t) => [t.id] as const))("task %s succeeds, each call made by the agent that holds the tool", async (taskId) => {
-    const outcome = await runBenignTask(suite.name, taskId, [], { agent: "team" });
-    expect(outcome.utility).toBe(true);
-    const calls = outcome.events.filter((e) => e.kind === "tool_call");
-    for (const call of calls) expect(call.agent, call.tool ?? "").toBe(holder.get(call.tool!));
+  it("pipeline gives the planner and the reviewer the read tools and the executor the acting ones", () => {
+    const agents = new Map(systemOf("pipeline", suite).agents.map((a) => [a.id, new Set(a.tools)]));
+    expect([...agents.keys()]).toEqual(["planner", "executor", "reviewer"]);
+    for (const [name, tool] of suite.tools) {
+      const read = tool.schema.descriptor.sensitivity === "read";
+      expect([agents.get("planner")!.has(name), agents.get("executor")!.has(name), agents.get("reviewer")!.has(name)]).toEqual([read, !read, read]);
+    }
+  });
+
+  describe.each(["team", "pipeline"])("%s", (topology) => {
+    const tools = new Map(systemOf(topology, suite).agents.map((a) => [a.id, new Set(a.tools)]));
+    it.each(suite.tasks.map((t) => [t.id] as const))("task %s succeeds, each call made by an agent that holds the tool", async (taskId) => {
+      const outcome = await runBenignTask(suite.name, taskId, [], { agent: topology });
+      expect(outcome.utility).toBe(true);
+      for (const call of outcome.events.filter((e) => e.kind === "tool_call")) expect(tools.get(call.agent)?.has(call.tool!), `${call.agent} ${call.tool}`).toBe(true);
+      if (topology === "pipeline") {
+        const speakers = outcome.events.filter((e) => e.kind === "agent_message" && e.source?.startsWith("agent:")).map((e) => e.source);
+        if (suite.tasks.find((t) => t.id === taskId)!.plan.some((s) => tools.get("executor")!.has(s.tool))) {
+          expect(speakers.slice(0, 2)).toEqual(["agent:planner", "agent:executor"]);
+        }
+      }
+    });
   });
 });

@@ -5,15 +5,16 @@ import { goalAnchors } from "./goal-consistency.ts";
 export const ProtocolAuditParams = z.strictObject({
   /** Longest delegation chain from the user (user → entry agent → … ); deeper hand-offs are refused. */
   max_depth: z.number().int().min(1).default(4),
-  /** Share of a delegation's anchors (names, identifiers, amounts) its sender's own mandate must contain. */
+  /** Share of the sender's own mandate's anchors (names, identifiers, amounts) a delegation must carry on: work
+   * handed on derives from work received. Findings attached to it do not count against it. */
   min_mandate_overlap: z.number().min(0).max(1).default(0.5),
 });
 
 interface Mandate {
   /** Delegation depth from the user: 1 for the agent the user talks to. */
   readonly depth: number;
-  /** What the agent was asked to do, and by whom. */
-  readonly text: string;
+  /** The anchors of the user's request that reached this agent down the chain (data attached on the way is not). */
+  readonly anchors: ReadonlySet<string>;
   readonly from: string;
 }
 
@@ -31,8 +32,8 @@ interface Conversation {
  * agent a mandate; an agent that holds a mandate may delegate part of it; the delegate answers once. The audit keeps
  * that conversation's state and refuses what breaks it: a message that answers no open delegation (unsolicited,
  * or a second reply), a delegation from an agent that holds no mandate (a chain that does not lead back to the
- * user), a chain deeper than the limit (relay loops, self-replicating hand-offs), and a delegation that asks for
- * things its sender's own mandate never named (the sender's authority does not cover it).
+ * user), a chain deeper than the limit (relay loops, self-replicating hand-offs), and a delegation that does not
+ * carry on its sender's own mandate (work the sender was never given is not its to hand on).
  */
 export function protocolAudit(raw: unknown = {}): Defense {
   const params = ProtocolAuditParams.parse(raw);
@@ -46,7 +47,7 @@ export function protocolAudit(raw: unknown = {}): Defense {
     params,
     hooks: {
       onUserInput(input, scope) {
-        conversation(scope).mandates.set(scope.agent, { depth: 1, text: input.text, from: "user" });
+        conversation(scope).mandates.set(scope.agent, { depth: 1, anchors: goalAnchors(input.text), from: "user" });
         return allow;
       },
       onAgentMessage(message, scope) {
@@ -67,17 +68,17 @@ export function protocolAudit(raw: unknown = {}): Defense {
           return block("protocol.too_deep", `delegation to ${message.to} would be ${mandate.depth + 1} hand-offs from the user (limit ${params.max_depth})`);
         }
         const asked = goalAnchors(message.content);
-        const held = goalAnchors(mandate.text);
-        const covered = [...asked].filter((a) => held.has(a)).length;
-        if (asked.size > 0 && covered / asked.size < params.min_mandate_overlap) {
+        const held = mandate.anchors;
+        const carried = new Set([...held].filter((a) => asked.has(a)));
+        if (held.size > 0 && carried.size / held.size < params.min_mandate_overlap) {
           return block(
             "protocol.mandate_exceeded",
-            `${message.from} delegates work its own mandate (from ${mandate.from}) never named: ${[...asked].filter((a) => !held.has(a)).slice(0, 6).join(", ")}`,
+            `${message.from}'s delegation does not carry on its own mandate (from ${mandate.from}): it names ${[...asked].filter((a) => !held.has(a)).slice(0, 6).join(", ")} instead`,
             message.content,
           );
         }
         open.add(thread);
-        mandates.set(message.to, { depth: mandate.depth + 1, text: message.content, from: message.from });
+        mandates.set(message.to, { depth: mandate.depth + 1, anchors: carried, from: message.from });
         return allow;
       },
     },

@@ -61,6 +61,8 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   private readonly toolDescriptions: readonly string[];
   /** Delegation tools and their descriptions, in binding order. */
   private readonly delegates: ReadonlyMap<string, string>;
+  /** Delegations for review: made once, after the model's own steps, never for a missing tool. */
+  private readonly reviewers: ReadonlySet<string>;
   private readonly styles = new Map<string, PayloadStyle>();
 
   constructor(fields: SimFields) {
@@ -72,6 +74,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     this.toolDescriptions = fields.toolDescriptions ?? [];
     const names = fields.boundTools ?? [];
     this.delegates = new Map(names.map((name, i) => [name, this.toolDescriptions[i] ?? ""] as const).filter(([name]) => name.startsWith(DELEGATE_PREFIX)));
+    this.reviewers = new Set([...this.delegates].filter(([, description]) => REVIEW_HANDOFF.test(description)).map(([name]) => name));
   }
 
   _llmType(): string {
@@ -120,14 +123,17 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     const task = this.taskIn(prompt);
     if (!task) return new AIMessage({ id: idBase, content: "I could not identify a task I can help with." });
     const delegated = new Set(emitted.filter((c) => c.name.startsWith(DELEGATE_PREFIX)).map((c) => c.name));
+    const handOff = (delegate: string) => callMessage({ tool: delegate, args: { instructions: instructionsFor(task.prompt, messages) } });
     for (const step of task.plan) {
       if (this.boundTools.has(step.tool)) {
         if (!consume(step)) return callMessage(step);
         continue;
       }
       const delegate = this.delegateFor(step.tool);
-      if (delegate && !delegated.has(delegate)) return callMessage({ tool: delegate, args: { instructions: task.prompt } });
+      if (delegate && !delegated.has(delegate)) return handOff(delegate);
     }
+    const reviewer = [...this.delegates.keys()].find((d) => this.reviewers.has(d) && !delegated.has(d));
+    if (reviewer) return handOff(reviewer);
     return new AIMessage({ id: idBase, content: finalReport(messages) });
   }
 
@@ -138,6 +144,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   private delegateFor(tool: string): string | undefined {
     let first: string | undefined;
     for (const [name, description] of this.delegates) {
+      if (this.reviewers.has(name)) continue;
       if (new RegExp(`\\b${tool}\\b`).test(description)) return name;
       first ??= name;
     }
@@ -211,6 +218,15 @@ function contextParts(messages: BaseMessage[], taskIndex: number): ContextPart[]
     else if (type === "human") parts.push({ channel: "peer", text: textOf(m) });
   });
   return parts;
+}
+
+/** How a delegation tool says it is for review once the work is done. */
+const REVIEW_HANDOFF = /\bonce you have finished\b/i;
+
+/** A hand-off carries the request and, once the model has read something, what it found: the next agent needs it. */
+function instructionsFor(prompt: string, messages: BaseMessage[]): string {
+  const results = messages.filter((m) => m.getType() === "tool").map(textOf);
+  return results.length > 0 ? `${prompt}\n\nWhat I found so far:\n${results.join("\n---\n")}` : prompt;
 }
 
 /** The final answer quotes what the tools returned, as a worker's report to its supervisor would. */
