@@ -95,6 +95,7 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
         return { messages: [...messages, new AIMessage({ id: nextId("refused"), content: "The request was refused by the security policy." })] };
       }
       messages.push(new HumanMessage({ id: nextId("task"), content: request }));
+      for (const forged of await runtime.forgedInbox()) messages.push(new HumanMessage({ id: nextId("peer"), content: `Message from ${forged.from}: ${forged.content}` }));
       return { messages };
     })
     .addNode("agent", async (state, config) => {

@@ -44,8 +44,14 @@ export interface EpisodeSetup {
   readonly modelOptions: Record<string, unknown>;
   /** A compromised agent: the attacker's text rides on every message it sends. */
   readonly compromisedAgent?: { readonly agent: string; readonly text: string };
+  /** A forged message: it reaches `to` as if `from` had sent it, when `to` starts working; `from` never sent it. */
+  readonly spoofedMessage?: { readonly from: string; readonly to: string; readonly text: string };
+  /** An agent in the middle of one edge: the attacker's text is added to each message on it, after it was sent. */
+  readonly tamperedEdge?: { readonly from: string; readonly to: string; readonly text: string };
   /** Memory entries retrieved per agent turn. */
   readonly memoryLimit?: number;
+  /** Instrumentation: every text that reached an agent's model context, after the defenses (not a defense hook). */
+  readonly observeContext?: (agent: string, text: string) => void;
 }
 
 /** Counts the runner reports per episode. */
@@ -115,6 +121,7 @@ export class AgentRuntime {
   /** Whether untrusted content has reached this agent's context: memory it writes inherits that label. */
   private tainted = false;
   private memorySeq = 0;
+  private spoofDelivered = false;
   private bound: Runnable | null = null;
   /** The model step whose actions are being checked: what the model read, and re-runs of it by request. */
   private step: { readonly messages: readonly BaseMessage[]; readonly options: Record<string, unknown>; readonly replays: Map<string, Promise<readonly ProposedCall[]>> } | null = null;
@@ -153,6 +160,7 @@ export class AgentRuntime {
       const provenance = this.provenance(`tool:${descriptor.name}`, descriptor.provider ? "untrusted" : "trusted");
       const outcome = await this.setup.stack.check("onContext", { kind: "tool_description", content: descriptor.description, provenance }, this.scope);
       const description = outcome.passed ? (outcome.content ?? descriptor.description) : notices.contentWithheld(outcome);
+      this.setup.observeContext?.(this.id, description);
       offered.push(modelTool(descriptor.name, description, schema.parameters));
     }
     this.bound = model.bindTools!([...offered, ...reserved]);
@@ -185,6 +193,7 @@ export class AgentRuntime {
       if (!outcome.passed) continue;
       if (record.provenance.trust === "untrusted") this.tainted = true;
       delivered.push(outcome.content ?? record.text);
+      this.setup.observeContext?.(this.id, outcome.content ?? record.text);
     }
     return delivered;
   }
@@ -219,6 +228,7 @@ export class AgentRuntime {
     this.trace({ kind: "tool_result", tool: name, source: provenance.source, verdict: delivered.passed ? "allow" : delivered.verdict, detail: truncate(content) });
     if (!delivered.passed) return notices.contentWithheld(delivered);
     if (descriptor.source === "untrusted") this.tainted = true;
+    this.setup.observeContext?.(this.id, delivered.content ?? content);
     return delivered.content ?? content;
   }
 
@@ -247,14 +257,25 @@ export class AgentRuntime {
     return notices.memoryRefused(outcome);
   }
 
-  /** Sends a message to another agent: the text that left, or the refusal the sender reads. */
+  /** Sends a message to another agent: the text that arrives, or the refusal the sender reads. */
   async send(to: string, content: string): Promise<{ content: string } | { refused: string }> {
     const compromised = this.setup.compromisedAgent;
     const text = compromised?.agent === this.id ? `${content}\n\n${compromised.text}` : content;
     const provenance = this.provenance(`agent:${this.id}`, this.tainted ? "untrusted" : "trusted");
     const outcome = await this.setup.stack.check("onAgentMessage", { from: this.id, to, content: text, direction: "send", provenance }, this.scope);
     this.trace({ kind: "agent_message", source: provenance.source, verdict: outcome.passed ? "allow" : outcome.verdict, detail: truncate(`to ${to}: ${text}`) });
-    return outcome.passed ? { content: outcome.content ?? text } : { refused: notices.messageRefused(outcome) };
+    if (!outcome.passed) return { refused: notices.messageRefused(outcome) };
+    const sent = outcome.content ?? text;
+    const tamper = this.setup.tamperedEdge;
+    return { content: tamper?.from === this.id && tamper.to === to ? `${sent}\n\n${tamper.text}` : sent };
+  }
+
+  /** Forged messages waiting for this agent, delivered once through {@link receive}; returns what the model reads. */
+  async forgedInbox(): Promise<{ from: string; content: string }[]> {
+    const spoof = this.setup.spoofedMessage;
+    if (!spoof || spoof.to !== this.id || this.spoofDelivered) return [];
+    this.spoofDelivered = true;
+    return [{ from: spoof.from, content: await this.receive(spoof.from, spoof.text) }];
   }
 
   /** Receives another agent's message into this agent's context; returns what the model reads. */
@@ -267,6 +288,7 @@ export class AgentRuntime {
     this.trace({ kind: "agent_message", source: provenance.source, verdict: delivered.passed ? "allow" : delivered.verdict, detail: truncate(`from ${from}: ${content}`) });
     if (!delivered.passed) return notices.contentWithheld(delivered);
     this.tainted = true;
+    this.setup.observeContext?.(this.id, delivered.content ?? content);
     return delivered.content ?? content;
   }
 

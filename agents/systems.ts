@@ -66,20 +66,21 @@ function supervisor({ model, tools, systemPrompt }: SystemInput): AgentSystem {
 /** Workers in the `team` system. */
 export const TEAM_SIZE = 3;
 
+/** The `team` system's workers: the read tools dealt in contiguous groups, in the suite's tool order. */
+export function teamWorkers<T extends { readonly descriptor: { readonly name: string; readonly sensitivity: string } }>(tools: readonly T[]): { id: string; tools: T[] }[] {
+  const readTools = tools.filter((t) => t.descriptor.sensitivity === "read");
+  const size = Math.ceil(readTools.length / TEAM_SIZE);
+  return Array.from({ length: TEAM_SIZE }, (_, i) => ({ id: `worker-${i + 1}`, tools: readTools.slice(i * size, (i + 1) * size) })).filter((w) => w.tools.length > 0);
+}
+
 /**
  * A supervisor and three workers. The read tools are dealt to the workers in contiguous groups (each worker has
  * its own identity, tools, memory zone and delegation edge); the supervisor holds every acting tool, and each
  * delegation tool names the tools its worker can use, so a model knows whom to ask for what.
  */
 function team({ model, tools, systemPrompt }: SystemInput): AgentSystem {
-  const readTools = tools.filter((t) => t.descriptor.sensitivity === "read");
   const actTools = tools.filter((t) => t.descriptor.sensitivity !== "read");
-  const size = Math.ceil(readTools.length / TEAM_SIZE);
-  const workers = Array.from({ length: TEAM_SIZE }, (_, i) => ({
-    id: `worker-${i + 1}`,
-    systemPrompt: `${systemPrompt}\n\n${WORKER_PROMPT}`,
-    tools: readTools.slice(i * size, (i + 1) * size),
-  })).filter((w) => w.tools.length > 0);
+  const workers = teamWorkers(tools).map((w) => ({ ...w, systemPrompt: `${systemPrompt}\n\n${WORKER_PROMPT}` }));
   const peers = Object.fromEntries(
     workers.map((w) => [
       w.id,

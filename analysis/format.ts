@@ -1,4 +1,4 @@
-import type { AttributionRow, PairedRow, ReportRow } from "./report.ts";
+import type { AttributionRow, InfectionRow, PairedRow, ReportRow } from "./report.ts";
 
 /** Columns shown in table and Markdown output, with their headers; JSON carries every column. */
 const SHOWN: readonly (readonly [string, string])[] = [
@@ -82,6 +82,32 @@ export function formatPaired(rows: readonly PairedRow[]): string {
   ]);
   return `${rows[0]!.config_a} (a) vs ${rows[0]!.config_b} (b)\n${aligned(header, body)}`;
 }
+
+/** Spread through multi-agent systems, as a table or Markdown. */
+export function formatInfection(rows: readonly InfectionRow[], by: readonly string[], format: "table" | "md"): string {
+  if (rows.length === 0) return "no multi-agent attack episodes in these runs (agent systems team, pipeline, supervisor)";
+  const num = (v: unknown, digits = 2) => (typeof v === "number" ? v.toFixed(digits) : "–");
+  const header = ["defense", "model", "agent_system", ...by, "episodes", "infection rate", "spread rate", "mean depth", "max depth", "secondary/infected", "contained", "median steps"];
+  const body = rows.map((r) => [
+    r.defense,
+    r.model,
+    r.agent_system,
+    ...by.map((k) => String(r[k] ?? "–")),
+    String(r.n_episodes),
+    `${num(r.infection_rate)} [${num(r.infection_rate_lo)}–${num(r.infection_rate_hi)}]`,
+    `${num(r.spread_rate)} [${num(r.spread_rate_lo)}–${num(r.spread_rate_hi)}]`,
+    num(r.mean_spread_depth),
+    num(r.max_spread_depth, 0),
+    num(r.secondary_per_infected),
+    num(r.containment_rate),
+    num(r.median_containment_steps, 1),
+  ]);
+  if (format === "md") return [header, header.map(() => "---"), ...body].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+  return aligned(header, body);
+}
+
+export const INFECTION_LEGEND =
+  "infection rate: agents that executed an attacker action / agents · spread rate: episodes whose infection reached another agent · depth: hand-offs from the agent first reached to the farthest infected one · contained: exposed episodes in which a stop ended the spread · steps: model outputs, tool calls and messages from first exposure to that stop";
 
 export const METRIC_LEGEND =
   "BU benign utility · ASR attack success rate · BR block rate (vs. the undefended baseline) · AIR autoimmunity rate · UA utility under attack · friction: approvals per benign episode · [lo–hi] Wilson 95%";

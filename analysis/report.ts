@@ -90,3 +90,34 @@ export async function computePaired(db: ResultsDatabase, configA: string, config
   await db.connection.run(`SET VARIABLE config_b = ${quote(configB)}`);
   return (await queryRows(db.connection, PAIRED_SQL)) as unknown as PairedRow[];
 }
+
+const INFECTION_SQL = readFileSync(new URL("./sql/infection.sql", import.meta.url), "utf8");
+const INFECTION_HOPS_SQL = readFileSync(new URL("./sql/infection-hops.sql", import.meta.url), "utf8");
+
+/** Spread metrics of one (defense, model, agent system[, breakdown]) over multi-agent attack episodes. */
+export type InfectionRow = Record<string, unknown> & {
+  defense: string;
+  model: string;
+  agent_system: string;
+  n_episodes: number;
+  infection_rate: number | null;
+  spread_rate: number | null;
+  mean_spread_depth: number | null;
+  secondary_per_infected: number | null;
+  containment_rate: number | null;
+  median_containment_steps: number | null;
+};
+
+/** Infection rate, spread, secondary infections and containment, per defense, model and agent system (and `by`). */
+export async function computeInfection(db: ResultsDatabase, by: readonly string[] = []): Promise<InfectionRow[]> {
+  for (const column of by) {
+    if (!BREAKDOWNS.includes(column) || column === "agent_system") throw new ResultsError(`unknown breakdown "${column}". Valid breakdowns: ${BREAKDOWNS.filter((b) => b !== "agent_system").join(", ")}`);
+  }
+  const keys = ["defense", "model", "agent_system", ...by].join(", ");
+  return (await queryRows(db.connection, INFECTION_SQL.replaceAll("{{keys}}", keys))) as InfectionRow[];
+}
+
+/** Share of multi-agent attack episodes whose infection reached at least `hops` hand-offs, for hops 0–3. */
+export async function computeInfectionHops(db: ResultsDatabase): Promise<{ defense: string; model: string; agent_system: string; hops: number; share: number; share_lo: number; share_hi: number }[]> {
+  return (await queryRows(db.connection, INFECTION_HOPS_SQL)) as never;
+}

@@ -39,6 +39,12 @@ export const row = (r: Partial<EpisodeRow> & Pick<EpisodeRow, "defense" | "user_
   tool_calls: 2,
   duration_ms: 1,
   defense_us: 0,
+  agents_total: 1,
+  agents_exposed: 0,
+  agents_infected: 0,
+  spread_depth: null,
+  secondary_infections: 0,
+  containment_steps: null,
   ...r,
 });
 

@@ -23,6 +23,23 @@ export const GeneratorConfigSchema = z.strictObject({
   held_out_operators: z.array(z.string()),
   held_out_templates: z.array(z.number().int().min(0)),
   chains: z.array(z.array(z.string())).min(1),
+  /**
+   * Multi-agent cases derived from the generated ones (`attacks/topologies.ts`): how many per suite and vector, and
+   * for each topology the agent a compromised-agent case takes over and the edges spoofing and tampering use.
+   */
+  topologies: z.strictObject({
+    per_suite: z.strictObject({
+      relay: z.number().int().min(0),
+      worm: z.number().int().min(0),
+      compromised: z.number().int().min(0),
+      spoof: z.number().int().min(0),
+      mitm: z.number().int().min(0),
+    }),
+    systems: z.record(
+      z.string(),
+      z.strictObject({ compromised: z.string().min(1), spoof: z.string().regex(/^[\w{}-]+>[\w{}-]+$/), mitm: z.string().regex(/^[\w{}-]+>[\w{}-]+$/) }),
+    ),
+  }),
 });
 export type GeneratorConfig = z.infer<typeof GeneratorConfigSchema>;
 

@@ -4,6 +4,8 @@ import { SAVE_MEMORY_TOOL } from "../agents/reserved-tools.ts";
 import { type Family, loadFamilies } from "../attacks/families.ts";
 import { type GeneratorConfig, generateCases, loadGeneratorConfig, splitOf } from "../attacks/generator.ts";
 import { AttackFileError, loadAttackCases } from "../attacks/load.ts";
+import { deriveTopologyCases } from "../attacks/topologies.ts";
+import { teamWorkers } from "../agents/systems.ts";
 import type { AttackCase } from "../attacks/schema.ts";
 import { ENCODINGS, Perception } from "../agents/models/sim/perception.ts";
 import { plant } from "./runner/plant.ts";
@@ -51,7 +53,7 @@ export function checkAgainstSuite(c: AttackCase, suiteNamed: (name: string) => S
   try {
     plant(suite, suite.fixture(), c);
   } catch (error) {
-    problems.push(`injection.point: ${(error as Error).message}; or peer:AGENT, tool:NAME`);
+    problems.push(`injection.point: ${(error as Error).message}; or peer:AGENT, tool:NAME, spoof:FROM>TO, mitm:FROM>TO`);
   }
   const payloads = [c.injection, ...c.carried];
   payloads.forEach((p, i) => {
@@ -77,7 +79,8 @@ export function checkAgainstSuite(c: AttackCase, suiteNamed: (name: string) => S
  * `attacks/corpus.json`; every case checked against its suite. Throws one error naming every problem.
  */
 export function loadCorpus(dir?: string): AttackCase[] {
-  const cases = [...loadAttackCases(dir), ...generateCases()];
+  const generated = generateCases();
+  const cases = [...loadAttackCases(dir), ...generated, ...deriveTopologyCases(generated, loadGeneratorConfig(), readerOf)];
   const ids = new Set<string>();
   for (const c of cases) {
     if (ids.has(c.id)) throw new AttackFileError("attacks/", [`duplicate attack id "${c.id}"`]);
@@ -86,6 +89,17 @@ export function loadCorpus(dir?: string): AttackCase[] {
   const problems = cases.flatMap((c) => checkCase(c).map((p) => `${c.id}: ${p}`));
   if (problems.length > 0) throw new AttackFileError(dir ?? "attacks/cases", problems);
   return cases;
+}
+
+/** The agent of a topology that reads first in a case's task: the worker holding that read tool, or the planner. */
+function readerOf(c: AttackCase, topology: string): string {
+  if (topology === "pipeline") return "planner";
+  if (topology !== "team") throw new Error(`no reader rule for topology ${topology}`);
+  const suite = getSuite(c.suite);
+  const tools = [...suite.tools.values()].map((t) => t.schema);
+  const firstRead = suite.tasks.find((t) => t.id === c.campaign[0])?.plan.find((step) => suite.tools.get(step.tool)?.schema.descriptor.sensitivity === "read");
+  const workers = teamWorkers(tools);
+  return workers.find((w) => w.tools.some((t) => t.descriptor.name === firstRead?.tool))?.id ?? workers[0]!.id;
 }
 
 /** What the simulated model knows of a case: each planted text and the calls it asks for. */

@@ -12,6 +12,7 @@ import type { DefenseConfiguration } from "../../defenses/config.ts";
 import { DefenseStack } from "../../defenses/stack.ts";
 import { payloadsOf } from "../corpus.ts";
 import { environmentOf, type Suite, type UserTask } from "../suites/suite.ts";
+import { InfectionTracker } from "./infection.ts";
 import { plant } from "./plant.ts";
 import type { EpisodeRow, EventRow } from "./tables.ts";
 
@@ -66,7 +67,9 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
     const before = structuredClone(world);
 
     let seq = 0;
-    const trace = (e: TraceEvent) =>
+    const infection = new InfectionTracker(payloads, system.agents.length);
+    const trace = (e: TraceEvent) => {
+      infection.record(e);
       events.push({
         run_id: runId,
         episode_id: episodeId,
@@ -84,6 +87,7 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
         approved: e.approved ?? null,
         detail: e.detail ?? null,
       });
+    };
     const audit = new AuditLog(({ evidence, ...i }) => trace({ kind: "intervention", ...i, detail: evidence?.slice(0, 2000) ?? null }));
     const approver = new SimulatedApprover(task.plan, { errorRate: defense.approverErrorRate, seed: `${seed}:${episodeId}` });
     const stack = new DefenseStack(defense.layers, approver, { episodeId, userPrompt: task.prompt }, audit);
@@ -95,6 +99,9 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
       trace,
       modelOptions: model.callOptions({ seed, payloads }),
       compromisedAgent: planted?.compromisedAgent,
+      spoofedMessage: planted?.spoofedMessage,
+      tamperedEdge: planted?.tamperedEdge,
+      observeContext: attack ? (agent, text) => infection.observe(agent, text) : undefined,
     });
 
     const started = performance.now();
@@ -144,6 +151,7 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
       tool_calls: runtime.counters.toolCalls,
       duration_ms: Math.round(duration * 1000) / 1000,
       defense_us: Math.round(stack.overheadMicros),
+      ...infection.metrics(),
     });
     memory = suite.memory(world);
   }

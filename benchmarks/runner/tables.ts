@@ -44,6 +44,13 @@ export interface EpisodeRow {
   tool_calls: number;
   duration_ms: number;
   defense_us: number;
+  /** Spread of the attack through the agents (see benchmarks/runner/infection.ts); zeros and nulls for benign episodes. */
+  agents_total: number;
+  agents_exposed: number;
+  agents_infected: number;
+  spread_depth: number | null;
+  secondary_infections: number;
+  containment_steps: number | null;
 }
 
 export const EPISODE_COLUMNS: readonly Column<EpisodeRow>[] = [
@@ -81,6 +88,12 @@ export const EPISODE_COLUMNS: readonly Column<EpisodeRow>[] = [
   { name: "tool_calls", type: "INTEGER" },
   { name: "duration_ms", type: "DOUBLE" },
   { name: "defense_us", type: "DOUBLE" },
+  { name: "agents_total", type: "INTEGER" },
+  { name: "agents_exposed", type: "INTEGER" },
+  { name: "agents_infected", type: "INTEGER" },
+  { name: "spread_depth", type: "INTEGER" },
+  { name: "secondary_infections", type: "INTEGER" },
+  { name: "containment_steps", type: "INTEGER" },
 ];
 
 export interface EventRow {

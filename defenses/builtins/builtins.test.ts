@@ -204,17 +204,22 @@ describe("honesty: layers that only rewrite, without removing, never stop a mode
   const corpus = loadCorpus();
   const sample = corpus.filter((_, i) => i % 13 === 0);
 
-  it("the normalising decoder stops no attack of the whole corpus under sim:obedient", async () => {
+  /** Cases the layer stops that succeed undefended (a few cases fail undefended by the topology's design). */
+  const stoppedBy = async (config: string, cases: readonly { id: string }[]) => {
     const stopped: string[] = [];
-    for (const c of corpus) if (!(await runAttackCase(c.id, layers("normalizer"))).attackSucceeded) stopped.push(c.id);
-    expect(stopped).toEqual([]);
+    for (const c of cases) {
+      if ((await runAttackCase(c.id, layers(config))).attackSucceeded) continue;
+      if ((await runAttackCase(c.id, [])).attackSucceeded) stopped.push(c.id);
+    }
+    return stopped;
+  };
+
+  it("the normalising decoder stops no attack of the whole corpus under sim:obedient", async () => {
+    expect(await stoppedBy("normalizer", corpus)).toEqual([]);
   });
 
   it.each(["spotlighting-datamark", "spotlighting-delimit", "hardened-prompt"])("%s stops no attack under sim:obedient (a sample of the corpus)", async (config) => {
-    const stopped: string[] = [];
-    for (const c of sample) {
-      if (!(await runAttackCase(c.id, layers(config))).attackSucceeded) stopped.push(c.id);
-    }
+    const stopped = await stoppedBy(config, sample);
     expect(sample.length).toBeGreaterThan(50);
     expect(stopped).toEqual([]);
   });

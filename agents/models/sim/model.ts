@@ -115,12 +115,14 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     const callMessage = (call: PlannedCall) =>
       new AIMessage({ id: idBase, content: "", tool_calls: [{ id: `${idBase}-call`, name: call.tool, args: { ...call.args }, type: "tool_call" } as ToolCall] });
 
-    const injected = this.injectedCalls(messages, taskIndex, prompt, seed, payloads);
+    const task = this.taskIn(prompt);
+    // A request handed on by another agent carries more than the task (its findings, or what rode on it): read it.
+    const handedOn = task && normalise(prompt) !== normalise(task.prompt) ? [{ channel: "peer" as const, text: prompt }] : [];
+    const injected = this.injectedCalls(messages, taskIndex, prompt, seed, payloads, handedOn);
     for (const call of injected) {
       if (this.boundTools.has(call.tool) && !consume(call)) return callMessage(call);
     }
 
-    const task = this.taskIn(prompt);
     if (!task) return new AIMessage({ id: idBase, content: "I could not identify a task I can help with." });
     const delegated = new Set(emitted.filter((c) => c.name.startsWith(DELEGATE_PREFIX)).map((c) => c.name));
     const handOff = (delegate: string) => callMessage({ tool: delegate, args: { instructions: instructionsFor(task.prompt, messages) } });
@@ -164,9 +166,16 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   }
 
   /** The attacker calls this model has decided to follow, in payload order. */
-  private injectedCalls(messages: BaseMessage[], taskIndex: number, prompt: string, seed: number, payloads: readonly SimPayload[]): PlannedCall[] {
+  private injectedCalls(
+    messages: BaseMessage[],
+    taskIndex: number,
+    prompt: string,
+    seed: number,
+    payloads: readonly SimPayload[],
+    extra: readonly ContextPart[],
+  ): PlannedCall[] {
     if (payloads.length === 0) return [];
-    const parts = [...this.toolDescriptions.map((text) => ({ channel: "tool_description" as const, text })), ...contextParts(messages, taskIndex)];
+    const parts = [...this.toolDescriptions.map((text) => ({ channel: "tool_description" as const, text })), ...extra, ...contextParts(messages, taskIndex)];
     const perception = new Perception(parts, this.simProfile.decodes);
     const calls: PlannedCall[] = [];
     const request = normalise(prompt);
