@@ -1,26 +1,28 @@
+import MiniSearch from "minisearch";
 import type { MemoryRecord } from "./environment.ts";
 
 const STOPWORDS = new Set(
   "a an and are as at be by for from has have i in is it its me my of on or our please the this to was we what when with you your".split(" "),
 );
 
-function terms(text: string): Set<string> {
-  return new Set(text.toLowerCase().split(/[^a-z0-9]+/).filter((t) => t.length > 2 && !STOPWORDS.has(t)));
-}
+const processTerm = (term: string) => {
+  const t = term.toLowerCase();
+  return t.length > 2 && !STOPWORDS.has(t) ? t : null;
+};
 
 /**
- * Retrieves the active memory entries of a zone that share the most terms with the query, best first.
- * Quarantined entries are never returned: that is what quarantine means.
+ * Retrieves the active memory entries of a zone most relevant to the query, best first, by BM25 (MiniSearch's
+ * BM25+ over the entries' words). Quarantined entries are never indexed: that is what quarantine means. Ties keep
+ * the order the entries were written in.
  */
 export function retrieveMemory(store: readonly MemoryRecord[], zone: string, query: string, limit: number): MemoryRecord[] {
-  const wanted = terms(query);
-  const scored: { record: MemoryRecord; score: number; order: number }[] = [];
-  store.forEach((record, order) => {
-    if (record.zone !== zone || record.status !== "active") return;
-    let score = 0;
-    for (const t of terms(record.text)) if (wanted.has(t)) score++;
-    if (score > 0) scored.push({ record, score, order });
-  });
-  scored.sort((a, b) => b.score - a.score || a.order - b.order);
-  return scored.slice(0, limit).map((s) => s.record);
+  const active = store.filter((r) => r.zone === zone && r.status === "active");
+  if (active.length === 0) return [];
+  const index = new MiniSearch<{ id: number; text: string }>({ fields: ["text"], processTerm });
+  index.addAll(active.map((r, id) => ({ id, text: r.text })));
+  return index
+    .search(query, { combineWith: "OR" })
+    .sort((a, b) => b.score - a.score || a.id - b.id)
+    .slice(0, limit)
+    .map((hit) => active[hit.id as number]!);
 }

@@ -2,7 +2,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { type AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import type { Runnable } from "@langchain/core/runnables";
 import type { DefenseStack, StackOutcome } from "../defenses/stack.ts";
-import type { HookScope, ProposedCall, Provenance, ToolDescriptor, Trust } from "../defenses/types.ts";
+import type { ContextKind, HookScope, ProposedCall, Provenance, ToolDescriptor, Trust } from "../defenses/types.ts";
 import { type Environment, ToolArgumentError } from "./environment.ts";
 import { retrieveMemory } from "./memory.ts";
 
@@ -51,7 +51,7 @@ export interface EpisodeSetup {
   /** Memory entries retrieved per agent turn. */
   readonly memoryLimit?: number;
   /** Instrumentation: every text that reached an agent's model context, after the defenses (not a defense hook). */
-  readonly observeContext?: (agent: string, text: string) => void;
+  readonly observeContext?: (agent: string, text: string, kind: ContextKind) => void;
 }
 
 /** Counts the runner reports per episode. */
@@ -160,7 +160,7 @@ export class AgentRuntime {
       const provenance = this.provenance(`tool:${descriptor.name}`, descriptor.provider ? "untrusted" : "trusted");
       const outcome = await this.setup.stack.check("onContext", { kind: "tool_description", content: descriptor.description, provenance }, this.scope);
       const description = outcome.passed ? (outcome.content ?? descriptor.description) : notices.contentWithheld(outcome);
-      this.setup.observeContext?.(this.id, description);
+      this.setup.observeContext?.(this.id, description, "tool_description");
       offered.push(modelTool(descriptor.name, description, schema.parameters));
     }
     this.bound = model.bindTools!([...offered, ...reserved]);
@@ -193,7 +193,7 @@ export class AgentRuntime {
       if (!outcome.passed) continue;
       if (record.provenance.trust === "untrusted") this.tainted = true;
       delivered.push(outcome.content ?? record.text);
-      this.setup.observeContext?.(this.id, outcome.content ?? record.text);
+      this.setup.observeContext?.(this.id, outcome.content ?? record.text, "memory_read");
     }
     return delivered;
   }
@@ -228,7 +228,7 @@ export class AgentRuntime {
     this.trace({ kind: "tool_result", tool: name, source: provenance.source, verdict: delivered.passed ? "allow" : delivered.verdict, detail: truncate(content) });
     if (!delivered.passed) return notices.contentWithheld(delivered);
     if (descriptor.source === "untrusted") this.tainted = true;
-    this.setup.observeContext?.(this.id, delivered.content ?? content);
+    this.setup.observeContext?.(this.id, delivered.content ?? content, "tool_result");
     return delivered.content ?? content;
   }
 
@@ -288,7 +288,7 @@ export class AgentRuntime {
     this.trace({ kind: "agent_message", source: provenance.source, verdict: delivered.passed ? "allow" : delivered.verdict, detail: truncate(`from ${from}: ${content}`) });
     if (!delivered.passed) return notices.contentWithheld(delivered);
     this.tainted = true;
-    this.setup.observeContext?.(this.id, delivered.content ?? content);
+    this.setup.observeContext?.(this.id, delivered.content ?? content, "peer_message");
     return delivered.content ?? content;
   }
 

@@ -11,7 +11,7 @@ export const CHART_FONT = "DejaVu Sans";
 const config = {
   font: CHART_FONT,
   axis: { labelFontSize: 12, titleFontSize: 13, labelLimit: 220 },
-  legend: { labelFontSize: 12, titleFontSize: 13 },
+  legend: { labelFontSize: 12, titleFontSize: 13, labelLimit: 260 },
   header: { labelFontSize: 13, titleFontSize: 13 },
   title: { fontSize: 16, anchor: "start" as const, subtitleFontSize: 12 },
   view: { stroke: "#ddd" },
@@ -269,5 +269,61 @@ function pick(r: ReportRow) {
     autoimmunity: r.autoimmunity,
     autoimmunity_lo: r.autoimmunity_lo as number | null,
     autoimmunity_hi: r.autoimmunity_hi as number | null,
+  };
+}
+
+/** How far infections travel: the share of multi-agent attack episodes whose infection reached at least h hops. */
+export function infectionSpreadChart(rows: readonly { defense: string; model: string; agent_system: string; hops: number; share: number; share_lo: number; share_hi: number }[]): ChartSpec {
+  return {
+    name: "infection-spread",
+    title: "Infection spread over hops",
+    spec: {
+      $schema: SCHEMA,
+      title: { text: "Infection spread over message hops", subtitle: "share of multi-agent attack episodes whose infection reached at least h hand-offs · Wilson 95%" },
+      config,
+      data: { values: [...rows] },
+      facet: { row: { field: "model", type: "nominal", title: null }, column: { field: "agent_system", type: "nominal", title: null } },
+      spec: {
+        width: 260,
+        height: 200,
+        encoding: {
+          x: { field: "hops", type: "ordinal", title: "hops from the agent first reached", axis: { labelAngle: 0 } },
+          color: { field: "defense", type: "nominal", title: "configuration" },
+        },
+        layer: [
+          { mark: { type: "line", point: true }, encoding: { y: { field: "share", ...rate("episodes") } } },
+          { mark: { type: "rule", opacity: 0.5 }, encoding: { y: { field: "share_lo", type: "quantitative" }, y2: { field: "share_hi" } } },
+        ],
+      },
+    },
+  };
+}
+
+/** Long memory campaigns: ASR and poisoned memory by episode position. */
+export function campaignChart(rows: readonly { defense: string; model: string; campaign_pos: number; asr: number | null; poisoned_memory_rate: number | null }[]): ChartSpec {
+  const values = rows.flatMap((r) => [
+    { defense: r.defense, model: r.model, position: r.campaign_pos, metric: "ASR", value: r.asr },
+    { defense: r.defense, model: r.model, position: r.campaign_pos, metric: "poisoned entry in memory", value: r.poisoned_memory_rate },
+  ]);
+  return {
+    name: "campaigns",
+    title: "Memory campaigns by position",
+    spec: {
+      $schema: SCHEMA,
+      title: { text: "Memory campaigns: ASR and poisoned memory by episode", subtitle: "poison, retrieve, then a benign task and the retrieving task again, twice · one memory store" },
+      config,
+      data: { values },
+      facet: { row: { field: "metric", type: "nominal", title: null }, column: { field: "model", type: "nominal", title: null } },
+      spec: {
+        width: 300,
+        height: 180,
+        mark: { type: "line", point: true },
+        encoding: {
+          x: { field: "position", type: "ordinal", title: "episode of the campaign", axis: { labelAngle: 0 } },
+          y: { field: "value", ...rate("campaigns") },
+          color: { field: "defense", type: "nominal", title: "configuration" },
+        },
+      },
+    },
   };
 }

@@ -1,4 +1,4 @@
-import type { AttributionRow, InfectionRow, PairedRow, ReportRow } from "./report.ts";
+import type { AttributionRow, CampaignPositionRow, InfectionRow, PairedRow, ReportRow } from "./report.ts";
 
 /** Columns shown in table and Markdown output, with their headers; JSON carries every column. */
 const SHOWN: readonly (readonly [string, string])[] = [
@@ -101,6 +101,25 @@ export function formatInfection(rows: readonly InfectionRow[], by: readonly stri
     num(r.secondary_per_infected),
     num(r.containment_rate),
     num(r.median_containment_steps, 1),
+  ]);
+  if (format === "md") return [header, header.map(() => "---"), ...body].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+  return aligned(header, body);
+}
+
+/** Long memory campaigns by episode position, as a table or Markdown. */
+export function formatCampaigns(rows: readonly CampaignPositionRow[], format: "table" | "md"): string {
+  if (rows.length === 0) return "no long memory campaigns in these runs (attack ids ending in --campaign-N)";
+  const num = (v: unknown) => (typeof v === "number" ? v.toFixed(2) : "–");
+  const header = ["defense", "model", "position", "campaigns", "ASR", "poisoned retrieved", "poisoned in memory", "poisoned in quarantine"];
+  const body = rows.map((r) => [
+    r.defense,
+    r.model,
+    String(r.campaign_pos),
+    String(r.n_campaigns),
+    `${num(r.asr)} [${num(r.asr_lo)}–${num(r.asr_hi)}]`,
+    num(r.poisoned_retrieval_rate),
+    num(r.poisoned_memory_rate),
+    num(r.quarantined_memory_rate),
   ]);
   if (format === "md") return [header, header.map(() => "---"), ...body].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
   return aligned(header, body);

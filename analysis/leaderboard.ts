@@ -1,9 +1,20 @@
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { attributionChart, type ChartSpec, generalizationChart, layerAblation, paretoChart, paretoFront, surfaceHeatmap, utilitySecurityChart } from "./charts.ts";
+import {
+  attributionChart,
+  campaignChart,
+  type ChartSpec,
+  generalizationChart,
+  infectionSpreadChart,
+  layerAblation,
+  paretoChart,
+  paretoFront,
+  surfaceHeatmap,
+  utilitySecurityChart,
+} from "./charts.ts";
 import { renderPng, renderSvg } from "./render.ts";
-import { computeAttribution, computeReport, type ReportRow } from "./report.ts";
+import { computeAttribution, computeCampaigns, computeInfection, computeInfectionHops, computeReport, type ReportRow } from "./report.ts";
 import { openResults, queryRows, type RunManifest } from "./results.ts";
 
 export interface LeaderboardOptions {
@@ -72,7 +83,11 @@ export async function buildLeaderboard(runDirs: readonly string[], options: Lead
     const runRows = await queryRows(db.connection, "SELECT defense, model, list(DISTINCT run_id ORDER BY run_id) AS runs FROM episodes GROUP BY ALL");
     const runs = new Map(runRows.map((r) => [`${r.defense}|${r.model}`, r.runs as string[]]));
     const entries = rankEntries(rows, runs, options);
+    const [infection, hops, campaigns] = [await computeInfection(db), await computeInfectionHops(db), await computeCampaigns(db)];
     const charts = [paretoChart(rows), surfaceHeatmap(bySurface), layerAblation(rows), generalizationChart(bySplit), utilitySecurityChart(rows), attributionChart(attribution)];
+    // Multi-agent spread and memory campaigns are charted when the runs hold such episodes.
+    if (hops.length > 0) charts.push(infectionSpreadChart(hops));
+    if (campaigns.length > 0) charts.push(campaignChart(campaigns));
 
     const files: string[] = [];
     const write = (path: string, content: string | Buffer) => {
@@ -105,6 +120,8 @@ export async function buildLeaderboard(runDirs: readonly string[], options: Lead
       by_surface: bySurface,
       by_split: bySplit,
       attribution,
+      infection,
+      campaigns,
     };
     write("data.json", `${JSON.stringify(data, null, 2)}\n`);
     write("leaderboard.md", markdown(entries, manifests, charts, options));

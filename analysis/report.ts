@@ -121,3 +121,22 @@ export async function computeInfection(db: ResultsDatabase, by: readonly string[
 export async function computeInfectionHops(db: ResultsDatabase): Promise<{ defense: string; model: string; agent_system: string; hops: number; share: number; share_lo: number; share_hi: number }[]> {
   return (await queryRows(db.connection, INFECTION_HOPS_SQL)) as never;
 }
+
+const CAMPAIGNS_SQL = readFileSync(new URL("./sql/campaigns.sql", import.meta.url), "utf8");
+
+/** One episode position of the long memory campaigns, for one (defense, model). */
+export type CampaignPositionRow = Record<string, unknown> & {
+  defense: string;
+  model: string;
+  campaign_pos: number;
+  n_campaigns: number;
+  asr: number | null;
+  poisoned_retrieval_rate: number | null;
+  poisoned_memory_rate: number | null;
+  quarantined_memory_rate: number | null;
+};
+
+/** ASR, retrieval of poisoned entries and memory integrity by position in the long memory campaigns. */
+export async function computeCampaigns(db: ResultsDatabase): Promise<CampaignPositionRow[]> {
+  return (await queryRows(db.connection, CAMPAIGNS_SQL)) as CampaignPositionRow[];
+}

@@ -45,6 +45,9 @@ export const row = (r: Partial<EpisodeRow> & Pick<EpisodeRow, "defense" | "user_
   spread_depth: null,
   secondary_infections: 0,
   containment_steps: null,
+  poisoned_retrievals: 0,
+  poisoned_active: 0,
+  poisoned_quarantined: 0,
   ...r,
 });
 

@@ -27,6 +27,8 @@ export const GeneratorConfigSchema = z.strictObject({
    * Multi-agent cases derived from the generated ones (`attacks/topologies.ts`): how many per suite and vector, and
    * for each topology the agent a compromised-agent case takes over and the edges spoofing and tampering use.
    */
+  /** Long memory campaigns derived from memory-poisoning cases (`attacks/campaigns.ts`). */
+  campaigns: z.strictObject({ per_suite: z.number().int().min(0), repeats: z.number().int().min(1) }),
   topologies: z.strictObject({
     per_suite: z.strictObject({
       relay: z.number().int().min(0),

@@ -4,10 +4,11 @@ import { SAVE_MEMORY_TOOL } from "../agents/reserved-tools.ts";
 import { type Family, loadFamilies } from "../attacks/families.ts";
 import { type GeneratorConfig, generateCases, loadGeneratorConfig, splitOf } from "../attacks/generator.ts";
 import { AttackFileError, loadAttackCases } from "../attacks/load.ts";
+import { deriveMemoryCampaigns } from "../attacks/campaigns.ts";
 import { deriveTopologyCases } from "../attacks/topologies.ts";
 import { teamWorkers } from "../agents/systems.ts";
 import type { AttackCase } from "../attacks/schema.ts";
-import { ENCODINGS, Perception } from "../agents/models/sim/perception.ts";
+import { ENCODINGS, normalise, Perception } from "../agents/models/sim/perception.ts";
 import { plant } from "./runner/plant.ts";
 import { getSuite } from "./suites/registry.ts";
 import type { Suite } from "./suites/suite.ts";
@@ -80,7 +81,8 @@ export function checkAgainstSuite(c: AttackCase, suiteNamed: (name: string) => S
  */
 export function loadCorpus(dir?: string): AttackCase[] {
   const generated = generateCases();
-  const cases = [...loadAttackCases(dir), ...generated, ...deriveTopologyCases(generated, loadGeneratorConfig(), readerOf)];
+  const config = loadGeneratorConfig();
+  const cases = [...loadAttackCases(dir), ...generated, ...deriveTopologyCases(generated, config, readerOf), ...deriveMemoryCampaigns(generated, config, fillersOf)];
   const ids = new Set<string>();
   for (const c of cases) {
     if (ids.has(c.id)) throw new AttackFileError("attacks/", [`duplicate attack id "${c.id}"`]);
@@ -89,6 +91,23 @@ export function loadCorpus(dir?: string): AttackCase[] {
   const problems = cases.flatMap((c) => checkCase(c).map((p) => `${c.id}: ${p}`));
   if (problems.length > 0) throw new AttackFileError(dir ?? "attacks/cases", problems);
   return cases;
+}
+
+/**
+ * Benign filler tasks for a long memory campaign: tasks of the case's suite other than its own that do not mention
+ * its trigger, those that write memory first (their notes compete with the poisoned one in retrieval), in a seeded
+ * order.
+ */
+function fillersOf(c: AttackCase, count: number): string[] {
+  const suite = getSuite(c.suite);
+  const trigger = normalise(c.carried[0]?.trigger ?? "");
+  const writes = (t: (typeof suite.tasks)[number]) => t.plan.some((s) => s.tool === SAVE_MEMORY_TOOL);
+  const key = (id: string) => createHash("sha256").update(`${c.id}|${id}`).digest("hex");
+  return suite.tasks
+    .filter((t) => !c.campaign.includes(t.id) && (trigger === "" || !normalise(t.prompt).includes(trigger)))
+    .sort((a, b) => Number(writes(b)) - Number(writes(a)) || (key(a.id) < key(b.id) ? -1 : 1))
+    .slice(0, count)
+    .map((t) => t.id);
 }
 
 /** The agent of a topology that reads first in a case's task: the worker holding that read tool, or the planner. */

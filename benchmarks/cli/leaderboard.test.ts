@@ -16,13 +16,21 @@ import { executeRun } from "../runner/run.ts";
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts", import.meta.url));
-const CHARTS = ["pareto", "surface-heatmap", "layer-ablation", "generalization", "utility-security", "attribution"];
+const CHARTS = ["pareto", "surface-heatmap", "layer-ablation", "generalization", "utility-security", "attribution", "infection-spread", "campaigns"];
 
 let out: string;
 let entries: LeaderboardEntry[];
 
 beforeAll(async () => {
-  const config = { ...loadRunConfig("quick"), suites: ["workspace"], agents: ["single"], defenses: ["none", "l1", "l4", "tower"], sample: 16 };
+  // A sample of the whole corpus plus the workspace's multi-agent and long-campaign cases, so every chart has data.
+  const config = {
+    ...loadRunConfig("quick"),
+    suites: ["workspace"],
+    agents: ["single", "team"],
+    defenses: ["none", "l1", "l4", "tower"],
+    attacks: "*-on-team,*--campaign-*,email-*",
+    sample: 24,
+  };
   const summary = await executeRun({ config, out: mkdtempSync(join(tmpdir(), "anis-lb-run-")), runId: "leaderboard-fixture", endpoint: {} });
   out = mkdtempSync(join(tmpdir(), "anis-lb-"));
   ({ entries } = await buildLeaderboard([summary.dir], { out, maxAutoimmunity: 0.25, baseline: "none", allowMixed: false }));
@@ -77,7 +85,9 @@ describe.runIf(browserAvailable || process.env.ANIS_REQUIRE_BROWSER === "1")("th
       });
       page.on("pageerror", (error) => errors.push(error.message));
       await page.goto(pathToFileURL(join(out, "index.html")).href);
-      await page.waitForFunction((n) => document.querySelectorAll("[data-chart][data-rendered=true]").length === n, CHARTS.length, { timeout: 30_000 });
+      const charts = await page.locator("[data-chart]").count();
+      expect(charts).toBe(CHARTS.length);
+      await page.waitForFunction((n) => document.querySelectorAll("[data-chart][data-rendered=true]").length === n, charts, { timeout: 30_000 });
       const marks = await page.evaluate(() =>
         Object.fromEntries([...document.querySelectorAll<HTMLElement>("[data-chart]")].map((el) => [el.dataset.chart, el.querySelectorAll("svg g[class^='mark-'] path, svg g[class^='mark-'] text, svg g[class^='mark-'] line").length])),
       );

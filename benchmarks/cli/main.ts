@@ -13,9 +13,9 @@ import { describeBuiltins } from "../../defenses/builtins/index.ts";
 import { configurationNames, describeConfigurations, parseDefenseConfiguration } from "../../defenses/config.ts";
 import { VACCINATORS } from "../../defenses/vaccines/index.ts";
 import { attackTexts, selfCorpus } from "../vaccines/training.ts";
-import { formatAttribution, formatInfection, formatMarkdown, formatPaired, formatTable, INFECTION_LEGEND, METRIC_LEGEND } from "../../analysis/format.ts";
+import { formatAttribution, formatCampaigns, formatInfection, formatMarkdown, formatPaired, formatTable, INFECTION_LEGEND, METRIC_LEGEND } from "../../analysis/format.ts";
 import { buildLeaderboard } from "../../analysis/leaderboard.ts";
-import { computeAttribution, computeInfection, computePaired, computeReport } from "../../analysis/report.ts";
+import { computeAttribution, computeCampaigns, computeInfection, computePaired, computeReport } from "../../analysis/report.ts";
 import { openResults, resolveRunDirs } from "../../analysis/results.ts";
 import { checkAgainstSuite, checkCase, loadCorpus } from "../corpus.ts";
 import { loadRunConfig, RunConfigError, RunConfigSchema } from "../runner/config.ts";
@@ -132,12 +132,18 @@ program
   .option("--attribution", "also attribute blocks and false alarms to the layer that acted first")
   .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
   .option("--infection", "report the spread through multi-agent systems instead: infection rate, spread depth, secondary infections, containment")
+  .option("--campaigns", "report the long memory campaigns instead: ASR, poisoned retrievals and memory integrity by episode position")
   .action(async (dirs: string[], opts) => {
-    if (!opts.infection) return printReport(dirs, opts.format, opts.by, opts.baseline, opts.attribution, opts.allowMixed);
+    if (!opts.infection && !opts.campaigns) return printReport(dirs, opts.format, opts.by, opts.baseline, opts.attribution, opts.allowMixed);
     const db = await openResults(resolveRunDirs(dirs), { allowMixed: opts.allowMixed });
     try {
-      const rows = await computeInfection(db, opts.by);
-      process.stdout.write(opts.format === "json" ? `${JSON.stringify(rows, null, 2)}\n` : `${formatInfection(rows, opts.by, opts.format)}\n\n${INFECTION_LEGEND}\n`);
+      if (opts.infection) {
+        const rows = await computeInfection(db, opts.by);
+        process.stdout.write(opts.format === "json" ? `${JSON.stringify(rows, null, 2)}\n` : `${formatInfection(rows, opts.by, opts.format)}\n\n${INFECTION_LEGEND}\n`);
+      } else {
+        const rows = await computeCampaigns(db);
+        process.stdout.write(opts.format === "json" ? `${JSON.stringify(rows, null, 2)}\n` : `${formatCampaigns(rows, opts.format)}\n`);
+      }
     } finally {
       db.close();
     }

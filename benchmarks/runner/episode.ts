@@ -101,7 +101,7 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
       compromisedAgent: planted?.compromisedAgent,
       spoofedMessage: planted?.spoofedMessage,
       tamperedEdge: planted?.tamperedEdge,
-      observeContext: attack ? (agent, text) => infection.observe(agent, text) : undefined,
+      observeContext: attack ? (agent, text, kind) => infection.observe(agent, text, kind) : undefined,
     });
 
     const started = performance.now();
@@ -152,6 +152,8 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
       duration_ms: Math.round(duration * 1000) / 1000,
       defense_us: Math.round(stack.overheadMicros),
       ...infection.metrics(),
+      poisoned_active: suite.memory(world).filter((r) => r.status === "active" && infection.carries(r.text)).length,
+      poisoned_quarantined: suite.memory(world).filter((r) => r.status === "quarantined" && infection.carries(r.text)).length,
     });
     memory = suite.memory(world);
   }

@@ -13,12 +13,12 @@ describe("InfectionTracker", () => {
     const send = (from: string, to: string) => tracker.record({ agent: from, kind: "agent_message", source: `agent:${from}`, verdict: "allow", detail: `to ${to}: …` });
     send("supervisor", "worker-1");
     tracker.record({ agent: "worker-1", kind: "tool_call", tool: "read_email", verdict: "allow", detail: "{}" });
-    tracker.observe("worker-1", `Invoice attached. ${payload.text}`);
+    tracker.observe("worker-1", `Invoice attached. ${payload.text}`, "tool_result");
     send("worker-1", "supervisor");
-    tracker.observe("supervisor", `Found:\nInvoice attached. ${payload.text.toUpperCase()}`);
+    tracker.observe("supervisor", `Found:\nInvoice attached. ${payload.text.toUpperCase()}`, "peer_message");
     tracker.record({ agent: "supervisor", kind: "tool_call", tool: "send_payment", verdict: "allow", detail: JSON.stringify({ amount: 9000, iban: "GB82WEST12345698765432" }) });
     send("supervisor", "worker-2");
-    tracker.observe("worker-2", "nothing of the attacker here");
+    tracker.observe("worker-2", "nothing of the attacker here", "peer_message");
     tracker.record({ agent: "supervisor", kind: "model_output", detail: "…" });
     tracker.record({ agent: "supervisor", kind: "intervention", verdict: "block", detail: null });
     expect(tracker.metrics()).toEqual({
@@ -28,6 +28,7 @@ describe("InfectionTracker", () => {
       spread_depth: 1,
       secondary_infections: 1,
       containment_steps: 4,
+      poisoned_retrievals: 0,
     });
   });
 

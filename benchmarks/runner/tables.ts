@@ -51,6 +51,10 @@ export interface EpisodeRow {
   spread_depth: number | null;
   secondary_infections: number;
   containment_steps: number | null;
+  /** Memory integrity: poisoned entries retrieved into a context in this episode, and held in memory after it. */
+  poisoned_retrievals: number;
+  poisoned_active: number;
+  poisoned_quarantined: number;
 }
 
 export const EPISODE_COLUMNS: readonly Column<EpisodeRow>[] = [
@@ -94,6 +98,9 @@ export const EPISODE_COLUMNS: readonly Column<EpisodeRow>[] = [
   { name: "spread_depth", type: "INTEGER" },
   { name: "secondary_infections", type: "INTEGER" },
   { name: "containment_steps", type: "INTEGER" },
+  { name: "poisoned_retrievals", type: "INTEGER" },
+  { name: "poisoned_active", type: "INTEGER" },
+  { name: "poisoned_quarantined", type: "INTEGER" },
 ];
 
 export interface EventRow {
