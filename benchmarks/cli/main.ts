@@ -73,7 +73,7 @@ const program = new Command()
 program
   .command("run")
   .description("run a matrix of episodes and write results/<run-id>/ (manifest.json, episodes.parquet, events.parquet)")
-  .option("--config <name|file>", "run configuration: quick, default, full, or a .json file", "default")
+  .option("--config <name|file>", "run configuration: quick, default, full, multiagent, or a .json file", "default")
   .option("--model <names>", `models, comma-separated: ${validModelNames().join(", ")}`, list)
   .option("--defenses <names>", "defense configurations, comma-separated, or all", list)
   .option("--suites <names>", "suites, comma-separated", list)
