@@ -10,9 +10,9 @@ export const TypedProtocolParams = z.strictObject({
 
 /**
  * L1 typed inter-agent protocol. A message between agents is data of a declared type: a delegation carries a task
- * to the worker, a report carries findings to the supervisor. A report is checked against that type: a sentence
- * that addresses an agent with an order, or claims another sender, is not a finding — it and the rest of its
- * paragraph (the addressed message) are dropped before the supervisor reads the report.
+ * and what the delegator found, a report carries findings. Every received message is checked against its type: a
+ * sentence that addresses an agent with an order, or claims another sender, is neither task nor finding — it and the
+ * rest of its paragraph (the addressed message) are dropped before the recipient reads the message.
  */
 export function typedProtocol(raw: unknown = {}): Defense {
   const params = TypedProtocolParams.parse(raw);
@@ -24,11 +24,11 @@ export function typedProtocol(raw: unknown = {}): Defense {
     id: "typed-protocol",
     layer: "L1",
     version: "1.0.0",
-    description: "Typed inter-agent protocol: reports carry findings; orders addressed to agents are not part of the type",
+    description: "Typed inter-agent protocol: delegations carry a task and findings, reports carry findings; orders addressed to agents are not part of either type",
     params,
     hooks: {
       onAgentMessage(message) {
-        if (message.direction !== "receive" || message.to !== "supervisor") return allow;
+        if (message.direction !== "receive") return allow;
         const isOrder = (s: string) => (role.test(s) && order.test(s)) || forgedSender.test(s) || addressed.test(s);
         let dropped = 0;
         const removed: string[] = [];
@@ -42,9 +42,9 @@ export function typedProtocol(raw: unknown = {}): Defense {
         });
         if (dropped === 0) return allow;
         return transform(
-          [...paragraphs.filter((p) => p.trim()), `[${dropped} sentence(s) dropped: not findings of a report]`].join("\n\n"),
+          [...paragraphs.filter((p) => p.trim()), `[${dropped} sentence(s) dropped: neither task nor findings]`].join("\n\n"),
           "protocol.order_in_report",
-          `report from ${message.from} carried orders addressed to an agent`,
+          `message from ${message.from} carried orders addressed to an agent`,
           removed.join("\n"),
         );
       },
