@@ -83,6 +83,10 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
   return new StateGraph(AgentState)
     .addNode("retrieve_memory", async (state, config) => {
       const runtime = runtimeOf(config);
+      const inbox = async () =>
+        (await runtime.inbox()).map((m) => new HumanMessage({ id: nextId("peer"), content: `Message from ${m.from}: ${m.content}` }));
+      // A later turn of the same conversation (a group chat): only what arrived since.
+      if (state.messages.length > 0) return { messages: await inbox() };
       const { text, from } = state.task;
       const request = from === "user" ? await runtime.userInput(text) : await runtime.receive(from, text);
       const messages: BaseMessage[] = [new SystemMessage({ id: nextId("system"), content: runtime.systemPrompt(spec.systemPrompt) })];
@@ -94,8 +98,7 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
       if (request === null) {
         return { messages: [...messages, new AIMessage({ id: nextId("refused"), content: "The request was refused by the security policy." })] };
       }
-      messages.push(new HumanMessage({ id: nextId("task"), content: request }));
-      for (const forged of await runtime.forgedInbox()) messages.push(new HumanMessage({ id: nextId("peer"), content: `Message from ${forged.from}: ${forged.content}` }));
+      messages.push(new HumanMessage({ id: nextId("task"), content: request }), ...(await inbox()));
       return { messages };
     })
     .addNode("agent", async (state, config) => {

@@ -122,6 +122,7 @@ export class AgentRuntime {
   private tainted = false;
   private memorySeq = 0;
   private spoofDelivered = false;
+  private readonly pending: { from: string; text: string }[] = [];
   private bound: Runnable | null = null;
   /** The model step whose actions are being checked: what the model read, and re-runs of it by request. */
   private step: { readonly messages: readonly BaseMessage[]; readonly options: Record<string, unknown>; readonly replays: Map<string, Promise<readonly ProposedCall[]>> } | null = null;
@@ -270,12 +271,25 @@ export class AgentRuntime {
     return { content: tamper?.from === this.id && tamper.to === to ? `${sent}\n\n${tamper.text}` : sent };
   }
 
-  /** Forged messages waiting for this agent, delivered once through {@link receive}; returns what the model reads. */
-  async forgedInbox(): Promise<{ from: string; content: string }[]> {
+  /** Leaves a message that left `from` for this agent; it is received (checked) when the agent next reads its inbox. */
+  enqueue(from: string, text: string): void {
+    this.pending.push({ from, text });
+  }
+
+  /**
+   * Messages waiting for this agent — those left by {@link enqueue}, and a forged one the first time — each received
+   * through {@link receive}; returns what the model reads.
+   */
+  async inbox(): Promise<{ from: string; content: string }[]> {
     const spoof = this.setup.spoofedMessage;
-    if (!spoof || spoof.to !== this.id || this.spoofDelivered) return [];
-    this.spoofDelivered = true;
-    return [{ from: spoof.from, content: await this.receive(spoof.from, spoof.text) }];
+    if (spoof?.to === this.id && !this.spoofDelivered) {
+      this.spoofDelivered = true;
+      this.pending.unshift({ from: spoof.from, text: spoof.text });
+    }
+    const waiting = this.pending.splice(0);
+    const out: { from: string; content: string }[] = [];
+    for (const m of waiting) out.push({ from: m.from, content: await this.receive(m.from, m.text) });
+    return out;
   }
 
   /** Receives another agent's message into this agent's context; returns what the model reads. */

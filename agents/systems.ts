@@ -1,6 +1,8 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { AIMessage, type BaseMessage } from "@langchain/core/messages";
+import { Annotation, END, type LangGraphRunnableConfig, START, StateGraph } from "@langchain/langgraph";
 import type { ToolSchema } from "./environment.ts";
-import { type AgentGraph, buildAgentGraph } from "./graph.ts";
+import { type AgentContext, type AgentGraph, buildAgentGraph, RECURSION_LIMIT } from "./graph.ts";
 
 /** A compiled agent system: the graph the runner invokes with the user's request. */
 export interface AgentSystem {
@@ -10,6 +12,8 @@ export interface AgentSystem {
   readonly graph: AgentGraph;
   /** Each agent's id and the suite tools it may call. */
   readonly agents: readonly { readonly id: string; readonly tools: readonly string[] }[];
+  /** How its agents talk: by delegation and reply, or by broadcast turns (a group chat). */
+  readonly protocol: "delegation" | "broadcast";
 }
 
 export interface SystemInput {
@@ -30,6 +34,7 @@ function single({ model, tools, systemPrompt }: SystemInput): AgentSystem {
   const spec = { id: "assistant", systemPrompt, tools };
   return {
     name: "single",
+    protocol: "delegation",
     entry: spec.id,
     graph: buildAgentGraph(model, spec),
     agents: [{ id: spec.id, tools: tools.map((t) => t.descriptor.name) }],
@@ -54,6 +59,7 @@ function supervisor({ model, tools, systemPrompt }: SystemInput): AgentSystem {
   };
   return {
     name: "supervisor",
+    protocol: "delegation",
     entry: boss.id,
     graph: buildAgentGraph(model, boss),
     agents: [
@@ -90,6 +96,7 @@ function team({ model, tools, systemPrompt }: SystemInput): AgentSystem {
   const boss = { id: "supervisor", systemPrompt: `${systemPrompt}\n\n${TEAM_PROMPT}`, tools: actTools, peers };
   return {
     name: "team",
+    protocol: "delegation",
     entry: boss.id,
     graph: buildAgentGraph(model, boss),
     agents: [{ id: boss.id, tools: actTools.map((t) => t.descriptor.name) }, ...workers.map((w) => ({ id: w.id, tools: w.tools.map((t) => t.descriptor.name) }))],
@@ -130,9 +137,80 @@ function pipeline({ model, tools, systemPrompt }: SystemInput): AgentSystem {
   };
   return {
     name: "pipeline",
+    protocol: "delegation",
     entry: planner.id,
     graph: buildAgentGraph(model, planner),
     agents: [planner, executor, reviewer].map((a) => ({ id: a.id, tools: a.tools.map((t) => t.descriptor.name) })),
+  };
+}
+
+/** Members of the `groupchat` system, and the rounds in which each may speak. */
+export const CHAT_SIZE = 3;
+export const CHAT_ROUNDS = 2;
+const CHAT_PROMPT =
+  "You are one of three assistants in a group chat on the user's request. Do the parts of the request your own tools serve; what the others say reaches you as messages.";
+
+/** The `groupchat` system's members: every tool dealt in contiguous groups, in the suite's tool order. */
+export function chatMembers<T>(tools: readonly T[]): { id: string; tools: T[] }[] {
+  const size = Math.ceil(tools.length / CHAT_SIZE);
+  return Array.from({ length: CHAT_SIZE }, (_, i) => ({ id: `chat-${i + 1}`, tools: tools.slice(i * size, (i + 1) * size) })).filter((m) => m.tools.length > 0);
+}
+
+const ChatState = Annotation.Root({ task: Annotation<{ readonly text: string; readonly from: string }>() });
+
+/**
+ * A peer group chat: three members, each with a share of every kind of tool, so each can both read and act. The
+ * first member hears the user and passes the request on to the others; then in each round every member speaks in
+ * turn (its own agent graph, continuing its own conversation) and what it says is broadcast — one signed message
+ * to each other member, read at that member's next turn. Rounds stop when one passes with no tool call.
+ */
+function groupChat({ model, tools, systemPrompt }: SystemInput): AgentSystem {
+  const members = chatMembers(tools).map((m) => ({ ...m, systemPrompt: `${systemPrompt}\n\n${CHAT_PROMPT}` }));
+  const graphs = new Map(members.map((m) => [m.id, buildAgentGraph(model, m)]));
+  const toolNames = new Map(members.map((m) => [m.id, m.tools.map((t) => t.descriptor.name)]));
+  const text = (m: BaseMessage | undefined) => (m === undefined ? "" : typeof m.content === "string" ? m.content : JSON.stringify(m.content));
+  const graph = new StateGraph(ChatState)
+    .addNode("chat", async (state, config: LangGraphRunnableConfig) => {
+      const episode = (config.context as AgentContext).episode;
+      const runtime = (id: string) => episode.agent(id, toolNames.get(id)!);
+      const conversations = new Map<string, BaseMessage[]>();
+      const tasks = new Map<string, { text: string; from: string }>([[members[0]!.id, state.task]]);
+      for (let round = 0; round < CHAT_ROUNDS; round++) {
+        let acted = false;
+        for (const [i, member] of members.entries()) {
+          const task = tasks.get(member.id);
+          if (!task) continue;
+          const before = conversations.get(member.id) ?? [];
+          const result = await graphs.get(member.id)!.invoke({ messages: before, task }, { context: config.context, recursionLimit: RECURSION_LIMIT, signal: config.signal });
+          const said = (result.messages as BaseMessage[]).slice(before.length);
+          conversations.set(member.id, result.messages);
+          acted ||= said.some((m) => m instanceof AIMessage && (m.tool_calls ?? []).length > 0);
+          if (round === 0 && i === 0) {
+            for (const other of members.slice(1)) {
+              const sent = await runtime(member.id).send(other.id, task.text);
+              if ("content" in sent) tasks.set(other.id, { text: sent.content, from: member.id });
+            }
+          }
+          const last = said.at(-1);
+          if (!(last instanceof AIMessage) || (last.tool_calls ?? []).length > 0 || !text(last)) continue;
+          for (const other of members.filter((m) => m !== member && tasks.has(m.id))) {
+            const sent = await runtime(member.id).send(other.id, text(last));
+            if ("content" in sent) runtime(other.id).enqueue(member.id, sent.content);
+          }
+        }
+        if (!acted) break;
+      }
+      return {};
+    })
+    .addEdge(START, "chat")
+    .addEdge("chat", END)
+    .compile({ name: "groupchat" });
+  return {
+    name: "groupchat",
+    protocol: "broadcast",
+    entry: members[0]!.id,
+    graph: graph as unknown as AgentGraph,
+    agents: members.map((m) => ({ id: m.id, tools: toolNames.get(m.id)! })),
   };
 }
 
@@ -141,6 +219,7 @@ export const AGENT_SYSTEMS: ReadonlyMap<string, (input: SystemInput) => AgentSys
   ["supervisor", supervisor],
   ["team", team],
   ["pipeline", pipeline],
+  ["groupchat", groupChat],
 ]);
 
 /** An unknown agent-system name. CLI exit code 2. */

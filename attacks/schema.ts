@@ -10,7 +10,7 @@ export const SPLITS = ["seen", "near", "far"] as const;
 export type Split = (typeof SPLITS)[number];
 
 /** Agent systems an attack case can target. */
-export const AGENT_SYSTEMS = ["single", "supervisor", "team", "pipeline"] as const;
+export const AGENT_SYSTEMS = ["single", "supervisor", "team", "pipeline", "groupchat"] as const;
 export type AgentSystemName = (typeof AGENT_SYSTEMS)[number];
 
 const kebab = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "use lower-case kebab-case, e.g. email-exfil-api-keys");

@@ -2,8 +2,12 @@ import { createHash } from "node:crypto";
 import type { GeneratorConfig } from "./generator.ts";
 import type { AttackCase } from "./schema.ts";
 
-/** In `topologies.systems`, the agent that reads first in the case's task (which worker that is depends on the task). */
-export const READER = "{reader}";
+/**
+ * Roles in `topologies.systems`: `{reader}` is the agent that reads first in the case's task, `{actor}` the one that
+ * makes its first acting call (which agent that is depends on the task and the topology).
+ */
+export const ROLES = ["reader", "actor"] as const;
+export type Role = (typeof ROLES)[number];
 
 /** How an attack reaches a multi-agent system. */
 export const VECTORS = ["relay", "worm", "compromised", "spoof", "mitm"] as const;
@@ -18,14 +22,14 @@ export type Vector = (typeof VECTORS)[number];
  * - `compromised`: an agent of the system is the attacker's: its every message carries the payload;
  * - `spoof`: a message forged in one agent's name reaches another (no valid signature behind it);
  * - `mitm`: an agent in the middle adds the payload to each message on one edge, after it was sent and signed.
- * `{reader}` in an agent name stands for the agent that reads first in the case's task (`readerOf`).
+ * `{reader}` and `{actor}` in an agent name stand for agents of the case's task (`agentOf`, see {@link ROLES}).
  * A derived case keeps its base case's family, goal, text, chain and split; only the agent system and the injection
  * point change. Ids end in `--VECTOR-on-TOPOLOGY`.
  */
 export function deriveTopologyCases(
   base: readonly AttackCase[],
   config: GeneratorConfig,
-  readerOf: (c: AttackCase, topology: string) => string,
+  agentOf: (c: AttackCase, topology: string, role: Role) => string,
 ): AttackCase[] {
   const { per_suite, systems } = config.topologies;
   const order = (c: AttackCase, salt: string) => createHash("sha256").update(`${config.seed}|${config.version}|${salt}|${c.id}`).digest("hex");
@@ -50,7 +54,7 @@ export function deriveTopologyCases(
       };
       for (const vector of VECTORS) {
         for (const c of first(candidates[vector], per_suite[vector], `${topology}|${vector}`)) {
-          const agent = (name: string) => name.replaceAll(READER, readerOf(c, topology));
+          const agent = (name: string) => ROLES.reduce((text, role) => text.replaceAll(`{${role}}`, agentOf(c, topology, role)), name);
           const point =
             vector === "compromised" ? `peer:${agent(agents.compromised)}` : vector === "spoof" ? `spoof:${agent(agents.spoof)}` : vector === "mitm" ? `mitm:${agent(agents.mitm)}` : c.injection.point;
           out.push({ ...c, id: `${c.id}--${vector}-on-${topology}`, agent: topology as AttackCase["agent"], injection: { ...c.injection, point } });

@@ -5,8 +5,8 @@ import { type Family, loadFamilies } from "../attacks/families.ts";
 import { type GeneratorConfig, generateCases, loadGeneratorConfig, splitOf } from "../attacks/generator.ts";
 import { AttackFileError, loadAttackCases } from "../attacks/load.ts";
 import { deriveMemoryCampaigns } from "../attacks/campaigns.ts";
-import { deriveTopologyCases } from "../attacks/topologies.ts";
-import { teamWorkers } from "../agents/systems.ts";
+import { deriveTopologyCases, type Role } from "../attacks/topologies.ts";
+import { chatMembers, teamWorkers } from "../agents/systems.ts";
 import type { AttackCase } from "../attacks/schema.ts";
 import { ENCODINGS, normalise, Perception } from "../agents/models/sim/perception.ts";
 import { plant } from "./runner/plant.ts";
@@ -82,7 +82,7 @@ export function checkAgainstSuite(c: AttackCase, suiteNamed: (name: string) => S
 export function loadCorpus(dir?: string): AttackCase[] {
   const generated = generateCases();
   const config = loadGeneratorConfig();
-  const cases = [...loadAttackCases(dir), ...generated, ...deriveTopologyCases(generated, config, readerOf), ...deriveMemoryCampaigns(generated, config, fillersOf)];
+  const cases = [...loadAttackCases(dir), ...generated, ...deriveTopologyCases(generated, config, agentOf), ...deriveMemoryCampaigns(generated, config, fillersOf)];
   const ids = new Set<string>();
   for (const c of cases) {
     if (ids.has(c.id)) throw new AttackFileError("attacks/", [`duplicate attack id "${c.id}"`]);
@@ -110,15 +110,36 @@ function fillersOf(c: AttackCase, count: number): string[] {
     .map((t) => t.id);
 }
 
-/** The agent of a topology that reads first in a case's task: the worker holding that read tool, or the planner. */
-function readerOf(c: AttackCase, topology: string): string {
-  if (topology === "pipeline") return "planner";
-  if (topology !== "team") throw new Error(`no reader rule for topology ${topology}`);
+/**
+ * The agent of a topology that plays a role in a case: the `reader` holds the first read tool its task's plan uses,
+ * the `actor` can make the attacker's first call. In a group chat, where acting tools are spread over the members,
+ * the actor is the member holding that call's tool, and when it also holds the reader's tool, the reader is the
+ * next member: one the actor hears from.
+ */
+function agentOf(c: AttackCase, topology: string, role: Role): string {
   const suite = getSuite(c.suite);
   const tools = [...suite.tools.values()].map((t) => t.schema);
-  const firstRead = suite.tasks.find((t) => t.id === c.campaign[0])?.plan.find((step) => suite.tools.get(step.tool)?.schema.descriptor.sensitivity === "read");
-  const workers = teamWorkers(tools);
-  return workers.find((w) => w.tools.some((t) => t.descriptor.name === firstRead?.tool))?.id ?? workers[0]!.id;
+  const plan = suite.tasks.find((t) => t.id === c.campaign[0])?.plan ?? [];
+  const isRead = (tool: string) => suite.tools.get(tool)?.schema.descriptor.sensitivity === "read";
+  const firstRead = plan.find((s) => isRead(s.tool))?.tool;
+  const firstAct = plan.find((s) => suite.tools.has(s.tool) && !isRead(s.tool))?.tool;
+  const holder = (groups: { id: string; tools: { descriptor: { name: string } }[] }[], tool: string | undefined) =>
+    groups.find((g) => g.tools.some((t) => t.descriptor.name === tool))?.id ?? groups[0]!.id;
+  switch (topology) {
+    case "pipeline":
+      return role === "reader" ? "planner" : "executor";
+    case "team":
+      return role === "reader" ? holder(teamWorkers(tools), firstRead) : "supervisor";
+    case "groupchat": {
+      const members = chatMembers(tools);
+      const actor = holder(members, [c.injection, ...c.carried].flatMap((p) => p.calls).find((call) => suite.tools.has(call.tool))?.tool ?? firstAct);
+      if (role === "actor") return actor;
+      const reader = holder(members, firstRead);
+      return reader !== actor ? reader : members[(members.findIndex((m) => m.id === actor) + 1) % members.length]!.id;
+    }
+    default:
+      throw new Error(`no role rule for topology ${topology}`);
+  }
 }
 
 /** What the simulated model knows of a case: each planted text and the calls it asks for. */

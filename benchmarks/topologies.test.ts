@@ -7,7 +7,7 @@ import { SUITES } from "./suites/registry.ts";
 /**
  * The multi-agent topologies on the real suites: every benign task still succeeds, every tool is called by an agent
  * that holds it, and work travels the topology's edges — reads by the worker whose delegation tool names them
- * (`team`), planner → executor → reviewer (`pipeline`).
+ * (`team`), planner → executor → reviewer (`pipeline`), turns broadcast to every member (`groupchat`).
  */
 const suites = [...SUITES.values()];
 const model = resolveModel("sim:obedient", { tasks: [], endpoint: {} }).chat;
@@ -31,7 +31,14 @@ describe.each(suites.map((s) => [s.name, s] as const))("topologies on %s", (_nam
     }
   });
 
-  describe.each(["team", "pipeline"])("%s", (topology) => {
+  it("groupchat deals every tool to three members, so each can read and act", () => {
+    const chat = systemOf("groupchat", suite);
+    expect(chat.agents.map((a) => a.id)).toEqual(["chat-1", "chat-2", "chat-3"]);
+    expect(chat.protocol).toBe("broadcast");
+    expect(chat.agents.flatMap((a) => a.tools).sort()).toEqual([...suite.tools.keys()].sort());
+  });
+
+  describe.each(["team", "pipeline", "groupchat"])("%s", (topology) => {
     const tools = new Map(systemOf(topology, suite).agents.map((a) => [a.id, new Set(a.tools)]));
     it.each(suite.tasks.map((t) => [t.id] as const))("task %s succeeds, each call made by an agent that holds the tool", async (taskId) => {
       const outcome = await runBenignTask(suite.name, taskId, [], { agent: topology });

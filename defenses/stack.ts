@@ -1,6 +1,6 @@
 import type { Approver } from "./approver.ts";
 import { AuditLog } from "./audit.ts";
-import type { Alert, Defense, HookName, HookScope, HookSubjects, ProposedCall, ToolDescriptor, Verdict } from "./types.ts";
+import type { Alert, Defense, HookName, HookScope, HookSubjects, ProposedCall, SystemInfo, ToolDescriptor, Verdict } from "./types.ts";
 
 /** A defense hook threw or answered something invalid. The episode is an error, never a block. */
 export class DefenseError extends Error {
@@ -55,7 +55,7 @@ export class DefenseStack {
   constructor(
     readonly layers: readonly Defense[],
     private readonly approver: Approver,
-    private readonly episode: { readonly episodeId: string; readonly userPrompt: string },
+    private readonly episode: { readonly episodeId: string; readonly userPrompt: string; readonly system?: SystemInfo },
     audit?: AuditLog,
   ) {
     this.audit = audit ?? new AuditLog();
@@ -68,6 +68,7 @@ export class DefenseStack {
     return {
       episodeId: this.episode.episodeId,
       userPrompt: this.episode.userPrompt,
+      system: this.episode.system ?? { name: "single", agents: [agent], protocol: "delegation" },
       agent,
       tools,
       state<T>(defenseId: string, init: () => T): T {

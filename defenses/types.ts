@@ -125,11 +125,22 @@ export interface Alert {
   readonly evidence: string | null;
 }
 
+/**
+ * The agent system as its deployment knows it: its agents and how they talk — `delegation` (an agent hands work
+ * to another, which answers once) or `broadcast` (a group chat: every member's turn goes to every other member).
+ */
+export interface SystemInfo {
+  readonly name: string;
+  readonly agents: readonly string[];
+  readonly protocol: "delegation" | "broadcast";
+}
+
 /** Per-episode, per-agent facts and scratch state given to every hook. */
 export interface HookScope {
   readonly episodeId: string;
   readonly agent: string;
   readonly userPrompt: string;
+  readonly system: SystemInfo;
   readonly tools: readonly ToolDescriptor[];
   /** Per-episode state of one defense, shared by the agents of the episode; created on first use. */
   state<T>(defenseId: string, init: () => T): T;

@@ -22,7 +22,7 @@ describe.concurrent("anis CLI", () => {
     [["run", "--model", "gpt-4o"], /unknown model "gpt-4o". Valid models: sim:obedient, sim:typical, sim:cautious, openai:NAME/],
     [["run", "--suites", "bank"], /unknown suite "bank". Valid suites: workspace/],
     [["run", "--agents", "swarm"], /unknown agent system "swarm". Valid agent systems: single, supervisor/],
-    [["run", "--config", "huge"], /unknown run configuration "huge". Valid configurations: default, full, quick/],
+    [["run", "--config", "huge"], /unknown run configuration "huge". Valid configurations: default, full, multiagent, quick/],
     [["report", "/nonexistent/run"], /not a finished run folder/],
     [["list", "widgets"], /Allowed choices are suites, defenses, attacks, models, vaccinators/],
   ])("%j exits 2 and names the valid choices", async (args, message) => {

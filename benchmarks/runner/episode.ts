@@ -90,7 +90,8 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
     };
     const audit = new AuditLog(({ evidence, ...i }) => trace({ kind: "intervention", ...i, detail: evidence?.slice(0, 2000) ?? null }));
     const approver = new SimulatedApprover(task.plan, { errorRate: defense.approverErrorRate, seed: `${seed}:${episodeId}` });
-    const stack = new DefenseStack(defense.layers, approver, { episodeId, userPrompt: task.prompt }, audit);
+    const systemInfo = { name: system.name, agents: system.agents.map((a) => a.id), protocol: system.protocol };
+    const stack = new DefenseStack(defense.layers, approver, { episodeId, userPrompt: task.prompt, system: systemInfo }, audit);
     const runtime = new EpisodeRuntime({
       episodeId,
       userPrompt: task.prompt,

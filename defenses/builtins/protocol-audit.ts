@@ -25,6 +25,8 @@ interface Conversation {
   readonly open: Set<string>;
   /** Replies sent and not yet received, `from>to`. */
   readonly replies: Set<string>;
+  /** Group-chat turns sent and not yet received, `from>to`. */
+  readonly turns: Set<string>;
 }
 
 /**
@@ -33,12 +35,14 @@ interface Conversation {
  * that conversation's state and refuses what breaks it: a message that answers no open delegation (unsolicited,
  * or a second reply), a delegation from an agent that holds no mandate (a chain that does not lead back to the
  * user), a chain deeper than the limit (relay loops, self-replicating hand-offs), and a delegation that does not
- * carry on its sender's own mandate (work the sender was never given is not its to hand on).
+ * carry on its sender's own mandate (work the sender was never given is not its to hand on). In a system that talks
+ * by broadcast (a group chat), members holding the conversation's mandate exchange turns freely; a message from or
+ * to anyone else still needs a mandate behind it.
  */
 export function protocolAudit(raw: unknown = {}): Defense {
   const params = ProtocolAuditParams.parse(raw);
   const id = "protocol-audit";
-  const conversation = (scope: HookScope) => scope.state<Conversation>(id, () => ({ mandates: new Map(), open: new Set(), replies: new Set() }));
+  const conversation = (scope: HookScope) => scope.state<Conversation>(id, () => ({ mandates: new Map(), open: new Set(), replies: new Set(), turns: new Set() }));
   return {
     id,
     layer: "L4",
@@ -51,11 +55,11 @@ export function protocolAudit(raw: unknown = {}): Defense {
         return allow;
       },
       onAgentMessage(message, scope) {
-        const { mandates, open, replies } = conversation(scope);
+        const { mandates, open, replies, turns } = conversation(scope);
         const thread = `${message.from}>${message.to}`;
         const answered = `${message.to}>${message.from}`;
         if (message.direction === "receive") {
-          if (open.has(thread) || replies.delete(thread)) return allow;
+          if (open.has(thread) || replies.delete(thread) || turns.delete(thread)) return allow;
           return block("protocol.unsolicited", `message from ${message.from} to ${message.to} is neither a delegation nor the reply to one`);
         }
         if (open.delete(answered)) {
@@ -64,6 +68,11 @@ export function protocolAudit(raw: unknown = {}): Defense {
         }
         const mandate = mandates.get(message.from);
         if (!mandate) return block("protocol.broken_chain", `${message.from} holds no mandate that leads back to the user, so it cannot delegate`);
+        // In a group chat, members that hold the conversation's mandate take turns: a turn hands on no new work.
+        if (scope.system.protocol === "broadcast" && mandates.has(message.to)) {
+          turns.add(thread);
+          return allow;
+        }
         if (mandate.depth + 1 > params.max_depth) {
           return block("protocol.too_deep", `delegation to ${message.to} would be ${mandate.depth + 1} hand-offs from the user (limit ${params.max_depth})`);
         }
