@@ -12,7 +12,7 @@ import { parseTargets } from "../../attacks/targets.ts";
 import { describeBuiltins } from "../../defenses/builtins/index.ts";
 import { configurationNames, describeConfigurations, parseDefenseConfiguration } from "../../defenses/config.ts";
 import { VACCINATORS } from "../../defenses/vaccines/index.ts";
-import { attackTexts, selfCorpus } from "../vaccines/training.ts";
+import { selfCorpus, trainingTexts } from "../vaccines/training.ts";
 import { formatAttribution, formatCampaigns, formatInfection, formatMarkdown, formatPaired, formatTable, INFECTION_LEGEND, METRIC_LEGEND } from "../../analysis/format.ts";
 import { buildLeaderboard } from "../../analysis/leaderboard.ts";
 import { computeAttribution, computeCampaigns, computeInfection, computePaired, computeReport } from "../../analysis/report.ts";
@@ -241,7 +241,7 @@ program
   .action((opts: { vaccinator: string; train: string; seed: number; out: string }) => {
     const vaccinator = VACCINATORS.get(opts.vaccinator);
     if (!vaccinator) throw new UsageError(`unknown vaccinator "${opts.vaccinator}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}`);
-    const attacks = loadCorpus().filter((c) => c.split === opts.train).flatMap(attackTexts);
+    const attacks = trainingTexts(loadCorpus(), opts.train);
     const trained = vaccinator.train(attacks, selfCorpus(), { seed: opts.seed, split: opts.train });
     writeFileSync(opts.out, `${JSON.stringify(trained, null, 2)}\n`);
     process.stdout.write(`wrote ${opts.out}: ${trained.signatures.length} signatures from ${attacks.length} ${opts.train} attack texts\n`);

@@ -7,6 +7,12 @@ import { environmentOf, type Suite } from "../suites/suite.ts";
 export const attackTexts = (c: AttackCase): string[] => [c.injection.text, ...c.injection.also.map((a) => a.text), ...c.carried.map((p) => p.text)];
 
 /**
+ * The training texts of a split: each planted text once, in corpus order. Cases derived onto other topologies or
+ * into longer campaigns plant the texts of their base cases; they add no example.
+ */
+export const trainingTexts = (cases: readonly AttackCase[], split: string): string[] => [...new Set(cases.filter((c) => c.split === split).flatMap(attackTexts))];
+
+/**
  * The benign "self" corpus: everything untrusted tools return while every benign task runs by its plan on a clean
  * world — the outside content the agents read on a normal day, which a vaccine must leave alone.
  */

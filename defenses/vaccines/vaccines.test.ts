@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { loadCorpus } from "../../benchmarks/corpus.ts";
-import { attackTexts, selfCorpus } from "../../benchmarks/vaccines/training.ts";
+import { selfCorpus, trainingTexts } from "../../benchmarks/vaccines/training.ts";
 import { normalise } from "../util/normalise.ts";
 import { VACCINATORS } from "./index.ts";
 
 describe("exact-signatures vaccinator", () => {
-  const attacks = loadCorpus().filter((c) => c.split === "seen").flatMap(attackTexts);
+  const attacks = trainingTexts(loadCorpus(), "seen");
   const self = selfCorpus();
   const train = () => VACCINATORS.get("exact-signatures")!.train(attacks, self, { seed: 1, split: "seen" });
 
