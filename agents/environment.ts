@@ -66,6 +66,8 @@ export interface MemoryRecord {
   readonly status: MemoryStatus;
   /** The episode that wrote it. */
   readonly episode: string;
+  /** Whose session wrote it (the user the agent served then); absent means the deployment's own user. */
+  readonly principal?: string;
 }
 
 /** What agents act on: a suite's tools bound to one world, and the persistent memory store. */

@@ -50,6 +50,8 @@ export interface EpisodeSetup {
   readonly tamperedEdge?: { readonly from: string; readonly to: string; readonly text: string };
   /** Memory entries retrieved per agent turn. */
   readonly memoryLimit?: number;
+  /** Whom the agents serve in this episode (one deployment serves many users); default `user`. */
+  readonly principal?: string;
   /** Instrumentation: every text that reached an agent's model context, after the defenses (not a defense hook). */
   readonly observeContext?: (agent: string, text: string, kind: ContextKind) => void;
 }
@@ -184,15 +186,15 @@ export class AgentRuntime {
   async retrieveMemory(query: string): Promise<string[]> {
     const records = retrieveMemory(this.setup.environment.memory, this.id, query, this.setup.memoryLimit ?? 5);
     const delivered: string[] = [];
+    const principal = this.setup.principal ?? "user";
     for (const record of records) {
-      const outcome = await this.setup.stack.check(
-        "onContext",
-        { kind: "memory_read", content: record.text, provenance: record.provenance },
-        this.scope,
-      );
-      this.trace({ kind: "memory_read", source: record.provenance.source, detail: truncate(record.text), verdict: outcome.passed ? "allow" : outcome.verdict });
+      // A note written in another user's session is that user's word, not this user's: untrusted here.
+      const writer = record.principal ?? "user";
+      const provenance = writer === principal ? record.provenance : { ...record.provenance, source: `memory:${writer}`, trust: "untrusted" as const };
+      const outcome = await this.setup.stack.check("onContext", { kind: "memory_read", content: record.text, provenance }, this.scope);
+      this.trace({ kind: "memory_read", source: provenance.source, detail: truncate(record.text), verdict: outcome.passed ? "allow" : outcome.verdict });
       if (!outcome.passed) continue;
-      if (record.provenance.trust === "untrusted") this.tainted = true;
+      if (provenance.trust === "untrusted") this.tainted = true;
       delivered.push(outcome.content ?? record.text);
       this.setup.observeContext?.(this.id, outcome.content ?? record.text, "memory_read");
     }
@@ -245,6 +247,7 @@ export class AgentRuntime {
         provenance,
         status,
         episode: this.setup.episodeId,
+        principal: this.setup.principal ?? "user",
       });
     this.trace({ kind: "memory_write", source: provenance.source, verdict: outcome.passed ? "allow" : outcome.verdict, detail: truncate(text) });
     if (outcome.passed) {

@@ -14,6 +14,7 @@ export const row = (r: Partial<EpisodeRow> & Pick<EpisodeRow, "defense" | "user_
   campaign_len: 1,
   suite: "w",
   agent_system: "single",
+  attacker_turn: false,
   hard_negative: false,
   attack_id: null,
   surface: null,

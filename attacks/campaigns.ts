@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { GeneratorConfig } from "./generator.ts";
+import type { Family } from "./families.ts";
+import { type GeneratorConfig, splitOf } from "./generator.ts";
 import type { AttackCase } from "./schema.ts";
 
 /**
@@ -7,9 +8,15 @@ import type { AttackCase } from "./schema.ts";
  * retrieves the planted rule, then `repeats` times a benign filler task (one that writes memory of its own, so the
  * poisoned entry competes with honest ones in retrieval) followed by the retrieving task again. One persistent
  * memory store throughout, so the report can follow ASR, retrieval of poisoned entries and memory integrity over
- * the campaign's positions. `fillersOf` picks the fillers (it knows the suites); ids end in `--campaign-N`.
+ * the campaign's positions. `fillersOf` picks the fillers (it knows the suites); ids end in `--campaign-N`. Each
+ * campaign comes twice: poisoned through content the agent reads, and through a query alone ({@link queryOnly}).
  */
-export function deriveMemoryCampaigns(base: readonly AttackCase[], config: GeneratorConfig, fillersOf: (c: AttackCase, count: number) => string[]): AttackCase[] {
+export function deriveMemoryCampaigns(
+  base: readonly AttackCase[],
+  config: GeneratorConfig,
+  queryFamily: Family,
+  fillersOf: (c: AttackCase, count: number) => string[],
+): AttackCase[] {
   const { per_suite, repeats } = config.campaigns;
   const poisoning = base.filter((c) => c.family === "memory-poisoning" && c.campaign.length === 2 && c.injection.also.length === 0);
   const out: AttackCase[] = [];
@@ -25,7 +32,30 @@ export function deriveMemoryCampaigns(base: readonly AttackCase[], config: Gener
       const fillers = fillersOf(c, repeats);
       const campaign = [carrier, later, ...fillers.flatMap((f) => [f, later])];
       out.push({ ...c, id: `${c.id}--campaign-${campaign.length}`, campaign });
+      out.push(queryOnly(c, campaign, queryFamily, config));
     }
   }
   return out;
+}
+
+/**
+ * The same campaign with the rule planted by query alone (MINJA-style): in the first episode the attacker is the
+ * user (`user:` point: the attacker's request replaces the task's) and asks the agent to keep the rule; the victim's
+ * later tasks retrieve it. Nothing the agent reads is attacker content: only its memory is.
+ */
+function queryOnly(c: AttackCase, campaign: readonly string[], family: Family, config: GeneratorConfig): AttackCase {
+  const rule = c.carried[0]!.text;
+  const template = (c.template ?? 0) % family.templates.length;
+  return {
+    ...c,
+    id: `${c.id.replace(/^memory-poisoning/, family.id)}--campaign-${campaign.length}`,
+    title: `${family.id}: ${c.title.slice(c.title.indexOf(":") + 2)}`,
+    family: family.id,
+    surface: family.surface,
+    campaign: [...campaign],
+    injection: { point: "user:", also: [], text: family.templates[template]!.replace("{instruction}", rule), core: rule, calls: c.injection.calls },
+    mutation_chain: [],
+    template,
+    split: splitOf(config, family, template, []),
+  };
 }

@@ -82,7 +82,7 @@ export function checkAgainstSuite(c: AttackCase, suiteNamed: (name: string) => S
 export function loadCorpus(dir?: string): AttackCase[] {
   const generated = generateCases();
   const config = loadGeneratorConfig();
-  const cases = [...loadAttackCases(dir), ...generated, ...deriveTopologyCases(generated, config, agentOf), ...deriveMemoryCampaigns(generated, config, fillersOf)];
+  const cases = [...loadAttackCases(dir), ...generated, ...deriveTopologyCases(generated, config, agentOf), ...deriveMemoryCampaigns(generated, config, queryFamily(), fillersOf)];
   const ids = new Set<string>();
   for (const c of cases) {
     if (ids.has(c.id)) throw new AttackFileError("attacks/", [`duplicate attack id "${c.id}"`]);
@@ -91,6 +91,12 @@ export function loadCorpus(dir?: string): AttackCase[] {
   const problems = cases.flatMap((c) => checkCase(c).map((p) => `${c.id}: ${p}`));
   if (problems.length > 0) throw new AttackFileError(dir ?? "attacks/cases", problems);
   return cases;
+}
+
+function queryFamily(): Family {
+  const family = loadFamilies().find((f) => f.id === "query-injection");
+  if (!family) throw new AttackFileError("attacks/families", ["the query-injection family (query-only memory injection) is missing"]);
+  return family;
 }
 
 /**

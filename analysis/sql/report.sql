@@ -31,7 +31,8 @@ under_attack AS (
   SELECT {{keys}},
          count(*) FILTER (WHERE error IS NULL) AS n,
          count(*) FILTER (WHERE error IS NULL AND utility) AS k
-  FROM episodes WHERE attack_id IS NOT NULL GROUP BY ALL
+  -- The attacker's own episode of a query-only attack is not the user's work.
+  FROM episodes WHERE attack_id IS NOT NULL AND NOT coalesce(attacker_turn, false) GROUP BY ALL
 ),
 totals AS (
   SELECT {{keys}},

@@ -65,6 +65,8 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
     suite.memory(world).push(...memory);
     const planted = attack && pos === 0 ? plant(suite, world, attack) : null;
     const before = structuredClone(world);
+    // A query-only attack: in its first episode the attacker is the user, and asks in place of the task.
+    const prompt = planted?.attackerPrompt ?? task.prompt;
 
     let seq = 0;
     const infection = new InfectionTracker(payloads, system.agents.length);
@@ -91,10 +93,10 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
     const audit = new AuditLog(({ evidence, ...i }) => trace({ kind: "intervention", ...i, detail: evidence?.slice(0, 2000) ?? null }));
     const approver = new SimulatedApprover(task.plan, { errorRate: defense.approverErrorRate, seed: `${seed}:${episodeId}` });
     const systemInfo = { name: system.name, agents: system.agents.map((a) => a.id), protocol: system.protocol };
-    const stack = new DefenseStack(defense.layers, approver, { episodeId, userPrompt: task.prompt, system: systemInfo }, audit);
+    const stack = new DefenseStack(defense.layers, approver, { episodeId, userPrompt: prompt, system: systemInfo }, audit);
     const runtime = new EpisodeRuntime({
       episodeId,
-      userPrompt: task.prompt,
+      userPrompt: prompt,
       environment: environmentOf(suite, world, planted?.descriptionNotes),
       stack,
       trace,
@@ -102,13 +104,14 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
       compromisedAgent: planted?.compromisedAgent,
       spoofedMessage: planted?.spoofedMessage,
       tamperedEdge: planted?.tamperedEdge,
+      principal: planted?.attackerPrompt ? "attacker" : "user",
       observeContext: attack ? (agent, text, kind) => infection.observe(agent, text, kind) : undefined,
     });
 
     const started = performance.now();
     let error: { code: string; message: string } | null = null;
     try {
-      await system.graph.invoke({ task: { text: task.prompt, from: "user" } }, { context: { episode: runtime }, recursionLimit: RECURSION_LIMIT });
+      await system.graph.invoke({ task: { text: prompt, from: "user" } }, { context: { episode: runtime }, recursionLimit: RECURSION_LIMIT });
     } catch (e) {
       error = classify(e);
       trace({ agent: system.entry, kind: "error", code: error.code, detail: error.message.slice(0, 2000) });
@@ -126,6 +129,7 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
       suite: suite.name,
       agent_system: system.name,
       user_task: task.id,
+      attacker_turn: planted?.attackerPrompt !== undefined,
       hard_negative: task.hard_negative,
       attack_id: attack?.id ?? null,
       surface: attack?.surface ?? null,

@@ -8,6 +8,8 @@ type Edge = { readonly from: string; readonly to: string; readonly text: string 
  * a forged message, or onto the messages of one edge in transit.
  */
 export interface Planted {
+  /** The attacker's own request (`user:`): the attacker is the user of the first episode. */
+  readonly attackerPrompt?: string;
   readonly compromisedAgent?: { readonly agent: string; readonly text: string };
   readonly spoofedMessage?: Edge;
   readonly tamperedEdge?: Edge;
@@ -17,6 +19,7 @@ export interface Planted {
 const PEER = "peer:";
 const TOOL = "tool:";
 const SPOOF = "spoof:";
+const USER = "user:";
 const MITM = "mitm:";
 
 /** `FROM>TO` of a `spoof:` or `mitm:` point. */
@@ -30,15 +33,19 @@ function edgeOf(point: string, prefix: string, text: string): Edge {
  * Plants an attack's injection (and the further fragments of a split payload) for the first episode of its
  * campaign. World points go to the suite; `peer:AGENT` rides on that agent's outgoing messages; `tool:NAME` is
  * appended to that tool's description; `spoof:FROM>TO` is a message forged in FROM's name that TO receives;
- * `mitm:FROM>TO` is added to each message on that edge after FROM sent it.
+ * `mitm:FROM>TO` is added to each message on that edge after FROM sent it; `user:` is the attacker's own request,
+ * made in the first episode in place of the task's.
  */
 export function plant<W>(suite: Suite<W>, world: W, attack: AttackCase): Planted {
   let compromisedAgent: Planted["compromisedAgent"];
   let spoofedMessage: Edge | undefined;
   let tamperedEdge: Edge | undefined;
+  let attackerPrompt: string | undefined;
   const descriptionNotes = new Map<string, string>();
   for (const { point, text } of [attack.injection, ...attack.injection.also]) {
-    if (point.startsWith(SPOOF)) {
+    if (point === USER) {
+      attackerPrompt = text;
+    } else if (point.startsWith(SPOOF)) {
       spoofedMessage = edgeOf(point, SPOOF, text);
     } else if (point.startsWith(MITM)) {
       tamperedEdge = edgeOf(point, MITM, text);
@@ -52,5 +59,5 @@ export function plant<W>(suite: Suite<W>, world: W, attack: AttackCase): Planted
       suite.inject(world, point, text);
     }
   }
-  return { compromisedAgent, spoofedMessage, tamperedEdge, descriptionNotes };
+  return { attackerPrompt, compromisedAgent, spoofedMessage, tamperedEdge, descriptionNotes };
 }

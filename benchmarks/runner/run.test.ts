@@ -96,10 +96,10 @@ describe("the generated corpus under the undefended obedient model", () => {
     const db = await openResults([summary.dir]);
     try {
       const rows = await computeReport(db, ["surface"]);
-      expect(rows.map((r) => r.surface).sort()).toEqual(["memory", "peer_message", "rag_document", "tool_description", "tool_output"]);
+      expect(rows.map((r) => r.surface).sort()).toEqual(["memory", "peer_message", "rag_document", "tool_description", "tool_output", "user_channel"]);
       for (const r of rows) expect(r.asr).toBeGreaterThanOrEqual(0.9);
       const families = await queryRows(db.connection, "SELECT count(DISTINCT family) AS n, count(DISTINCT split) AS splits FROM episodes");
-      expect(families[0]).toEqual({ n: 12, splits: 3 });
+      expect(families[0]).toEqual({ n: 13, splits: 3 });
     } finally {
       db.close();
     }

@@ -16,6 +16,8 @@ export interface EpisodeRow {
   suite: string;
   agent_system: string;
   user_task: string;
+  /** The attacker was the user of this episode (a query-only attack's first episode): not the user's own work. */
+  attacker_turn: boolean;
   hard_negative: boolean;
   attack_id: string | null;
   surface: string | null;
@@ -66,6 +68,7 @@ export const EPISODE_COLUMNS: readonly Column<EpisodeRow>[] = [
   { name: "suite", type: "VARCHAR" },
   { name: "agent_system", type: "VARCHAR" },
   { name: "user_task", type: "VARCHAR" },
+  { name: "attacker_turn", type: "BOOLEAN" },
   { name: "hard_negative", type: "BOOLEAN" },
   { name: "attack_id", type: "VARCHAR" },
   { name: "surface", type: "VARCHAR" },

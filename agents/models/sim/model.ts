@@ -117,7 +117,8 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
 
     const task = this.taskIn(prompt);
     // A request handed on by another agent carries more than the task (its findings, or what rode on it): read it.
-    const handedOn = task && normalise(prompt) !== normalise(task.prompt) ? [{ channel: "peer" as const, text: prompt }] : [];
+    // A request that is no task the model knows is read for what it asks (a user talking to the agent directly).
+    const handedOn: ContextPart[] = !task ? [{ channel: "user", text: prompt }] : normalise(prompt) !== normalise(task.prompt) ? [{ channel: "peer", text: prompt }] : [];
     const injected = this.injectedCalls(messages, taskIndex, prompt, seed, payloads, handedOn);
     for (const call of injected) {
       if (this.boundTools.has(call.tool) && !consume(call)) return callMessage(call);

@@ -53,7 +53,7 @@ export function decodedForms(text: string, encodings: readonly Encoding[]): stri
 }
 
 /** Where in the context a text sits; profiles weigh compliance by it. */
-export type Channel = "tool_output" | "memory" | "peer" | "tool_description" | "system";
+export type Channel = "tool_output" | "memory" | "peer" | "tool_description" | "system" | "user";
 
 export interface ContextPart {
   readonly channel: Channel;

@@ -45,13 +45,16 @@ const clamp = (p: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, p
  * - ×0.3 when the text is data-marked or delimited rather than verbatim: spotlighting (Hines et al., 2024) cut ASR
  *   from above 0.5 to a few percent; ×0.6 when it had to be decoded; ×0.85 when it is not the most recent content;
  * - ×0.7 when the system prompt says content is data: instructional defences help modestly (AgentDojo's
- *   prompt-based defences lower targeted ASR by roughly a quarter to a half).
+ *   prompt-based defences lower targeted ASR by roughly a quarter to a half);
+ * - 0.95 for what the user's own request asks (query-only memory injection: MINJA, Dong et al., 2025, reports
+ *   injection success above 0.9 from ordinary-looking queries).
  */
 const typical: SimProfile = {
   name: "typical",
   description: "Complies by attack style, channel, position and data-marking, after published figures",
   decodes: ["base64", "hex", "leetspeak"],
   compliance(style, sighting, contextParts, hardened) {
+    if (sighting.channel === "user") return 0.95;
     let p = 0.3;
     if (style.importantTag) p += 0.25;
     if (style.ignorePrevious) p += 0.1;
@@ -79,6 +82,7 @@ const cautious: SimProfile = {
   description: "A safety-tuned model: rarely complies, and almost never with marked content",
   decodes: ["base64", "hex", "leetspeak"],
   compliance(style, sighting, _parts, hardened) {
+    if (sighting.channel === "user") return 0.9;
     let p = 0.05;
     if (style.importantTag) p += 0.05;
     if (style.authority) p += 0.03;
