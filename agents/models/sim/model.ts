@@ -182,7 +182,8 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     const request = normalise(prompt);
     const hardened = messages[0]?.getType() === "system" && HARDENING.test(textOf(messages[0]));
     for (const payload of payloads) {
-      if (payload.trigger !== undefined && !request.includes(normalise(payload.trigger))) continue;
+      // A trigger fires on the user's words, not on the payload's own (a rule quoted in the request names it).
+      if (payload.trigger !== undefined && !request.replace(normalise(payload.text), "").includes(normalise(payload.trigger))) continue;
       const sighting = perception.find(payload.core ?? payload.text);
       if (!sighting) continue;
       const p = this.simProfile.compliance(this.styleOf(payload), sighting, perception.size, hardened);

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { memoryQuarantine } from "../../defenses/builtins/memory-quarantine.ts";
+import { loadDefenseConfiguration } from "../../defenses/config.ts";
+import { findCase, runAttackCase } from "../testing/episodes.ts";
+
+/** Long memory campaigns end to end: poisoning through content and through a query, with one memory store. */
+describe("memory campaigns", () => {
+  const poisoned = findCase((c) => c.family === "memory-poisoning" && /--campaign-6$/.test(c.id), "a long memory-poisoning campaign");
+  const query = findCase((c) => c.family === "query-injection", "a query-only injection campaign");
+
+  it("track the poisoned entry: planted once, retrieved by each retrieving task, acted on each time", async () => {
+    const outcome = await runAttackCase(poisoned, []);
+    expect(outcome.episodes.map((e) => e.attack_success)).toEqual([false, true, false, true, false, true]);
+    expect(outcome.episodes.map((e) => e.poisoned_active)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(outcome.episodes[1]!.poisoned_retrievals).toBeGreaterThan(0);
+  });
+
+  it("a quarantined entry is kept but never retrieved, so no later episode acts on it", async () => {
+    const outcome = await runAttackCase(poisoned, [memoryQuarantine()]);
+    expect(outcome.attackSucceeded).toBe(false);
+    expect(outcome.episodes.map((e) => [e.poisoned_active, e.poisoned_quarantined, e.poisoned_retrievals])).toEqual(Array(6).fill([0, 1, 0]));
+  });
+
+  it("query-only: the attacker's own request plants the rule; read in the victim's session it is another user's note", async () => {
+    const outcome = await runAttackCase(query, []);
+    expect(outcome.attackSucceeded).toBe(true);
+    expect(outcome.episodes.map((e) => e.attacker_turn)).toEqual([true, false, false, false, false, false]);
+    expect(outcome.events.filter((e) => e.kind === "memory_read").map((e) => e.source)).toContain("memory:attacker");
+  });
+
+  it("KNOWN LIMITATION: memory quarantine does not stop a query-only injection (the attacker wrote it in its own session, untainted)", async () => {
+    expect((await runAttackCase(query, [memoryQuarantine()])).attackSucceeded).toBe(true);
+  });
+
+  it("information-flow control stops an exfiltration: the other user's note taints the victim's episode, and the sink asks", async () => {
+    const exfiltration = findCase((c) => c.family === "query-injection" && c.goal.kind === "exfiltration", "a query-only exfiltration");
+    expect((await runAttackCase(exfiltration, [])).attackSucceeded).toBe(true);
+    expect((await runAttackCase(exfiltration, loadDefenseConfiguration("ifc").layers)).attackSucceeded).toBe(false);
+  });
+});
