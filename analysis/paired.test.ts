@@ -67,17 +67,25 @@ describe("paired comparison of two configurations", () => {
 });
 
 describe("pooling run folders", () => {
-  it("refuses runs made on different corpora unless told to, and names them", async () => {
+  const renamed = (rows: ReturnType<typeof fixture>, run: string) => rows.map((r) => ({ ...r, run_id: run, episode_id: `${run}-${r.episode_id}` }));
+
+  it("refuses runs in which the same episode appears twice: it would count twice", async () => {
     const one = await writeFixtureRun(fixture());
-    const other = await writeFixtureRun(fixture(), { corpus: { cases: 1, hash: "another-corpus" } });
+    const again = await writeFixtureRun(fixture());
+    await expect(openResults([one, again])).rejects.toThrow(/episodes appear in more than one of them/);
+  });
+
+  it("refuses runs made on different corpora unless told to, and names them", async () => {
+    const one = await writeFixtureRun(renamed(fixture(), "a"));
+    const other = await writeFixtureRun(renamed(fixture(), "b"), { corpus: { cases: 1, hash: "another-corpus" } });
     await expect(openResults([one, other])).rejects.toThrow(/different attack corpora: fixture-corpus .* vs another-corpus/);
     const pooled = await openResults([one, other], { allowMixed: true });
     pooled.close();
   });
 
   it("refuses runs in which one configuration name means two configurations", async () => {
-    const one = await writeFixtureRun(fixture());
-    const other = await writeFixtureRun(fixture(), { defenses: [{ name: "A", hash: "changed" }] });
+    const one = await writeFixtureRun(renamed(fixture(), "a"));
+    const other = await writeFixtureRun(renamed(fixture(), "b"), { defenses: [{ name: "A", hash: "changed" }] });
     await expect(openResults([one, other])).rejects.toThrow(/configuration "A" differs between runs/);
   });
 

@@ -119,6 +119,15 @@ export async function openResults(runDirs: readonly string[], options: { baselin
   const list = (file: string) => `[${runDirs.map((d) => sqlString(join(d, file))).join(", ")}]`;
   await connection.run(`CREATE VIEW episodes AS SELECT * FROM read_parquet(${list("episodes.parquet")}, union_by_name = true)`);
   await connection.run(`CREATE VIEW events AS SELECT * FROM read_parquet(${list("events.parquet")}, union_by_name = true)`);
+  if (runDirs.length > 1) {
+    // Pooled runs must be disjoint (shards, other configurations): an episode in two runs would count twice.
+    const [overlap] = await queryRows(connection, "SELECT count(*) - count(DISTINCT episode_id) AS n FROM episodes");
+    if (Number(overlap?.n) > 0) {
+      connection.closeSync();
+      instance.closeSync();
+      throw new ResultsError(`refusing to pool these runs: ${overlap!.n} episodes appear in more than one of them, and would count twice. Pool disjoint runs (shards, other configurations or models), or report each run alone.`);
+    }
+  }
   await connection.run(`SET VARIABLE baseline = ${sqlString(options.baseline ?? "none")}`);
   await connection.run(VIEWS);
   return {
