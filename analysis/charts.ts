@@ -300,10 +300,12 @@ export function infectionSpreadChart(rows: readonly { defense: string; model: st
 }
 
 /** Long memory campaigns: ASR and poisoned memory by episode position. */
-export function campaignChart(rows: readonly { defense: string; model: string; campaign_pos: number; asr: number | null; poisoned_memory_rate: number | null }[]): ChartSpec {
+export function campaignChart(
+  rows: readonly { defense: string; model: string; family: string; campaign_pos: number; asr: number | null; poisoned_memory_rate: number | null }[],
+): ChartSpec {
   const values = rows.flatMap((r) => [
-    { defense: r.defense, model: r.model, position: r.campaign_pos, metric: "ASR", value: r.asr },
-    { defense: r.defense, model: r.model, position: r.campaign_pos, metric: "poisoned entry in memory", value: r.poisoned_memory_rate },
+    { defense: r.defense, model: r.model, family: r.family, position: r.campaign_pos, metric: "ASR", value: r.asr },
+    { defense: r.defense, model: r.model, family: r.family, position: r.campaign_pos, metric: "poisoned entry in memory", value: r.poisoned_memory_rate },
   ]);
   return {
     name: "campaigns",
@@ -322,6 +324,7 @@ export function campaignChart(rows: readonly { defense: string; model: string; c
           x: { field: "position", type: "ordinal", title: "episode of the campaign", axis: { labelAngle: 0 } },
           y: { field: "value", ...rate("campaigns") },
           color: { field: "defense", type: "nominal", title: "configuration" },
+          strokeDash: { field: "family", type: "nominal", title: "poisoned through" },
         },
       },
     },

@@ -110,10 +110,11 @@ export function formatInfection(rows: readonly InfectionRow[], by: readonly stri
 export function formatCampaigns(rows: readonly CampaignPositionRow[], format: "table" | "md"): string {
   if (rows.length === 0) return "no long memory campaigns in these runs (attack ids ending in --campaign-N)";
   const num = (v: unknown) => (typeof v === "number" ? v.toFixed(2) : "–");
-  const header = ["defense", "model", "position", "campaigns", "ASR", "poisoned retrieved", "poisoned in memory", "poisoned in quarantine"];
+  const header = ["defense", "model", "family", "position", "campaigns", "ASR", "poisoned retrieved", "poisoned in memory", "poisoned in quarantine"];
   const body = rows.map((r) => [
     r.defense,
     r.model,
+    r.family,
     String(r.campaign_pos),
     String(r.n_campaigns),
     `${num(r.asr)} [${num(r.asr_lo)}–${num(r.asr_hi)}]`,

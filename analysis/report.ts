@@ -128,6 +128,7 @@ const CAMPAIGNS_SQL = readFileSync(new URL("./sql/campaigns.sql", import.meta.ur
 export type CampaignPositionRow = Record<string, unknown> & {
   defense: string;
   model: string;
+  family: string;
   campaign_pos: number;
   n_campaigns: number;
   asr: number | null;

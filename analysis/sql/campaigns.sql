@@ -1,8 +1,8 @@
--- Long memory campaigns (attack campaigns of more than two episodes sharing one memory store), per defense, model
--- and episode position: the share of campaigns whose goal held in that episode, whose episode retrieved a poisoned
+-- Long memory campaigns (attack campaigns of more than two episodes sharing one memory store), per defense, model,
+-- family (poisoned through content, or by a query alone) and episode position: the share of campaigns whose goal held in that episode, whose episode retrieved a poisoned
 -- memory entry into a context, and whose memory held a poisoned entry active (or in quarantine) after it.
 -- Errored episodes are left out.
-SELECT defense, model, campaign_pos,
+SELECT defense, model, family, campaign_pos,
        count(*) AS n_campaigns,
        rate(count(*) FILTER (WHERE attack_success), count(*)) AS asr,
        wilson_lo(count(*) FILTER (WHERE attack_success), count(*)) AS asr_lo,
