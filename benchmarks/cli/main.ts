@@ -12,6 +12,7 @@ import { parseTargets } from "../../attacks/targets.ts";
 import { describeBuiltins } from "../../defenses/builtins/index.ts";
 import { configurationNames, describeConfigurations, parseDefenseConfiguration } from "../../defenses/config.ts";
 import { VACCINATORS } from "../../defenses/vaccines/index.ts";
+import { formatGeneralization, runGeneralization } from "../vaccines/generalize.ts";
 import { selfCorpus, trainingTexts } from "../vaccines/training.ts";
 import { formatAttribution, formatCampaigns, formatInfection, formatMarkdown, formatPaired, formatTable, INFECTION_LEGEND, METRIC_LEGEND } from "../../analysis/format.ts";
 import { buildLeaderboard } from "../../analysis/leaderboard.ts";
@@ -244,7 +245,26 @@ program
     const attacks = trainingTexts(loadCorpus(), opts.train);
     const trained = vaccinator.train(attacks, selfCorpus(), { seed: opts.seed, split: opts.train });
     writeFileSync(opts.out, `${JSON.stringify(trained, null, 2)}\n`);
-    process.stdout.write(`wrote ${opts.out}: ${trained.signatures.length} signatures from ${attacks.length} ${opts.train} attack texts\n`);
+    process.stdout.write(`wrote ${opts.out}: ${vaccinator.id} (${vaccinator.depth}) trained on ${attacks.length} ${opts.train} attack texts, hash ${trained.trained_on.hash}\n`);
+  });
+
+program
+  .command("generalize")
+  .description("train every vaccinator on the seen split, run the corpus under each, and report block rate on seen, near and far, the generalization index and held-out autoimmunity")
+  .option("--model <names>", "models, comma-separated", list, ["sim:obedient", "sim:typical"])
+  .option("--seed <n>", "training seed", positiveInt("seed"), 1)
+  .option("--out <dir>", "folder for the generalize-<stamp>/ folder", "results")
+  .addOption(new Option("--format <format>", "output format").choices(["table", "md", "json"]).default("table"))
+  .action(async (opts: { model: string[]; seed: number; out: string; format: "table" | "md" | "json" }) => {
+    for (const name of opts.model) {
+      if (!name.startsWith("sim:")) throw new UsageError(`generalize runs the simulated models; got "${name}". Valid models: ${validModelNames().filter((m) => m.startsWith("sim:")).join(", ")}`);
+    }
+    const progress = createProgress("generalize");
+    const { rows, dir, run } = await runGeneralization({ out: opts.out, models: opts.model, seed: opts.seed, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
+      progress.stop(),
+    );
+    process.stderr.write(`wrote ${dir}: ${run.episodes} episodes (${run.errors} errors) in ${run.seconds.toFixed(1)} s\n`);
+    process.stdout.write(opts.format === "json" ? `${JSON.stringify(rows, null, 2)}\n` : `${formatGeneralization(rows, opts.format)}\n`);
   });
 
 program

@@ -5,13 +5,13 @@ import { DefenseConfigError } from "../errors.ts";
 
 /**
  * A vaccine: what a vaccinator learned, as a JSON file. It records what it was trained on (a hash of the training
- * texts and the seed) so a result can name the exact vaccine that produced it.
+ * texts and the seed) so a result can name the exact vaccine that produced it; `model` is the vaccinator's own.
  */
 export const VaccineArtifactSchema = z.strictObject({
   vaccinator: z.string().min(1),
   version: z.string(),
   trained_on: z.strictObject({ split: z.string(), examples: z.number().int().min(0), hash: z.string(), seed: z.number().int() }),
-  signatures: z.array(z.string().min(8)),
+  model: z.record(z.string(), z.unknown()),
 });
 export type VaccineArtifact = z.infer<typeof VaccineArtifactSchema>;
 
@@ -34,3 +34,30 @@ export interface TrainingRun {
 }
 
 export const trainingHash = (texts: readonly string[]) => createHash("sha256").update(texts.join("\u0000")).digest("hex").slice(0, 16);
+
+/** What a vaccine recognised in a text: the offending part, and why. */
+export interface Detection {
+  readonly evidence: string;
+  readonly reason: string;
+}
+
+/** A vaccine applied: recognises attack text, or returns null. */
+export type Detector = (text: string) => Detection | null;
+
+/** How deep a vaccine goes: superficial ones recognise text they saw; deep ones change what is recognised. */
+export type VaccineDepth = "superficial" | "deep";
+
+/** A vaccinator learns a vaccine from attack texts it was shown and benign "self" texts it must not react to. */
+export interface Vaccinator {
+  readonly id: string;
+  readonly description: string;
+  readonly depth: VaccineDepth;
+  train(attacks: readonly string[], self: readonly string[], run: TrainingRun): VaccineArtifact;
+  /** The detector of a trained model (`artifact.model`); throws when the model is not this vaccinator's. */
+  detector(model: Readonly<Record<string, unknown>>): Detector;
+}
+
+/** Words of a text as the vaccines compare them: each normalised (case, look-alikes, zero-width, marks folded). */
+export function words(text: string, normalise: (t: string) => string): string[] {
+  return text.split(/\s+/).map(normalise).filter(Boolean);
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { generalizationIndex } from "./generalize.ts";
+import { SUITES } from "../suites/registry.ts";
+import { benignHalf } from "./training.ts";
+
+describe("the generalization index", () => {
+  it("is BR(unseen)/BR(seen) with Katz's log interval, by hand", () => {
+    // 30/50 unseen vs 45/50 seen: ratio 0.6/0.9 = 0.6667; se = sqrt(1/30 − 1/50 + 1/45 − 1/50) = 0.124722.
+    const r = generalizationIndex({ k: 30, n: 50, rate: 0.6, lo: null, hi: null }, { k: 45, n: 50, rate: 0.9, lo: null, hi: null });
+    expect(r.index).toBeCloseTo(0.666667, 5);
+    expect(r.lo).toBeCloseTo(0.666667 * Math.exp(-1.959964 * 0.124722), 4);
+    expect(r.hi).toBeCloseTo(0.666667 * Math.exp(1.959964 * 0.124722), 4);
+  });
+
+  it("is undefined when the vaccine stops nothing it was trained on", () => {
+    expect(generalizationIndex({ k: 3, n: 10, rate: 0.3, lo: null, hi: null }, { k: 0, n: 10, rate: 0, lo: null, hi: null }).index).toBeNull();
+  });
+});
+
+describe("the benign halves", () => {
+  it("split every suite's benign tasks, hard negatives included, into a training and an evaluation half", () => {
+    const tasks = [...SUITES.values()].flatMap((suite) => suite.tasks.map((t) => ({ half: benignHalf(suite.name, t.id), hard: t.hard_negative })));
+    const evaluate = tasks.filter((t) => t.half === "evaluate");
+    expect(evaluate.length).toBeGreaterThan(20);
+    expect(tasks.length - evaluate.length).toBeGreaterThan(20);
+    expect(evaluate.some((t) => t.hard)).toBe(true);
+  });
+});

@@ -1,0 +1,141 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { computeReport } from "../../analysis/report.ts";
+import { openResults, queryRows } from "../../analysis/results.ts";
+import { VACCINATORS } from "../../defenses/vaccines/index.ts";
+import { loadCorpus } from "../corpus.ts";
+import { loadRunConfig, type RunConfig } from "../runner/config.ts";
+import { executeRun, type RunSummary } from "../runner/run.ts";
+import { benignHalf, selfCorpus, trainingTexts } from "./training.ts";
+
+const Z = 1.959963984540054;
+
+/** A rate with its Wilson 95% interval. */
+export interface Rate {
+  readonly k: number;
+  readonly n: number;
+  readonly rate: number | null;
+  readonly lo: number | null;
+  readonly hi: number | null;
+}
+
+function wilson(k: number, n: number): Rate {
+  if (n === 0) return { k, n, rate: null, lo: null, hi: null };
+  const p = k / n;
+  const centre = p + (Z * Z) / (2 * n);
+  const half = Z * Math.sqrt((p * (1 - p)) / n + (Z * Z) / (4 * n * n));
+  const d = 1 + (Z * Z) / n;
+  return { k, n, rate: p, lo: Math.max(0, (centre - half) / d), hi: Math.min(1, (centre + half) / d) };
+}
+
+/** BR(unseen) / BR(seen) with Katz's log interval for a ratio of two independent proportions. */
+export function generalizationIndex(unseen: Rate, seen: Rate): { index: number | null; lo: number | null; hi: number | null } {
+  if (!unseen.n || !seen.n || !seen.k) return { index: null, lo: null, hi: null };
+  const index = unseen.k / unseen.n / (seen.k / seen.n);
+  if (unseen.k === 0) return { index: 0, lo: 0, hi: null };
+  const se = Math.sqrt(1 / unseen.k - 1 / unseen.n + 1 / seen.k - 1 / seen.n);
+  return { index, lo: index * Math.exp(-Z * se), hi: index * Math.exp(Z * se) };
+}
+
+export interface GeneralizationRow {
+  readonly vaccinator: string;
+  readonly depth: string;
+  readonly model: string;
+  readonly block_rate: Readonly<Record<"seen" | "near" | "far", Rate>>;
+  readonly index_near: ReturnType<typeof generalizationIndex>;
+  readonly index_far: ReturnType<typeof generalizationIndex>;
+  /** Benign episodes of the held-out half with an intervention: tasks whose content the vaccine never saw as self. */
+  readonly autoimmunity: Rate;
+}
+
+/**
+ * The generalization protocol: every vaccinator trained on the `seen` split (and the `train` half of the benign
+ * tasks as self), then the whole corpus run undefended and under each vaccine; block rate per split against the
+ * undefended baseline, the index BR(near)/BR(seen) and BR(far)/BR(seen), and autoimmunity on the `evaluate` half
+ * of the benign tasks. Artifacts, configurations and the run land in `out/generalize-<stamp>/`.
+ */
+export async function runGeneralization(options: {
+  readonly out: string;
+  readonly models: readonly string[];
+  readonly seed: number;
+  readonly onProgress?: (done: number, total: number) => void;
+}): Promise<{ rows: GeneralizationRow[]; dir: string; run: RunSummary }> {
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const dir = resolve(options.out, `generalize-${stamp}`);
+  mkdirSync(join(dir, "artifacts"), { recursive: true });
+  mkdirSync(join(dir, "configs"), { recursive: true });
+  const attacks = trainingTexts(loadCorpus(), "seen");
+  const self = selfCorpus();
+  const configs: string[] = [];
+  for (const vaccinator of VACCINATORS.values()) {
+    const artifact = join(dir, "artifacts", `${vaccinator.id}.json`);
+    writeFileSync(artifact, `${JSON.stringify(vaccinator.train(attacks, self, { seed: options.seed, split: "seen" }))}\n`);
+    const config = join(dir, "configs", `vaccine-${vaccinator.id}.json`);
+    const layers = [{ use: "vaccine", params: { artifact } }];
+    writeFileSync(config, `${JSON.stringify({ name: `vaccine-${vaccinator.id}`, description: `L3 vaccine ${vaccinator.id} trained on seen`, layers }, null, 2)}\n`);
+    configs.push(config);
+  }
+  const config: RunConfig = {
+    ...loadRunConfig("default"),
+    name: "generalize",
+    description: "Every vaccinator trained on seen, evaluated on seen, near and far, with held-out benign tasks",
+    agents: ["single", "supervisor"],
+    defenses: ["none", ...configs],
+    models: [...options.models],
+  };
+  const run = await executeRun({ config, out: dir, runId: "run", endpoint: {}, onProgress: options.onProgress });
+  const db = await openResults([run.dir]);
+  try {
+    const bySplit = await computeReport(db, ["split"]);
+    const benign = await queryRows(db.connection, "SELECT defense, model, suite, user_task, interventions > 0 AS intervened FROM benign_episodes WHERE error IS NULL");
+    const rows: GeneralizationRow[] = [];
+    for (const vaccinator of VACCINATORS.values()) {
+      for (const model of options.models) {
+        const name = `vaccine-${vaccinator.id}`;
+        const rate = (split: string) => {
+          const r = bySplit.find((x) => x.defense === name && x.model === model && x.split === split);
+          const n = Number(r?.n_block_base ?? 0);
+          return wilson(Math.round((r?.block_rate ?? 0) * n), n);
+        };
+        const held = benign.filter((b) => b.defense === name && b.model === model && benignHalf(String(b.suite), String(b.user_task)) === "evaluate");
+        const block_rate = { seen: rate("seen"), near: rate("near"), far: rate("far") };
+        rows.push({
+          vaccinator: vaccinator.id,
+          depth: vaccinator.depth,
+          model,
+          block_rate,
+          index_near: generalizationIndex(block_rate.near, block_rate.seen),
+          index_far: generalizationIndex(block_rate.far, block_rate.seen),
+          autoimmunity: wilson(held.filter((b) => b.intervened).length, held.length),
+        });
+      }
+    }
+    writeFileSync(join(dir, "generalization.json"), `${JSON.stringify(rows, null, 2)}\n`);
+    writeFileSync(join(dir, "generalization.md"), `${formatGeneralization(rows, "md")}\n`);
+    return { rows, dir, run };
+  } finally {
+    db.close();
+  }
+}
+
+const num = (v: number | null, digits = 2) => (v === null ? "–" : v.toFixed(digits));
+const withInterval = (r: { rate?: number | null; index?: number | null; lo: number | null; hi: number | null }) =>
+  `${num(r.rate ?? r.index ?? null)} [${num(r.lo)}–${num(r.hi)}]`;
+
+export function formatGeneralization(rows: readonly GeneralizationRow[], format: "table" | "md"): string {
+  const header = ["vaccinator", "depth", "model", "BR seen", "BR near", "BR far", "index near", "index far", "autoimmunity (held-out)"];
+  const body = rows.map((r) => [
+    r.vaccinator,
+    r.depth,
+    r.model,
+    withInterval(r.block_rate.seen),
+    withInterval(r.block_rate.near),
+    withInterval(r.block_rate.far),
+    withInterval(r.index_near),
+    withInterval(r.index_far),
+    `${withInterval(r.autoimmunity)} of ${r.autoimmunity.n}`,
+  ]);
+  if (format === "md") return [header, header.map(() => "---"), ...body].map((c) => `| ${c.join(" | ")} |`).join("\n");
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  return [header, ...body].map((c) => c.map((x, i) => x.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
