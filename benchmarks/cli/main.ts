@@ -13,7 +13,7 @@ import { describeBuiltins } from "../../defenses/builtins/index.ts";
 import { configurationNames, describeConfigurations, parseDefenseConfiguration } from "../../defenses/config.ts";
 import { VACCINATORS } from "../../defenses/vaccines/index.ts";
 import { formatGeneralization, runGeneralization } from "../vaccines/generalize.ts";
-import { selfCorpus, trainingTexts } from "../vaccines/training.ts";
+import { selfCorpus, trainingData, trainingTexts } from "../vaccines/training.ts";
 import { formatAttribution, formatCampaigns, formatInfection, formatMarkdown, formatPaired, formatTable, INFECTION_LEGEND, METRIC_LEGEND } from "../../analysis/format.ts";
 import { buildLeaderboard } from "../../analysis/leaderboard.ts";
 import { computeAttribution, computeCampaigns, computeInfection, computePaired, computeReport } from "../../analysis/report.ts";
@@ -239,13 +239,14 @@ program
   .addOption(new Option("--train <split>", "split to learn from").choices(["seen", "near", "far"]).default("seen"))
   .option("--seed <n>", "training seed", positiveInt("seed"), 1)
   .requiredOption("--out <file>", "where to write the artifact (JSON)")
-  .action((opts: { vaccinator: string; train: string; seed: number; out: string }) => {
+  .action(async (opts: { vaccinator: string; train: string; seed: number; out: string }) => {
     const vaccinator = VACCINATORS.get(opts.vaccinator);
     if (!vaccinator) throw new UsageError(`unknown vaccinator "${opts.vaccinator}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}`);
-    const attacks = trainingTexts(loadCorpus(), opts.train);
-    const trained = vaccinator.train(attacks, selfCorpus(), { seed: opts.seed, split: opts.train });
+    const corpus = loadCorpus();
+    const data = vaccinator.learnsFrom === "actions" ? await trainingData(corpus, opts.train) : { attacks: trainingTexts(corpus, opts.train), self: selfCorpus() };
+    const trained = vaccinator.train(data, { seed: opts.seed, split: opts.train });
     writeFileSync(opts.out, `${JSON.stringify(trained, null, 2)}\n`);
-    process.stdout.write(`wrote ${opts.out}: ${vaccinator.id} (${vaccinator.depth}) trained on ${attacks.length} ${opts.train} attack texts, hash ${trained.trained_on.hash}\n`);
+    process.stdout.write(`wrote ${opts.out}: ${vaccinator.id} (${vaccinator.depth}) trained on ${trained.trained_on.examples} ${opts.train} examples, hash ${trained.trained_on.hash}\n`);
   });
 
 program

@@ -9,7 +9,8 @@ import type { Suite } from "../suites/suite.ts";
 
 /**
  * Runs single campaigns with real agents, suites and a given defense stack: how tests show that a layer stops an
- * attack case or lets a benign task through. Not for measuring: runs go through `executeRun`.
+ * attack case or lets a benign task through, and how vaccine training records what attacks made an agent do.
+ * Not for measuring: runs go through `executeRun`.
  */
 const models = new Map<string, ModelHandle>();
 const systems = new Map<string, AgentSystem>();

@@ -6,7 +6,7 @@ import { VACCINATORS } from "../../defenses/vaccines/index.ts";
 import { loadCorpus } from "../corpus.ts";
 import { loadRunConfig, type RunConfig } from "../runner/config.ts";
 import { executeRun, type RunSummary } from "../runner/run.ts";
-import { benignHalf, selfCorpus, trainingTexts } from "./training.ts";
+import { benignHalf, trainingData } from "./training.ts";
 
 const Z = 1.959963984540054;
 
@@ -64,12 +64,11 @@ export async function runGeneralization(options: {
   const dir = resolve(options.out, `generalize-${stamp}`);
   mkdirSync(join(dir, "artifacts"), { recursive: true });
   mkdirSync(join(dir, "configs"), { recursive: true });
-  const attacks = trainingTexts(loadCorpus(), "seen");
-  const self = selfCorpus();
+  const data = await trainingData(loadCorpus(), "seen");
   const configs: string[] = [];
   for (const vaccinator of VACCINATORS.values()) {
     const artifact = join(dir, "artifacts", `${vaccinator.id}.json`);
-    writeFileSync(artifact, `${JSON.stringify(vaccinator.train(attacks, self, { seed: options.seed, split: "seen" }))}\n`);
+    writeFileSync(artifact, `${JSON.stringify(vaccinator.train(data, { seed: options.seed, split: "seen" }))}\n`);
     const config = join(dir, "configs", `vaccine-${vaccinator.id}.json`);
     const layers = [{ use: "vaccine", params: { artifact } }];
     writeFileSync(config, `${JSON.stringify({ name: `vaccine-${vaccinator.id}`, description: `L3 vaccine ${vaccinator.id} trained on seen`, layers }, null, 2)}\n`);

@@ -1,6 +1,11 @@
 import { createHash } from "node:crypto";
 import { SAVE_MEMORY_TOOL } from "../../agents/reserved-tools.ts";
 import type { AttackCase } from "../../attacks/schema.ts";
+import { canonical } from "../../defenses/approver.ts";
+import { allow, type Defense } from "../../defenses/types.ts";
+import type { Action, TrainingData } from "../../defenses/vaccines/artifact.ts";
+import { ActionObserver, actionKey } from "../../defenses/vaccines/behaviour.ts";
+import { runAttackCase, runBenignTask } from "../testing/episodes.ts";
 import { SUITES } from "../suites/registry.ts";
 import { environmentOf, type Suite } from "../suites/suite.ts";
 
@@ -41,4 +46,57 @@ export function selfCorpus(suites: readonly Suite<unknown>[] = [...SUITES.values
     }
   }
   return texts;
+}
+
+/** A layer that watches an undefended episode and writes down each tool call as the behavioural vaccine sees it. */
+function recorder(calls: { action: Action; tool: string; args: Readonly<Record<string, unknown>> }[]): Defense {
+  return {
+    id: "action-recorder",
+    layer: "L3",
+    version: "1",
+    description: "Records tool calls as actions (training only)",
+    params: {},
+    hooks: {
+      onContext(entry, scope) {
+        scope.state("action-recorder", () => new ActionObserver()).context(entry, scope);
+        return allow;
+      },
+      onToolCall(call, scope) {
+        calls.push({ action: scope.state("action-recorder", () => new ActionObserver()).action(call, scope), tool: call.tool.name, args: call.args });
+        return allow;
+      },
+    },
+  };
+}
+
+/**
+ * Everything a vaccinator may learn from for one split: the planted texts, the benign self texts, and — from
+ * episodes run undefended on the obedient model — the actions the split's attacks made the agent take (calls a
+ * payload asked for) and the actions of the benign tasks of the `train` half.
+ */
+export async function trainingData(cases: readonly AttackCase[], split: string): Promise<TrainingData> {
+  const attackActions: Action[] = [];
+  const seenKeys = new Set<string>();
+  for (const c of cases.filter((x) => x.split === split)) {
+    const wanted = new Set([c.injection, ...c.carried].flatMap((p) => p.calls.map((call) => `${call.tool}:${canonical(call.args)}`)));
+    const calls: Parameters<typeof recorder>[0] = [];
+    await runAttackCase(c.id, [recorder(calls)]);
+    for (const call of calls) {
+      if (!wanted.has(`${call.tool}:${canonical(call.args)}`)) continue;
+      const key = `${c.id}|${actionKey(call.action)}`;
+      if (!seenKeys.has(key)) (seenKeys.add(key), attackActions.push(call.action));
+    }
+  }
+  const selfActions: Action[] = [];
+  for (const suite of SUITES.values()) {
+    for (const task of suite.tasks) {
+      if (benignHalf(suite.name, task.id) !== "train") continue;
+      for (const agent of ["single", "supervisor"]) {
+        const calls: Parameters<typeof recorder>[0] = [];
+        await runBenignTask(suite.name, task.id, [recorder(calls)], { agent });
+        selfActions.push(...calls.map((c) => c.action));
+      }
+    }
+  }
+  return { attacks: trainingTexts(cases, split), self: selfCorpus(), attackActions, selfActions };
 }

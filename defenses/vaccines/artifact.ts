@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { DefenseConfigError } from "../errors.ts";
+import { allow, type DefenseHooks, quarantine, type Sensitivity } from "../types.ts";
 
 /**
  * A vaccine: what a vaccinator learned, as a JSON file. It records what it was trained on (a hash of the training
@@ -47,14 +48,50 @@ export type Detector = (text: string) => Detection | null;
 /** How deep a vaccine goes: superficial ones recognise text they saw; deep ones change what is recognised. */
 export type VaccineDepth = "superficial" | "deep";
 
-/** A vaccinator learns a vaccine from attack texts it was shown and benign "self" texts it must not react to. */
+/** Where an action's targets were first named: in the request, in trusted content, only in untrusted content, nowhere. */
+export type Origin = "none" | "request" | "trusted" | "untrusted";
+
+/** A tool call as a behavioural vaccine sees it: what was done, to what kind of target, after what was read. */
+export interface Action {
+  readonly tool: string;
+  readonly sensitivity: Sensitivity;
+  readonly origin: Origin;
+  /** Whether untrusted content was in the agent's context when it acted. */
+  readonly afterUntrusted: boolean;
+}
+
+/**
+ * What a vaccinator learns from: the attack texts of a split and the benign "self" texts; and, for behavioural
+ * vaccinators, the actions the attacks made an undefended agent take, and the actions of benign work.
+ */
+export interface TrainingData {
+  readonly attacks: readonly string[];
+  readonly self: readonly string[];
+  readonly attackActions?: readonly Action[];
+  readonly selfActions?: readonly Action[];
+}
+
+/** A vaccinator learns a vaccine from what attacks looked like or did, and from benign "self" it must leave alone. */
 export interface Vaccinator {
   readonly id: string;
   readonly description: string;
   readonly depth: VaccineDepth;
-  train(attacks: readonly string[], self: readonly string[], run: TrainingRun): VaccineArtifact;
-  /** The detector of a trained model (`artifact.model`); throws when the model is not this vaccinator's. */
-  detector(model: Readonly<Record<string, unknown>>): Detector;
+  /** Whether it learns from actions (traces) rather than texts. */
+  readonly learnsFrom: "texts" | "actions";
+  train(data: TrainingData, run: TrainingRun): VaccineArtifact;
+  /** The hooks of the L3 layer a trained model (`artifact.model`) makes; throws when the model is not its own. */
+  hooks(model: Readonly<Record<string, unknown>>): DefenseHooks;
+}
+
+/** The layer of a text vaccine: untrusted content its detector recognises is withheld, naming what it recognised. */
+export function textVaccineHooks(id: string, detect: Detector): DefenseHooks {
+  return {
+    onContext(entry) {
+      if (entry.provenance.trust === "trusted") return allow;
+      const hit = detect(entry.content);
+      return hit ? quarantine(`vaccine.${id}`, hit.reason, hit.evidence) : allow;
+    },
+  };
 }
 
 /** Words of a text as the vaccines compare them: each normalised (case, look-alikes, zero-width, marks folded). */

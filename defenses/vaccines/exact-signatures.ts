@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { sentences } from "../util/decode.ts";
 import { normalise } from "../util/normalise.ts";
-import { trainingHash, type Vaccinator } from "./artifact.ts";
+import { type Detector, textVaccineHooks, trainingHash, type Vaccinator } from "./artifact.ts";
 
 const Model = z.strictObject({ signatures: z.array(z.string().min(8)) });
 
@@ -14,7 +14,8 @@ export const exactSignatures: Vaccinator = {
   id: "exact-signatures",
   description: "Exact normalised sentences of seen attack texts, minus any that occur in benign self texts",
   depth: "superficial",
-  train(attacks, self, run) {
+  learnsFrom: "texts",
+  train({ attacks, self }, run) {
     const benign = new Set(self.flatMap((t) => sentences(t).map(normalise)));
     const signatures = new Set<string>();
     for (const text of attacks) {
@@ -30,17 +31,22 @@ export const exactSignatures: Vaccinator = {
       model: { signatures: [...signatures].sort() },
     };
   },
-  detector(raw) {
-    const { signatures } = Model.parse(raw);
-    return (text) => {
-      const normal = normalise(text);
-      const hit = signatures.find((s) => normal.includes(s));
-      if (!hit) return null;
-      const carriers = sentences(text).filter((s) => {
-        const n = normalise(s);
-        return n.length > 0 && (hit.includes(n) || n.includes(hit));
-      });
-      return { evidence: carriers.length > 0 ? carriers.join("\n") : text, reason: `carries a learned signature (${hit.slice(0, 40)}…)` };
-    };
+  hooks(raw) {
+    return textVaccineHooks(this.id, exactSignaturesDetector(raw));
   },
 };
+
+/** The detector of a trained model. */
+export function exactSignaturesDetector(raw: Readonly<Record<string, unknown>>): Detector {
+  const { signatures } = Model.parse(raw);
+  return (text) => {
+    const normal = normalise(text);
+    const hit = signatures.find((s) => normal.includes(s));
+    if (!hit) return null;
+    const carriers = sentences(text).filter((s) => {
+      const n = normalise(s);
+      return n.length > 0 && (hit.includes(n) || n.includes(hit));
+    });
+    return { evidence: carriers.length > 0 ? carriers.join("\n") : text, reason: `carries a learned signature (${hit.slice(0, 40)}…)` };
+  };
+}

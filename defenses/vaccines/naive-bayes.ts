@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { sentences } from "../util/decode.ts";
 import { normalise } from "../util/normalise.ts";
-import { trainingHash, type Vaccinator } from "./artifact.ts";
+import { type Detector, textVaccineHooks, trainingHash, type Vaccinator } from "./artifact.ts";
 
 /** Character n-gram length over normalised sentences (letters and digits only). */
 const N = 4;
@@ -50,7 +50,8 @@ export const naiveBayes: Vaccinator = {
   id: "naive-bayes",
   description: "Naive Bayes over hashed character 4-grams of sentences, attack vs self; threshold above every self sentence",
   depth: "deep",
-  train(attacks, self, run) {
+  learnsFrom: "texts",
+  train({ attacks, self }, run) {
     const attackSentences = attacks.flatMap(sentences).filter((s) => normalise(s).length >= 12);
     const selfSentences = self.flatMap(sentences).filter((s) => normalise(s).length >= 12);
     const counts = (texts: readonly string[]) => {
@@ -76,11 +77,16 @@ export const naiveBayes: Vaccinator = {
       model,
     };
   },
-  detector(raw) {
-    const model = Model.parse(raw);
-    return (text) => {
-      const flagged = sentences(text).filter((s) => score(s, model) > model.threshold);
-      return flagged.length === 0 ? null : { evidence: flagged.join("\n"), reason: `${flagged.length} sentence(s) classified as injection (naive Bayes)` };
-    };
+  hooks(raw) {
+    return textVaccineHooks(this.id, naiveBayesDetector(raw));
   },
 };
+
+/** The detector of a trained model. */
+export function naiveBayesDetector(raw: Readonly<Record<string, unknown>>): Detector {
+  const model = Model.parse(raw);
+  return (text) => {
+    const flagged = sentences(text).filter((s) => score(s, model) > model.threshold);
+    return flagged.length === 0 ? null : { evidence: flagged.join("\n"), reason: `${flagged.length} sentence(s) classified as injection (naive Bayes)` };
+  };
+}

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { sentences } from "../util/decode.ts";
 import { normalise } from "../util/normalise.ts";
-import { trainingHash, type Vaccinator, words } from "./artifact.ts";
+import { type Detector, textVaccineHooks, trainingHash, type Vaccinator, words } from "./artifact.ts";
 
 /** Words per detector: a detector is a run of this many normalised words. */
 const SPAN = 3;
@@ -30,7 +30,8 @@ export const negativeSelection: Vaccinator = {
   id: "negative-selection",
   description: "Word-trigram detectors from attack texts, censored against self; a text tripping two is recognised",
   depth: "superficial",
-  train(attacks, self, run) {
+  learnsFrom: "texts",
+  train({ attacks, self }, run) {
     const selfSpans = new Set(self.flatMap((t) => spans(t, SPAN)));
     const candidates = [...new Set(attacks.flatMap((t) => spans(t, SPAN)))].filter((s) => !selfSpans.has(s));
     const order = (s: string) => createHash("sha256").update(`${run.seed}|${s}`).digest("hex");
@@ -47,14 +48,19 @@ export const negativeSelection: Vaccinator = {
       model: { span: SPAN, min_hits: MIN_HITS, detectors },
     };
   },
-  detector(raw) {
-    const model = Model.parse(raw);
-    const detectors = new Set(model.detectors);
-    return (text) => {
-      const hits = new Set(spans(text, model.span).filter((s) => detectors.has(s)));
-      if (hits.size < model.min_hits) return null;
-      const carriers = sentences(text).filter((s) => spans(s, model.span).some((x) => hits.has(x)));
-      return { evidence: carriers.join("\n"), reason: `trips ${hits.size} detectors (${[...hits].slice(0, 2).join(" | ")})` };
-    };
+  hooks(raw) {
+    return textVaccineHooks(this.id, negativeSelectionDetector(raw));
   },
 };
+
+/** The detector of a trained model. */
+export function negativeSelectionDetector(raw: Readonly<Record<string, unknown>>): Detector {
+  const model = Model.parse(raw);
+  const detectors = new Set(model.detectors);
+  return (text) => {
+    const hits = new Set(spans(text, model.span).filter((s) => detectors.has(s)));
+    if (hits.size < model.min_hits) return null;
+    const carriers = sentences(text).filter((s) => spans(s, model.span).some((x) => hits.has(x)));
+    return { evidence: carriers.join("\n"), reason: `trips ${hits.size} detectors (${[...hits].slice(0, 2).join(" | ")})` };
+  };
+}

@@ -1,40 +1,76 @@
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadCorpus } from "../../benchmarks/corpus.ts";
-import { selfCorpus, trainingTexts } from "../../benchmarks/vaccines/training.ts";
+import { findCase, runAttackCase, runBenignTask } from "../../benchmarks/testing/episodes.ts";
+import { benignHalf, selfCorpus, trainingData, trainingTexts } from "../../benchmarks/vaccines/training.ts";
+import { SUITES } from "../../benchmarks/suites/registry.ts";
+import type { Defense } from "../types.ts";
+import type { Detector, TrainingData } from "./artifact.ts";
+import { exactSignaturesDetector } from "./exact-signatures.ts";
 import { VACCINATORS } from "./index.ts";
+import { naiveBayesDetector } from "./naive-bayes.ts";
+import { negativeSelectionDetector } from "./negative-selection.ts";
 
 const corpus = loadCorpus();
-const seen = trainingTexts(corpus, "seen");
-const self = selfCorpus();
+const texts: TrainingData = { attacks: trainingTexts(corpus, "seen"), self: selfCorpus() };
+const DETECTORS: Record<string, (model: Readonly<Record<string, unknown>>) => Detector> = {
+  "exact-signatures": exactSignaturesDetector,
+  "negative-selection": negativeSelectionDetector,
+  "naive-bayes": naiveBayesDetector,
+};
 
-describe.each([...VACCINATORS.keys()])("vaccinator %s", (id) => {
+describe.each(Object.keys(DETECTORS))("text vaccinator %s", (id) => {
   const vaccinator = VACCINATORS.get(id)!;
-  const train = (seed = 1) => vaccinator.train(seen, self, { seed, split: "seen" });
+  const train = () => vaccinator.train(texts, { seed: 1, split: "seen" });
 
   it("is deterministic: the same data and seed give the same artifact, byte for byte", () => {
     expect(JSON.stringify(train())).toBe(JSON.stringify(train()));
-    expect(train().trained_on).toMatchObject({ split: "seen", examples: seen.length, seed: 1 });
+    expect(train().trained_on).toMatchObject({ split: "seen", examples: texts.attacks.length, seed: 1 });
   });
 
-  it("recognises most of what it was trained on, and no text of its self corpus", () => {
-    const detect = vaccinator.detector(train().model);
-    const recognised = seen.filter((t) => detect(t) !== null).length;
-    expect(recognised / seen.length).toBeGreaterThan(0.8);
-    expect(self.filter((t) => detect(t) !== null)).toEqual([]);
-  });
-
-  it("names what it recognised", () => {
-    const detect = vaccinator.detector(train().model);
-    const hit = seen.map(detect).find((d) => d !== null)!;
+  it("recognises most of what it was trained on, and no text of its self corpus, naming what it recognised", () => {
+    const detect = DETECTORS[id]!(train().model);
+    expect(texts.attacks.filter((t) => detect(t) !== null).length / texts.attacks.length).toBeGreaterThan(0.8);
+    expect(texts.self.filter((t) => detect(t) !== null)).toEqual([]);
+    const hit = texts.attacks.map(detect).find((d) => d !== null)!;
     expect(hit.evidence.length).toBeGreaterThan(0);
-    expect(hit.reason.length).toBeGreaterThan(0);
+  });
+});
+
+describe("behavioural vaccinator", () => {
+  let data: TrainingData;
+  const vaccinator = VACCINATORS.get("behaviour")!;
+  const layer = (model: Readonly<Record<string, unknown>>): Defense => ({ id: "vaccine:behaviour", layer: "L3", version: "1", description: "test", params: {}, hooks: vaccinator.hooks(model) });
+  beforeAll(async () => {
+    data = await trainingData(corpus, "seen");
+  }, 120_000);
+
+  it("learns from actions, deterministically", () => {
+    expect(data.attackActions!.length).toBeGreaterThan(100);
+    const a = vaccinator.train(data, { seed: 1, split: "seen" });
+    expect(JSON.stringify(a)).toBe(JSON.stringify(vaccinator.train(data, { seed: 1, split: "seen" })));
+    expect((a.model.patterns as string[]).length).toBeGreaterThan(5);
+  });
+
+  it("refuses what a seen attack made the agent do, whatever the words: also a far case (a delayed trigger) it never saw", async () => {
+    const model = vaccinator.train(data, { seed: 1, split: "seen" }).model;
+    const far = findCase((c) => c.split === "far" && c.family === "delayed-trigger" && c.goal.kind === "exfiltration" && c.agent === "single", "a far delayed exfiltration");
+    expect((await runAttackCase(far, [])).attackSucceeded).toBe(true);
+    expect((await runAttackCase(far, [layer(model)])).attackSucceeded).toBe(false);
+  });
+
+  it("lets the benign tasks of the held-out half through", async () => {
+    const model = vaccinator.train(data, { seed: 1, split: "seen" }).model;
+    const held = [...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === "evaluate").map((t) => [s.name, t.id] as const));
+    let intervened = 0;
+    for (const [suite, task] of held) if ((await runBenignTask(suite, task, [layer(model)])).interventions > 0) intervened++;
+    expect(intervened / held.length).toBeLessThan(0.2);
   });
 });
 
 describe("the shipped exact-signatures artifact", () => {
   it("is what training on today's corpus gives (it cannot go stale)", () => {
     const shipped = JSON.parse(readFileSync(new URL("./artifacts/exact-signatures-seen.json", import.meta.url), "utf8"));
-    expect(shipped).toEqual(VACCINATORS.get("exact-signatures")!.train(seen, self, { seed: 1, split: "seen" }));
+    expect(shipped).toEqual(VACCINATORS.get("exact-signatures")!.train(texts, { seed: 1, split: "seen" }));
   });
 });
