@@ -217,7 +217,7 @@ function listOf(kind: (typeof LISTS)[number]): Record<string, unknown>[] {
         { name: "openai:NAME", description: "any model on an OpenAI-compatible endpoint (--base-url / OPENAI_BASE_URL, --api-key / OPENAI_API_KEY)" },
       ];
     case "vaccinators":
-      return [...VACCINATORS.values()].map((v) => ({ name: v.id, description: v.description }));
+      return [...VACCINATORS.values()].map((v) => ({ name: v.id, depth: v.depth, learns_from: v.learnsFrom, description: v.description }));
   }
 }
 
