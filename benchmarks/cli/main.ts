@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { resolveEndpoint, probeEndpoint } from "../../agents/models/openai.ts";
@@ -10,8 +10,9 @@ import { generateCases, loadGeneratorConfig } from "../../attacks/generator.ts";
 import { parseAttackFile } from "../../attacks/load.ts";
 import { parseTargets } from "../../attacks/targets.ts";
 import { describeBuiltins } from "../../defenses/builtins/index.ts";
-import { configurationNames, describeConfigurations, parseDefenseConfiguration } from "../../defenses/config.ts";
+import { configurationNames, describeConfigurations, loadDefenseConfiguration, parseDefenseConfiguration } from "../../defenses/config.ts";
 import { VACCINATORS } from "../../defenses/vaccines/index.ts";
+import { evolve } from "../adaptive/evolve.ts";
 import { formatGeneralization, runGeneralization } from "../vaccines/generalize.ts";
 import { selfCorpus, trainingData, trainingTexts } from "../vaccines/training.ts";
 import { formatAttribution, formatCampaigns, formatInfection, formatMarkdown, formatPaired, formatTable, INFECTION_LEGEND, METRIC_LEGEND } from "../../analysis/format.ts";
@@ -266,6 +267,43 @@ program
     );
     process.stderr.write(`wrote ${dir}: ${run.episodes} episodes (${run.errors} errors) in ${run.seconds.toFixed(1)} s\n`);
     process.stdout.write(opts.format === "json" ? `${JSON.stringify(rows, null, 2)}\n` : `${formatGeneralization(rows, opts.format)}\n`);
+  });
+
+program
+  .command("evolve")
+  .description("adaptive attacker: evolve mutation chains and paraphrases per family against one defense configuration, within a query budget")
+  .requiredOption("--defense <name|file>", "the defense configuration to attack")
+  .option("--budget <n>", "queries (attack campaigns run) per family", positiveInt("budget"), 60)
+  .option("--seed <n>", "search seed", positiveInt("seed"), 1)
+  .option("--families <ids>", "families to attack, comma-separated (default: every family with plain single-agent cases)", list)
+  .option("--model <name>", "simulated model to attack", "sim:obedient")
+  .option("--out <dir>", "folder for the evolve-<defense>-<stamp>/ folder", "results")
+  .action(async (opts: { defense: string; budget: number; seed: number; families?: string[]; model: string; out: string }) => {
+    if (!opts.model.startsWith("sim:")) throw new UsageError(`evolve attacks the simulated models; got "${opts.model}". Valid models: ${validModelNames().filter((m) => m.startsWith("sim:")).join(", ")}`);
+    const defense = loadDefenseConfiguration(opts.defense);
+    const result = await evolve({
+      defense,
+      model: opts.model,
+      budget: opts.budget,
+      seed: opts.seed,
+      families: opts.families,
+      onQuery: process.stderr.isTTY ? (family, n) => process.stderr.write(`\revolve ${defense.name}: ${family} query ${n}/${opts.budget}   `) : undefined,
+    });
+    if (process.stderr.isTTY) process.stderr.write("\n");
+    const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+    const dir = join(opts.out, `evolve-${defense.name}-${stamp}`);
+    mkdirSync(dir, { recursive: true });
+    const escaping = result.families.flatMap((f) => f.escaping);
+    writeFileSync(join(dir, "evolve.json"), `${JSON.stringify({ ...result, families: result.families.map(({ escaping: e, ...f }) => ({ ...f, escaping: e.map((c) => c.id) })) }, null, 2)}\n`);
+    if (escaping.length > 0) writeFileSync(join(dir, "escaping-cases.json"), `${JSON.stringify(escaping, null, 2)}\n`);
+    const header = ["family", "queries", "first bypass at", "best fitness"];
+    const body = result.families.map((f) => [f.family, String(f.queries), f.queries_to_bypass === null ? "none" : String(f.queries_to_bypass), f.best_fitness.toFixed(1)]);
+    const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+    process.stdout.write(`${[header, ...body].map((c) => c.map((x, i) => x.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")}\n\n`);
+    const withstood = result.families.filter((f) => f.queries_to_bypass === null);
+    process.stdout.write(
+      `immune escape rate ${result.immune_escape_rate.toFixed(2)} (${result.families.length - withstood.length} of ${result.families.length} families); ${defense.name} withstood ${withstood.reduce((n, f) => n + f.queries, 0)} queries over ${withstood.length} families without a bypass; escaping variants: ${escaping.length} (${dir})\n`,
+    );
   });
 
 program

@@ -65,6 +65,12 @@ export function findCase(fits: (c: AttackCase) => boolean, what: string): string
 export async function runAttackCase(id: string, layers: readonly Defense[], options: { model?: string; seed?: number } = {}): Promise<Outcome> {
   const attack = corpus.get(id);
   if (!attack) throw new Error(`no attack case ${id}`);
+  return runCase(attack, layers, options);
+}
+
+/** Runs any attack case, one of the corpus or one made up on the way (an adaptive attacker's variant). */
+export async function runCase(attack: AttackCase, layers: readonly Defense[], options: { model?: string; seed?: number } = {}): Promise<Outcome> {
+  const id = attack.id;
   const suite = getSuite(attack.suite);
   const handle = model(options.model ?? "sim:obedient");
   const tasks = attack.campaign.map((t) => suite.tasks.find((x) => x.id === t)!);
