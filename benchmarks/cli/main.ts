@@ -13,6 +13,8 @@ import { describeBuiltins } from "../../defenses/builtins/index.ts";
 import { configurationNames, describeConfigurations, loadDefenseConfiguration, parseDefenseConfiguration } from "../../defenses/config.ts";
 import { VACCINATORS } from "../../defenses/vaccines/index.ts";
 import { evolve } from "../adaptive/evolve.ts";
+import { renderPng, renderSvg } from "../../analysis/render.ts";
+import { continualChart, runContinual } from "../vaccines/continual.ts";
 import { formatGeneralization, runGeneralization } from "../vaccines/generalize.ts";
 import { selfCorpus, trainingData, trainingTexts } from "../vaccines/training.ts";
 import { formatAttribution, formatCampaigns, formatInfection, formatMarkdown, formatPaired, formatTable, INFECTION_LEGEND, METRIC_LEGEND } from "../../analysis/format.ts";
@@ -267,6 +269,35 @@ program
     );
     process.stderr.write(`wrote ${dir}: ${run.episodes} episodes (${run.errors} errors) in ${run.seconds.toFixed(1)} s\n`);
     process.stdout.write(opts.format === "json" ? `${JSON.stringify(rows, null, 2)}\n` : `${formatGeneralization(rows, opts.format)}\n`);
+  });
+
+program
+  .command("continual")
+  .description("continual immune learning: a stream in which new families appear; Self finds incidents, the thymus (Meta) vets vaccines, Auto deploys them")
+  .option("--vaccinator <name>", "text vaccinator to learn with", "negative-selection")
+  .option("--per-family <n>", "attack episodes per family in the stream", positiveInt("per-family"), 12)
+  .option("--benign-every <n>", "a benign episode after every n attack episodes", positiveInt("benign-every"), 3)
+  .option("--autoimmunity-limit <rate>", "Meta rejects a vaccine flagging more than this share of the thymus", rateOption("autoimmunity-limit"), 0.02)
+  .option("--seed <n>", "stream and training seed", positiveInt("seed"), 1)
+  .option("--model <name>", "simulated model", "sim:obedient")
+  .option("--out <dir>", "folder for the continual-<stamp>/ folder", "results")
+  .action(async (opts: { vaccinator: string; perFamily: number; benignEvery: number; autoimmunityLimit: number; seed: number; model: string; out: string }) => {
+    const vaccinator = VACCINATORS.get(opts.vaccinator);
+    if (!vaccinator || vaccinator.learnsFrom !== "texts") {
+      throw new UsageError(`continual learning needs a text vaccinator; got "${opts.vaccinator}". Valid: ${[...VACCINATORS.values()].filter((v) => v.learnsFrom === "texts").map((v) => v.id).join(", ")}`);
+    }
+    const result = await runContinual({ vaccinator: opts.vaccinator, seed: opts.seed, perFamily: opts.perFamily, benignEvery: opts.benignEvery, autoimmunityLimit: opts.autoimmunityLimit, model: opts.model });
+    const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+    const dir = join(opts.out, `continual-${opts.vaccinator}-${stamp}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "continual.json"), `${JSON.stringify(result, null, 2)}\n`);
+    const svg = await renderSvg(continualChart(result));
+    writeFileSync(join(dir, "continual.svg"), svg);
+    writeFileSync(join(dir, "continual.png"), renderPng(svg));
+    const lines = Object.entries(result.time_to_immunity).map(([family, t]) => `${family.padEnd(28)} ${t === null ? "not immune within the stream" : `${t} exposures`}`);
+    process.stdout.write(
+      `${lines.join("\n")}\n\nincidents ${result.incidents}, clones deleted by the thymus ${result.clones_deleted}, vaccines deployed ${result.vaccines_deployed}, rejected ${result.vaccines_rejected}; autoimmunity drift ${result.autoimmunity_drift.map((d) => d.rate.toFixed(2)).join(" → ")} (${dir})\n`,
+    );
   });
 
 program

@@ -7,7 +7,7 @@ import type { Action, TrainingData } from "../../defenses/vaccines/artifact.ts";
 import { ActionObserver, actionKey } from "../../defenses/vaccines/behaviour.ts";
 import { runAttackCase, runBenignTask } from "../testing/episodes.ts";
 import { SUITES } from "../suites/registry.ts";
-import { environmentOf, type Suite } from "../suites/suite.ts";
+import { environmentOf } from "../suites/suite.ts";
 
 /** The texts an attack plants: what a vaccinator may learn from (the attack's metadata stays here). */
 export const attackTexts = (c: AttackCase): string[] => [c.injection.text, ...c.injection.also.map((a) => a.text), ...c.carried.map((p) => p.text)];
@@ -31,18 +31,22 @@ export function benignHalf(suite: string, task: string): "train" | "evaluate" {
  * their plans on a clean world — the outside content the agents read on a normal day, which a vaccine must leave
  * alone.
  */
-export function selfCorpus(suites: readonly Suite<unknown>[] = [...SUITES.values()]): string[] {
+export function selfCorpus(): string[] {
+  return selfCorpusOf([...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === "train").map((t) => ({ suite: s.name, task: t.id }))));
+}
+
+/** The untrusted content the given benign tasks read when run by their plans on a clean world. */
+export function selfCorpusOf(tasks: readonly { readonly suite: string; readonly task: string }[]): string[] {
   const texts: string[] = [];
-  for (const suite of suites) {
-    for (const task of suite.tasks) {
-      if (benignHalf(suite.name, task.id) !== "train") continue;
-      const world = suite.fixture();
-      const env = environmentOf(suite, world);
-      for (const step of task.plan) {
-        if (step.tool === SAVE_MEMORY_TOOL) continue;
-        const output = env.execute(step.tool, step.args);
-        if (env.tools.get(step.tool)?.descriptor.source === "untrusted") texts.push(output);
-      }
+  for (const { suite: name, task: id } of tasks) {
+    const suite = SUITES.get(name)!;
+    const task = suite.tasks.find((t) => t.id === id)!;
+    const world = suite.fixture();
+    const env = environmentOf(suite, world);
+    for (const step of task.plan) {
+      if (step.tool === SAVE_MEMORY_TOOL) continue;
+      const output = env.execute(step.tool, step.args);
+      if (env.tools.get(step.tool)?.descriptor.source === "untrusted") texts.push(output);
     }
   }
   return texts;

@@ -67,9 +67,10 @@ export const naiveBayes: Vaccinator = {
       const w = Math.log(((a.c.get(b) ?? 0) + 1) / (a.total + BUCKETS)) - Math.log(((s.c.get(b) ?? 0) + 1) / (s.total + BUCKETS));
       weights[b] = Math.round(w * 1e6) / 1e6;
     }
-    const model = { n: N, buckets: BUCKETS, weights, prior: Math.log(attackSentences.length / Math.max(1, selfSentences.length)), threshold: 0 };
+    const model = { n: N, buckets: BUCKETS, weights, prior: Math.log(Math.max(1, attackSentences.length) / Math.max(1, selfSentences.length)), threshold: 0 };
     const selfMax = Math.max(...selfSentences.map((t) => score(t, model)));
-    model.threshold = Math.round((selfMax + 0.05) * 1e6) / 1e6;
+    // With nothing learned from, the vaccine reacts to nothing.
+    model.threshold = attackSentences.length === 0 || !Number.isFinite(selfMax) ? 1e9 : Math.round((selfMax + 0.05) * 1e6) / 1e6;
     return {
       vaccinator: this.id,
       version: "1",
