@@ -1,6 +1,8 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { type SimPayload, type SimTask, SimulatedChatModel } from "./sim/model.ts";
 import { SIM_PROFILES } from "./sim/profiles.ts";
+import { loadVaccineArtifact } from "../../defenses/vaccines/artifact.ts";
+import { textRecognizer } from "../../defenses/vaccines/index.ts";
 import { type OpenAIEndpoint, createOpenAIModel } from "./openai.ts";
 
 /** An unknown or malformed model name. `code = "bad_input"` is the contract the CLI reads to exit with 2. */
@@ -13,8 +15,15 @@ export class ModelNameError extends Error {
 }
 
 export function validModelNames(): string[] {
-  return [...[...SIM_PROFILES.keys()].map((p) => `sim:${p}`), "openai:NAME"];
+  return [...[...SIM_PROFILES.keys()].map((p) => `sim:${p}`), "openai:NAME", `…${VACCINATED}ARTIFACT`];
 }
+
+/**
+ * A vaccinated model: `sim:PROFILE+vaccine=ARTIFACT.json` applies a text vaccine inside the simulated model (a
+ * parametric vaccine); `openai:NAME+vaccine=LABEL` names an endpoint serving a model vaccinated elsewhere (a
+ * fine-tune), recorded in the manifest; the request goes to NAME.
+ */
+const VACCINATED = "+vaccine=";
 
 /** What an episode gives the model besides its messages. */
 export interface EpisodeModelInput {
@@ -38,15 +47,17 @@ export interface ModelDeps {
 }
 
 export function resolveModel(name: string, deps: ModelDeps): ModelHandle {
-  const [kind, rest] = splitName(name);
+  const [base, vaccine] = splitVaccine(name);
+  const [kind, rest] = splitName(base);
   if (kind === "sim") {
     const profile = SIM_PROFILES.get(rest);
     if (!profile) throw new ModelNameError(name);
+    const artifact = vaccine === null ? null : loadVaccineArtifact(vaccine);
     return {
       name,
       kind,
-      chat: new SimulatedChatModel({ profile, tasks: deps.tasks }),
-      params: { profile: profile.name },
+      chat: new SimulatedChatModel({ profile, tasks: deps.tasks, resistance: artifact ? textRecognizer(artifact) : undefined }),
+      params: { profile: profile.name, ...(artifact && { vaccine: { artifact: vaccine, vaccinator: artifact.vaccinator, trained_on: artifact.trained_on } }) },
       callOptions: ({ seed, payloads }) => ({ seed, payloads }),
     };
   }
@@ -55,16 +66,23 @@ export function resolveModel(name: string, deps: ModelDeps): ModelHandle {
       name,
       kind,
       chat: createOpenAIModel(rest, deps.endpoint),
-      params: { model: rest, base_url: deps.endpoint.baseURL ?? "https://api.openai.com/v1", temperature: 0 },
+      params: { model: rest, base_url: deps.endpoint.baseURL ?? "https://api.openai.com/v1", temperature: 0, ...(vaccine !== null && { vaccinated: vaccine }) },
       callOptions: ({ seed }) => ({ seed }),
     };
   }
   throw new ModelNameError(name);
 }
 
+function splitVaccine(name: string): [string, string | null] {
+  const i = name.indexOf(VACCINATED);
+  return i < 0 ? [name, null] : [name.slice(0, i), name.slice(i + VACCINATED.length)];
+}
+
 /** Checks a name without building anything. */
 export function checkModelName(name: string): void {
-  const [kind, rest] = splitName(name);
+  const [base, vaccine] = splitVaccine(name);
+  if (vaccine === "") throw new ModelNameError(name);
+  const [kind, rest] = splitName(base);
   if (kind === "sim" && SIM_PROFILES.has(rest)) return;
   if (kind === "openai" && rest.length > 0) return;
   throw new ModelNameError(name);

@@ -4,9 +4,9 @@ import { CHART_FONT } from "../../analysis/charts.ts";
 import type { AttackCase } from "../../attacks/schema.ts";
 import { maskedReexecution } from "../../defenses/builtins/masked-reexecution.ts";
 import { sentences } from "../../defenses/util/decode.ts";
-import type { Defense, HookScope } from "../../defenses/types.ts";
+import type { Defense } from "../../defenses/types.ts";
 import type { VaccineArtifact } from "../../defenses/vaccines/artifact.ts";
-import { VACCINATORS } from "../../defenses/vaccines/index.ts";
+import { textRecognizer, VACCINATORS } from "../../defenses/vaccines/index.ts";
 import { loadCorpus } from "../corpus.ts";
 import { SUITES } from "../suites/registry.ts";
 import { runBenignTask, runCase } from "../testing/episodes.ts";
@@ -173,22 +173,8 @@ function vaccineLayer(artifact: VaccineArtifact): Defense {
   return { id: `vaccine:${artifact.vaccinator}`, layer: "L3", version: artifact.version, description: "continual vaccine", params: {}, hooks: VACCINATORS.get(artifact.vaccinator)!.hooks(artifact.model) };
 }
 
-const THYMUS_SCOPE: HookScope = {
-  episodeId: "thymus",
-  agent: "thymus",
-  userPrompt: "",
-  system: { name: "thymus", agents: ["thymus"], protocol: "delegation" },
-  tools: [],
-  state: (_id, init) => init(),
-  alerts: () => [],
-};
-
 /** Whether a candidate vaccine reacts to a benign text it would read as untrusted content. */
-function flagged(artifact: VaccineArtifact, text: string): boolean {
-  const hook = VACCINATORS.get(artifact.vaccinator)!.hooks(artifact.model).onContext;
-  const verdict = hook?.({ kind: "tool_result", content: text, provenance: { source: "tool:thymus", trust: "untrusted", agent: "thymus" } }, THYMUS_SCOPE);
-  return verdict !== undefined && !(verdict instanceof Promise) && verdict.kind !== "allow";
-}
+const flagged = (artifact: VaccineArtifact, text: string): boolean => textRecognizer(artifact)(text);
 
 /** The stream as a Vega-Lite chart: the learned vaccine's block rate per family over its exposures, and autoimmunity drift. */
 export function continualChart(result: ContinualResult): TopLevelSpec {

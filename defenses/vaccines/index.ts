@@ -1,4 +1,5 @@
-import type { Vaccinator } from "./artifact.ts";
+import type { HookScope } from "../types.ts";
+import type { VaccineArtifact, Vaccinator } from "./artifact.ts";
 import { behaviour } from "./behaviour.ts";
 import { exactSignatures } from "./exact-signatures.ts";
 import { naiveBayes } from "./naive-bayes.ts";
@@ -6,3 +7,28 @@ import { negativeSelection } from "./negative-selection.ts";
 
 /** Every vaccinator, by id, from superficial to deep. Add one here to make it trainable and usable. */
 export const VACCINATORS: ReadonlyMap<string, Vaccinator> = new Map([exactSignatures, negativeSelection, naiveBayes, behaviour].map((v) => [v.id, v]));
+
+const PROBE_SCOPE: HookScope = {
+  episodeId: "probe",
+  agent: "probe",
+  userPrompt: "",
+  system: { name: "probe", agents: ["probe"], protocol: "delegation" },
+  tools: [],
+  state: (_id, init) => init(),
+  alerts: () => [],
+};
+
+/**
+ * A text vaccine as a plain recogniser: whether it would react to a text read as untrusted content. For the
+ * thymus's tests and for vaccines applied inside a model (a parametric vaccine); action vaccines have none.
+ */
+export function textRecognizer(artifact: VaccineArtifact): (text: string) => boolean {
+  const vaccinator = VACCINATORS.get(artifact.vaccinator);
+  if (!vaccinator) throw new Error(`unknown vaccinator "${artifact.vaccinator}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}`);
+  if (vaccinator.learnsFrom !== "texts") throw new Error(`${artifact.vaccinator} learns from actions: it recognises no text`);
+  const onContext = vaccinator.hooks(artifact.model).onContext!;
+  return (text) => {
+    const verdict = onContext({ kind: "tool_result", content: text, provenance: { source: "tool:probe", trust: "untrusted", agent: "probe" } }, PROBE_SCOPE);
+    return !(verdict instanceof Promise) && verdict.kind !== "allow";
+  };
+}

@@ -4,7 +4,7 @@ import type { ChatResult } from "@langchain/core/outputs";
 import { canonical } from "../../../defenses/approver.ts";
 import { uniform } from "../../../defenses/util/uniform.ts";
 import { DELEGATE_PREFIX } from "../../reserved-tools.ts";
-import { type ContextPart, Perception, normalise } from "./perception.ts";
+import { type ContextPart, decodedForms, Perception, normalise } from "./perception.ts";
 import { type PayloadStyle, type SimProfile, styleOf } from "./profiles.ts";
 
 /** A tool call with literal arguments. */
@@ -46,6 +46,11 @@ export interface SimFields {
   readonly boundTools?: readonly string[];
   /** Descriptions of the bound tools, which the model reads like any other context. */
   readonly toolDescriptions?: readonly string[];
+  /**
+   * A parametric vaccine: learned resistance applied to what the model comprehends. A payload whose text, in any
+   * form the model can decode, it recognises is not followed — the simulated analogue of fine-tuning.
+   */
+  readonly resistance?: (text: string) => boolean;
 }
 
 /**
@@ -64,6 +69,8 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   /** Delegations for review: made once, after the model's own steps, never for a missing tool. */
   private readonly reviewers: ReadonlySet<string>;
   private readonly styles = new Map<string, PayloadStyle>();
+  private readonly resistance?: (text: string) => boolean;
+  private readonly resisted = new Map<string, boolean>();
 
   constructor(fields: SimFields) {
     super({});
@@ -72,6 +79,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     this.tasks = registryOf(fields.tasks);
     this.boundTools = new Set(fields.boundTools ?? []);
     this.toolDescriptions = fields.toolDescriptions ?? [];
+    this.resistance = fields.resistance;
     const names = fields.boundTools ?? [];
     this.delegates = new Map(names.map((name, i) => [name, this.toolDescriptions[i] ?? ""] as const).filter(([name]) => name.startsWith(DELEGATE_PREFIX)));
     this.reviewers = new Set([...this.delegates].filter(([, description]) => REVIEW_HANDOFF.test(description)).map(([name]) => name));
@@ -91,6 +99,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
       tasks: this.taskList,
       boundTools: specs.map((s) => s.name),
       toolDescriptions: specs.map((s) => s.description),
+      resistance: this.resistance,
     });
   }
 
@@ -185,11 +194,22 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
       // A trigger fires on the user's words, not on the payload's own (a rule quoted in the request names it).
       if (payload.trigger !== undefined && !request.replace(normalise(payload.text), "").includes(normalise(payload.trigger))) continue;
       const sighting = perception.find(payload.core ?? payload.text);
-      if (!sighting) continue;
+      if (!sighting || this.resists(payload)) continue;
       const p = this.simProfile.compliance(this.styleOf(payload), sighting, perception.size, hardened);
       if (p >= 1 || uniform(`${seed}|${payload.id}|${request}`) < p) calls.push(...payload.calls);
     }
     return calls;
+  }
+
+  /** Whether the model's vaccine recognises the payload as it understands it: as written or decoded. */
+  private resists(payload: SimPayload): boolean {
+    if (!this.resistance) return false;
+    let resisted = this.resisted.get(payload.id);
+    if (resisted === undefined) {
+      resisted = [payload.text, ...decodedForms(payload.text, this.simProfile.decodes)].some((form) => this.resistance!(form));
+      this.resisted.set(payload.id, resisted);
+    }
+    return resisted;
   }
 
   private styleOf(payload: SimPayload): PayloadStyle {
