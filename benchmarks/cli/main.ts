@@ -44,6 +44,12 @@ const rateOption = (name: string) => (value: string) => {
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--${name} must be a rate between 0 and 1, got "${value}"`);
   return n;
 };
+const shardOption = (value: string) => {
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  const [index, count] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!m || count < 1 || index < 1 || index > count) throw new UsageError(`--shard must be i/n with 1 <= i <= n, got "${value}"`);
+  return { index, count };
+};
 const FORMATS = ["table", "json", "md"] as const;
 type Format = (typeof FORMATS)[number];
 
@@ -90,6 +96,7 @@ program
   .option("--seeds <n>", "seeds per (case, configuration)", positiveInt("seeds"))
   .option("--concurrency <n>", "campaigns in flight at once", positiveInt("concurrency"))
   .option("--out <dir>", "folder for run folders", "results")
+  .option("--shard <i/n>", "run only shard i of n (by campaign); pool the n run folders with report", shardOption)
   .option("--base-url <url>", "OpenAI-compatible endpoint (default: OPENAI_BASE_URL)")
   .option("--api-key <key>", "API key (default: OPENAI_API_KEY)")
   .option("--report", "print the report when the run is done")
@@ -119,7 +126,7 @@ program
       if (problem) throw new UsageError(problem);
     }
     const progress = createProgress(`run ${config.name}`);
-    const summary = await executeRun({ config, out: opts.out, endpoint, onProgress: (d, t) => progress.update(d, t) }).finally(() => progress.stop());
+    const summary = await executeRun({ config, out: opts.out, endpoint, shard: opts.shard, onProgress: (d, t) => progress.update(d, t) }).finally(() => progress.stop());
     process.stderr.write(
       `wrote ${summary.dir}: ${summary.episodes} episodes (${summary.errors} errors) in ${summary.seconds.toFixed(1)} s, ${summary.episodesPerSecond.toFixed(1)} episodes/s\n`,
     );

@@ -24,7 +24,13 @@ export interface RunOptions {
   readonly endpoint: OpenAIEndpoint;
   /** Called after each campaign with episodes done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Run only shard `index` (1-based) of `count`: N machines each run one, and their folders pool in `report`. */
+  readonly shard?: { readonly index: number; readonly count: number };
 }
+
+/** Whether a campaign belongs to a shard: by its id's hash, so the split does not depend on the matrix's order. */
+export const inShard = (campaignId: string, shard: { index: number; count: number }) =>
+  Number.parseInt(campaignId.slice(2, 10), 16) % shard.count === shard.index - 1;
 
 export interface RunSummary {
   readonly runId: string;
@@ -121,9 +127,11 @@ function campaigns(config: RunConfig, run: ResolvedRun): Campaign[] {
 export async function executeRun(options: RunOptions): Promise<RunSummary> {
   const { config, endpoint } = options;
   const run = resolve(config, endpoint);
-  const matrix = campaigns(config, run);
+  const shard = options.shard;
+  const matrix = campaigns(config, run).filter((c) => !shard || inShard(c.id, shard));
   const total = matrix.reduce((n, c) => n + c.tasks.length, 0);
-  const runId = options.runId ?? `${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${config.name}`;
+  const shardSuffix = shard ? `-shard${shard.index}of${shard.count}` : "";
+  const runId = options.runId ?? `${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${config.name}${shardSuffix}`;
   const dir = join(options.out, runId);
   mkdirSync(dir, { recursive: true });
 
@@ -141,6 +149,7 @@ export async function executeRun(options: RunOptions): Promise<RunSummary> {
     seeds: Array.from({ length: config.seeds }, (_, i) => i + 1),
     packages: packageVersions(),
     planned: { campaigns: matrix.length, episodes: total },
+    shard: shard ? `${shard.index}/${shard.count}` : null,
   };
   writeManifest(dir, manifest);
 
