@@ -1,4 +1,7 @@
+import { mkdtempSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runEpisode } from "../test-support.ts";
@@ -78,6 +81,22 @@ describe("openai: adapter against a real OpenAI-compatible HTTP server on 127.0.
     const last = requests[2]!.messages;
     expect(last.map((m) => m.role)).toEqual(["system", "user", "assistant", "tool", "assistant", "tool"]);
     expect(last[3]).toMatchObject({ role: "tool", tool_call_id: "call_0", content: "A page about agents." });
+  });
+
+  it("a cached rerun is paid for once and answers the same: the response cache on disk", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "anis-cache-"));
+    const endpoint = (mode: "read" | "readwrite") => resolveEndpoint({ baseURL, apiKey: "test-key", maxRetries: 0, cache: { dir, mode } }, {});
+    const episode = (mode: "read" | "readwrite") => {
+      const model = resolveModel("openai:test-model", { tasks: [], endpoint: endpoint(mode) });
+      return runEpisode({ model: model.chat, prompt: "Note down what the page says.", modelOptions: model.callOptions({ seed: 11, payloads: [] }) });
+    };
+    const before = requests.length;
+    const first = await episode("readwrite");
+    expect(requests.length - before).toBe(3);
+    const again = await episode("read");
+    expect(requests.length - before).toBe(3);
+    expect(again.world.notes).toEqual(first.world.notes);
+    expect(again.trace.filter((e) => e.kind === "tool_call").map((e) => e.detail)).toEqual(first.trace.filter((e) => e.kind === "tool_call").map((e) => e.detail));
   });
 
   it("sends no sampling seed the server did not ask for and nothing of the simulation", async () => {

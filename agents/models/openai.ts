@@ -1,4 +1,5 @@
 import { ChatOpenAI } from "@langchain/openai";
+import { type CacheMode, DiskResponseCache } from "./cache.ts";
 
 export interface OpenAIEndpoint {
   /** Base URL of any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp); default: OpenAI's. */
@@ -7,6 +8,8 @@ export interface OpenAIEndpoint {
   /** Per-request timeout in milliseconds. */
   readonly timeoutMs?: number;
   readonly maxRetries?: number;
+  /** The response cache: requests answered before are read from it (and, in `readwrite`, new answers are kept). */
+  readonly cache?: { readonly dir: string; readonly mode: CacheMode };
 }
 
 /** Resolves flags over environment variables (`OPENAI_BASE_URL`, `OPENAI_API_KEY`). */
@@ -16,6 +19,7 @@ export function resolveEndpoint(flags: OpenAIEndpoint, env: NodeJS.ProcessEnv = 
     apiKey: flags.apiKey ?? env.OPENAI_API_KEY,
     timeoutMs: flags.timeoutMs ?? 120_000,
     maxRetries: flags.maxRetries ?? 2,
+    cache: flags.cache,
   };
 }
 
@@ -28,6 +32,7 @@ export function createOpenAIModel(model: string, endpoint: OpenAIEndpoint): Chat
     timeout: endpoint.timeoutMs,
     maxRetries: endpoint.maxRetries,
     configuration: endpoint.baseURL ? { baseURL: endpoint.baseURL } : {},
+    cache: endpoint.cache && endpoint.cache.mode !== "off" ? new DiskResponseCache(endpoint.cache.dir, endpoint.cache.mode) : undefined,
   });
 }
 

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Argument, Command, CommanderError, Option } from "commander";
+import { CACHE_MODES } from "../../agents/models/cache.ts";
 import { resolveEndpoint, probeEndpoint } from "../../agents/models/openai.ts";
 import { validModelNames } from "../../agents/models/registry.ts";
 import { SIM_PROFILES } from "../../agents/models/sim/profiles.ts";
@@ -99,6 +100,8 @@ program
   .option("--shard <i/n>", "run only shard i of n (by campaign); pool the n run folders with report", shardOption)
   .option("--base-url <url>", "OpenAI-compatible endpoint (default: OPENAI_BASE_URL)")
   .option("--api-key <key>", "API key (default: OPENAI_API_KEY)")
+  .addOption(new Option("--cache <mode>", "response cache for real models: a request answered before is never paid for again").choices(CACHE_MODES).default("readwrite"))
+  .option("--cache-dir <dir>", "where the response cache lives", "results/.cache")
   .option("--report", "print the report when the run is done")
   .addOption(new Option("--format <format>", "report format").choices(FORMATS).default("table"))
   .action(async (opts) => {
@@ -120,7 +123,7 @@ program
     });
     if (!parsed.success) throw new RunConfigError(`invalid options: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     const config = parsed.data;
-    const endpoint = resolveEndpoint({ baseURL: opts.baseUrl, apiKey: opts.apiKey });
+    const endpoint = resolveEndpoint({ baseURL: opts.baseUrl, apiKey: opts.apiKey, cache: { dir: opts.cacheDir, mode: opts.cache } });
     if (config.models.some((m) => m.startsWith("openai:"))) {
       const problem = await probeEndpoint(endpoint);
       if (problem) throw new UsageError(problem);

@@ -1,0 +1,52 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BaseCache, deserializeStoredGeneration, serializeGeneration } from "@langchain/core/caches";
+import type { Generation } from "@langchain/core/outputs";
+
+export const CACHE_MODES = ["off", "read", "readwrite"] as const;
+export type CacheMode = (typeof CACHE_MODES)[number];
+
+/**
+ * A content-addressed response cache on disk: the key is the SHA-256 of the request (every message, the model and
+ * its call parameters — tools, temperature, seed — as LangChain serialises them), the value the response's
+ * generations. A request answered once is never paid for again, and a cached rerun gives the same responses.
+ * `read` uses what is there and adds nothing; writes go to a temporary file renamed into place, so a killed run
+ * leaves no torn entry.
+ */
+export class DiskResponseCache extends BaseCache<Generation[]> {
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly mode: Exclude<CacheMode, "off">,
+  ) {
+    super();
+  }
+
+  private file(prompt: string, llmKey: string): string {
+    const key = createHash("sha256").update(`${llmKey}\u0000${prompt}`).digest("hex");
+    return join(this.dir, key.slice(0, 2), `${key}.json`);
+  }
+
+  async lookup(prompt: string, llmKey: string): Promise<Generation[] | null> {
+    const file = this.file(prompt, llmKey);
+    if (!existsSync(file)) {
+      this.misses++;
+      return null;
+    }
+    this.hits++;
+    const stored = JSON.parse(readFileSync(file, "utf8")) as ReturnType<typeof serializeGeneration>[];
+    return stored.map((g) => deserializeStoredGeneration(g) as Generation);
+  }
+
+  async update(prompt: string, llmKey: string, value: Generation[]): Promise<void> {
+    if (this.mode !== "readwrite") return;
+    const file = this.file(prompt, llmKey);
+    mkdirSync(join(file, ".."), { recursive: true });
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(value.map(serializeGeneration)));
+    renameSync(temporary, file);
+  }
+}
