@@ -15,9 +15,6 @@ export type CacheMode = (typeof CACHE_MODES)[number];
  * leaves no torn entry.
  */
 export class DiskResponseCache extends BaseCache<Generation[]> {
-  hits = 0;
-  misses = 0;
-
   constructor(
     private readonly dir: string,
     private readonly mode: Exclude<CacheMode, "off">,
@@ -32,11 +29,7 @@ export class DiskResponseCache extends BaseCache<Generation[]> {
 
   async lookup(prompt: string, llmKey: string): Promise<Generation[] | null> {
     const file = this.file(prompt, llmKey);
-    if (!existsSync(file)) {
-      this.misses++;
-      return null;
-    }
-    this.hits++;
+    if (!existsSync(file)) return null;
     const stored = JSON.parse(readFileSync(file, "utf8")) as ReturnType<typeof serializeGeneration>[];
     return stored.map((g) => deserializeStoredGeneration(g) as Generation);
   }

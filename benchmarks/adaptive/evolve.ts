@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import { loadFamilies } from "../../attacks/families.ts";
 import { loadGeneratorConfig, splitOf } from "../../attacks/generator.ts";
 import { applyChain, MUTATIONS } from "../../attacks/mutations/index.ts";
 import type { AttackCase } from "../../attacks/schema.ts";
 import type { DefenseConfiguration } from "../../defenses/config.ts";
+import { uniform } from "../../defenses/util/uniform.ts";
 import { loadCorpus } from "../corpus.ts";
 import { runCase } from "../testing/episodes.ts";
 
@@ -34,17 +34,6 @@ export interface EvolveResult {
   readonly immune_escape_rate: number;
 }
 
-/** A small seeded generator (mulberry32): the same seed gives the same search. */
-function random(seed: string): () => number {
-  let a = Number.parseInt(createHash("sha256").update(seed).digest("hex").slice(0, 8), 16);
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The adaptive attacker: for each family, an evolutionary search over mutation chains and paraphrases of the
  * family's plain cases against one defense configuration, with a query budget (one query = one attack campaign
@@ -73,7 +62,8 @@ export async function evolve(options: {
   }
   for (const [family, plain] of [...plainByFamily].sort(([a], [b]) => a.localeCompare(b))) {
     if (options.families && !options.families.includes(family)) continue;
-    const next = random(`${options.seed}|${family}`);
+    let draws = 0;
+    const next = () => uniform(`${options.seed}|${family}|${draws++}`);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!;
     const variant = (g: Genome): AttackCase => {
       const base = plain[g.base]!;

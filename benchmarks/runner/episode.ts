@@ -119,6 +119,7 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
     const duration = performance.now() - started;
 
     const entries = audit.entries;
+    const poisoned = suite.memory(world).filter((r) => infection.carries(r.text));
     const firstStop = entries.find((e) => e.verdict === "block" || e.verdict === "quarantine" || e.approved === false);
     episodes.push({
       run_id: runId,
@@ -157,8 +158,8 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
       duration_ms: Math.round(duration * 1000) / 1000,
       defense_us: Math.round(stack.overheadMicros),
       ...infection.metrics(),
-      poisoned_active: suite.memory(world).filter((r) => r.status === "active" && infection.carries(r.text)).length,
-      poisoned_quarantined: suite.memory(world).filter((r) => r.status === "quarantined" && infection.carries(r.text)).length,
+      poisoned_active: poisoned.filter((r) => r.status === "active").length,
+      poisoned_quarantined: poisoned.filter((r) => r.status === "quarantined").length,
     });
     memory = suite.memory(world);
   }

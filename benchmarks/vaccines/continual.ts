@@ -131,13 +131,13 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
     // own vaccine reacts to benign thymus content), train a candidate on the rest, and test it again.
     for (const sentence of incidents) {
       if (vetted.has(sentence)) continue;
-      const clone = vaccinator.train({ attacks: [sentence], self }, { seed: options.seed, split: "clone" });
-      vetted.set(sentence, !thymus.some((t) => flagged(clone, t)));
+      const reacts = textRecognizer(vaccinator.train({ attacks: [sentence], self }, { seed: options.seed, split: "clone" }));
+      vetted.set(sentence, !thymus.some(reacts));
     }
     const repertoire = incidents.filter((x) => vetted.get(x));
     deleted = incidents.length - repertoire.length;
     const candidate = vaccinator.train({ attacks: repertoire, self }, { seed: options.seed, split: `stream@${step}` });
-    const flags = thymus.filter((t) => flagged(candidate, t)).length;
+    const flags = thymus.filter(textRecognizer(candidate)).length;
     if (flags / Math.max(1, thymus.length) > options.autoimmunityLimit) {
       rejected++;
       continue;
@@ -172,9 +172,6 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
 function vaccineLayer(artifact: VaccineArtifact): Defense {
   return { id: `vaccine:${artifact.vaccinator}`, layer: "L3", version: artifact.version, description: "continual vaccine", params: {}, hooks: VACCINATORS.get(artifact.vaccinator)!.hooks(artifact.model) };
 }
-
-/** Whether a candidate vaccine reacts to a benign text it would read as untrusted content. */
-const flagged = (artifact: VaccineArtifact, text: string): boolean => textRecognizer(artifact)(text);
 
 /** The stream as a Vega-Lite chart: the learned vaccine's block rate per family over its exposures, and autoimmunity drift. */
 export function continualChart(result: ContinualResult): TopLevelSpec {

@@ -19,15 +19,6 @@ export interface Rate {
   readonly hi: number | null;
 }
 
-function wilson(k: number, n: number): Rate {
-  if (n === 0) return { k, n, rate: null, lo: null, hi: null };
-  const p = k / n;
-  const centre = p + (Z * Z) / (2 * n);
-  const half = Z * Math.sqrt((p * (1 - p)) / n + (Z * Z) / (4 * n * n));
-  const d = 1 + (Z * Z) / n;
-  return { k, n, rate: p, lo: Math.max(0, (centre - half) / d), hi: Math.min(1, (centre + half) / d) };
-}
-
 /** BR(unseen) / BR(seen) with Katz's log interval for a ratio of two independent proportions. */
 export function generalizationIndex(unseen: Rate, seen: Rate): { index: number | null; lo: number | null; hi: number | null } {
   if (!unseen.n || !seen.n || !seen.k) return { index: null, lo: null, hi: null };
@@ -87,14 +78,19 @@ export async function runGeneralization(options: {
   try {
     const bySplit = await computeReport(db, ["split"]);
     const benign = await queryRows(db.connection, "SELECT defense, model, suite, user_task, interventions > 0 AS intervened FROM benign_episodes WHERE error IS NULL");
+    // Intervals from the same Wilson macro every report uses.
+    const wilson = async (k: number, n: number): Promise<Rate> => {
+      const [r] = await queryRows(db.connection, `SELECT rate(${k}, ${n}) AS rate, wilson_lo(${k}, ${n}) AS lo, wilson_hi(${k}, ${n}) AS hi`);
+      return { k, n, rate: (r?.rate as number | null) ?? null, lo: (r?.lo as number | null) ?? null, hi: (r?.hi as number | null) ?? null };
+    };
     const rows: GeneralizationRow[] = [];
     for (const vaccinator of VACCINATORS.values()) {
       for (const model of options.models) {
         const name = `vaccine-${vaccinator.id}`;
-        const rate = (split: string) => {
+        const rate = (split: string): Rate => {
           const r = bySplit.find((x) => x.defense === name && x.model === model && x.split === split);
           const n = Number(r?.n_block_base ?? 0);
-          return wilson(Math.round((r?.block_rate ?? 0) * n), n);
+          return { k: Math.round((r?.block_rate ?? 0) * n), n, rate: r?.block_rate ?? null, lo: (r?.block_rate_lo as number | null) ?? null, hi: (r?.block_rate_hi as number | null) ?? null };
         };
         const held = benign.filter((b) => b.defense === name && b.model === model && benignHalf(String(b.suite), String(b.user_task)) === "evaluate");
         const block_rate = { seen: rate("seen"), near: rate("near"), far: rate("far") };
@@ -105,7 +101,7 @@ export async function runGeneralization(options: {
           block_rate,
           index_near: generalizationIndex(block_rate.near, block_rate.seen),
           index_far: generalizationIndex(block_rate.far, block_rate.seen),
-          autoimmunity: wilson(held.filter((b) => b.intervened).length, held.length),
+          autoimmunity: await wilson(held.filter((b) => b.intervened).length, held.length),
         });
       }
     }

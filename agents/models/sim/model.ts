@@ -64,8 +64,8 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   private readonly taskList: readonly SimTask[];
   private readonly boundTools: ReadonlySet<string>;
   private readonly toolDescriptions: readonly string[];
-  /** Delegation tools and their descriptions, in binding order. */
-  private readonly delegates: ReadonlyMap<string, string>;
+  /** Delegation tools and the words of their descriptions (the tools a peer names), in binding order. */
+  private readonly delegates: ReadonlyMap<string, ReadonlySet<string>>;
   /** Delegations for review: made once, after the model's own steps, never for a missing tool. */
   private readonly reviewers: ReadonlySet<string>;
   private readonly styles = new Map<string, PayloadStyle>();
@@ -81,8 +81,9 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     this.toolDescriptions = fields.toolDescriptions ?? [];
     this.resistance = fields.resistance;
     const names = fields.boundTools ?? [];
-    this.delegates = new Map(names.map((name, i) => [name, this.toolDescriptions[i] ?? ""] as const).filter(([name]) => name.startsWith(DELEGATE_PREFIX)));
-    this.reviewers = new Set([...this.delegates].filter(([, description]) => REVIEW_HANDOFF.test(description)).map(([name]) => name));
+    const delegation = names.map((name, i) => [name, this.toolDescriptions[i] ?? ""] as const).filter(([name]) => name.startsWith(DELEGATE_PREFIX));
+    this.delegates = new Map(delegation.map(([name, description]) => [name, new Set(description.split(/[^\w]+/))]));
+    this.reviewers = new Set(delegation.filter(([, description]) => REVIEW_HANDOFF.test(description)).map(([name]) => name));
   }
 
   _llmType(): string {
@@ -155,9 +156,9 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
    */
   private delegateFor(tool: string): string | undefined {
     let first: string | undefined;
-    for (const [name, description] of this.delegates) {
+    for (const [name, words] of this.delegates) {
       if (this.reviewers.has(name)) continue;
-      if (new RegExp(`\\b${tool}\\b`).test(description)) return name;
+      if (words.has(tool)) return name;
       first ??= name;
     }
     return first;
