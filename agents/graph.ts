@@ -111,6 +111,11 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
       } catch (error) {
         throw new ModelCallError(spec.id, error);
       }
+      const malformed = output.invalid_tool_calls ?? [];
+      if (malformed.length > 0) {
+        const what = malformed.map((c) => `${c.name ?? "?"}(${c.args ?? ""}): ${c.error ?? "unparseable"}`).join("; ");
+        throw new ModelCallError(spec.id, new Error(`malformed tool call: ${what}`));
+      }
       const calls = output.tool_calls ?? [];
       runtime.traceModelOutput(calls.length > 0 ? calls.map((c) => `${c.name}(${JSON.stringify(c.args)})`).join("; ") : textOf(output));
       return { messages: [output] };

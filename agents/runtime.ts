@@ -5,6 +5,7 @@ import type { DefenseStack, StackOutcome } from "../defenses/stack.ts";
 import type { ContextKind, HookScope, ProposedCall, Provenance, ToolDescriptor, Trust } from "../defenses/types.ts";
 import { type Environment, ToolArgumentError } from "./environment.ts";
 import { retrieveMemory } from "./memory.ts";
+import { CACHE_HIT } from "./models/cache.ts";
 
 /** Kinds of trace events the runtime writes. Interventions are written by the runner from the audit log. */
 export type TraceKind =
@@ -60,6 +61,11 @@ export interface EpisodeSetup {
 export interface EpisodeCounters {
   modelCalls: number;
   toolCalls: number;
+  /** Tokens the endpoint reported (a cached answer reports none: it was not paid for again). */
+  inputTokens: number;
+  outputTokens: number;
+  /** Model calls answered from the response cache. */
+  cachedCalls: number;
 }
 
 /**
@@ -68,7 +74,7 @@ export interface EpisodeCounters {
  * through the defense stack: the one choke point.
  */
 export class EpisodeRuntime {
-  readonly counters: EpisodeCounters = { modelCalls: 0, toolCalls: 0 };
+  readonly counters: EpisodeCounters = { modelCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, cachedCalls: 0 };
   private readonly agents = new Map<string, AgentRuntime>();
   constructor(readonly setup: EpisodeSetup) {}
 
@@ -314,7 +320,15 @@ export class AgentRuntime {
     if (!this.bound) throw new Error(`agent ${this.id} has no bound model`);
     this.episode.counters.modelCalls++;
     this.step = { messages, options, replays: new Map() };
-    return (await this.bound.invoke(messages, options)) as AIMessage;
+    return this.account((await this.bound.invoke(messages, options)) as AIMessage);
+  }
+
+  private account(output: AIMessage): AIMessage {
+    const counters = this.episode.counters;
+    counters.inputTokens += output.usage_metadata?.input_tokens ?? 0;
+    counters.outputTokens += output.usage_metadata?.output_tokens ?? 0;
+    if (output.response_metadata?.[CACHE_HIT] === true) counters.cachedCalls++;
+    return output;
   }
 
   /**
@@ -329,7 +343,7 @@ export class AgentRuntime {
       const task = step.messages.findIndex((m) => m.getType() === "human");
       const masked = step.messages.map((m, i) => (i === task ? new HumanMessage({ id: m.id, content: request }) : m));
       this.episode.counters.modelCalls++;
-      replayed = (this.bound.invoke(masked, step.options) as Promise<AIMessage>).then((out) => (out.tool_calls ?? []).map((c) => ({ tool: c.name, args: c.args })));
+      replayed = (this.bound.invoke(masked, step.options) as Promise<AIMessage>).then((out) => (this.account(out).tool_calls ?? []).map((c) => ({ tool: c.name, args: c.args })));
       step.replays.set(request, replayed);
     }
     return replayed;

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EpisodeRow } from "../benchmarks/runner/tables.ts";
-import { ResultsWriter } from "../benchmarks/runner/writer.ts";
+import { finishJournal, JOURNAL_DIR, JournalWriter } from "../benchmarks/runner/journal.ts";
 import type { RunManifest } from "./results.ts";
 
 /** Test fixtures for the analysis: episode rows by hand, written as a run folder the way the runner writes one. */
@@ -49,15 +49,20 @@ export const row = (r: Partial<EpisodeRow> & Pick<EpisodeRow, "defense" | "user_
   poisoned_retrievals: 0,
   poisoned_active: 0,
   poisoned_quarantined: 0,
+  input_tokens: 0,
+  output_tokens: 0,
+  cached_calls: 0,
+  cost_usd: null,
   ...r,
 });
 
 /** Writes rows as a run folder (Parquet through the runner's own writer, and a manifest); returns its path. */
 export async function writeFixtureRun(rows: readonly EpisodeRow[], manifest: Partial<RunManifest> = {}): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "anis-fixture-"));
-  const writer = await ResultsWriter.open(dir, 3);
-  await writer.write([...rows], []);
-  await writer.close();
+  const journal = new JournalWriter(join(dir, JOURNAL_DIR, "fixture.ndjson"));
+  journal.append("fixture", { episodes: [...rows], events: [] });
+  journal.close();
+  await finishJournal(dir);
   const defenses = [...new Set(rows.map((r) => r.defense))].map((name) => ({ name, hash: `hash-of-${name}` }));
   const full: RunManifest = {
     run_id: rows[0]?.run_id ?? "fixture",

@@ -3,9 +3,13 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { join } from "node:path";
 import { BaseCache, deserializeStoredGeneration, serializeGeneration } from "@langchain/core/caches";
 import type { Generation } from "@langchain/core/outputs";
+import type { BaseMessage } from "@langchain/core/messages";
 
 export const CACHE_MODES = ["off", "read", "readwrite"] as const;
 export type CacheMode = (typeof CACHE_MODES)[number];
+
+/** Marks, in a message's `response_metadata`, an answer read from the cache, so the episode counts it as not paid for. */
+export const CACHE_HIT = "anis_cache_hit";
 
 /**
  * A content-addressed response cache on disk: the key is the SHA-256 of the request (every message, the model and
@@ -31,7 +35,11 @@ export class DiskResponseCache extends BaseCache<Generation[]> {
     const file = this.file(prompt, llmKey);
     if (!existsSync(file)) return null;
     const stored = JSON.parse(readFileSync(file, "utf8")) as ReturnType<typeof serializeGeneration>[];
-    return stored.map((g) => deserializeStoredGeneration(g) as Generation);
+    return stored.map((g) => {
+      const generation = deserializeStoredGeneration(g) as Generation & { message?: BaseMessage };
+      if (generation.message) generation.message.response_metadata = { ...generation.message.response_metadata, [CACHE_HIT]: true };
+      return generation;
+    });
   }
 
   async update(prompt: string, llmKey: string, value: Generation[]): Promise<void> {

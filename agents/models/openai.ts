@@ -1,13 +1,17 @@
 import { ChatOpenAI } from "@langchain/openai";
 import { type CacheMode, DiskResponseCache } from "./cache.ts";
+import { DEFAULT_RETRY_POLICY, type RequestStats, resilientFetch, type RetryPolicy } from "./resilient-fetch.ts";
 
 export interface OpenAIEndpoint {
   /** Base URL of any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp); default: OpenAI's. */
   readonly baseURL?: string;
   readonly apiKey?: string;
-  /** Per-request timeout in milliseconds. */
+  /** Per-attempt timeout in milliseconds. */
   readonly timeoutMs?: number;
+  /** Retries after a failed attempt (429, 5xx, timeout, dropped connection). */
   readonly maxRetries?: number;
+  /** First backoff delay; it doubles per retry, half of it random (jitter). */
+  readonly retryBaseDelayMs?: number;
   /** The response cache: requests answered before are read from it (and, in `readwrite`, new answers are kept). */
   readonly cache?: { readonly dir: string; readonly mode: CacheMode };
 }
@@ -17,21 +21,36 @@ export function resolveEndpoint(flags: OpenAIEndpoint, env: NodeJS.ProcessEnv = 
   return {
     baseURL: flags.baseURL ?? env.OPENAI_BASE_URL,
     apiKey: flags.apiKey ?? env.OPENAI_API_KEY,
-    timeoutMs: flags.timeoutMs ?? 120_000,
-    maxRetries: flags.maxRetries ?? 2,
+    timeoutMs: flags.timeoutMs ?? DEFAULT_RETRY_POLICY.timeoutMs,
+    maxRetries: flags.maxRetries ?? DEFAULT_RETRY_POLICY.maxRetries,
+    retryBaseDelayMs: flags.retryBaseDelayMs ?? DEFAULT_RETRY_POLICY.baseDelayMs,
     cache: flags.cache,
   };
 }
 
-/** A chat model on an OpenAI-compatible endpoint; temperature 0 so runs repeat as far as the server allows. */
-export function createOpenAIModel(model: string, endpoint: OpenAIEndpoint): ChatOpenAI {
+export function retryPolicyOf(endpoint: OpenAIEndpoint): RetryPolicy {
+  return {
+    maxRetries: endpoint.maxRetries ?? DEFAULT_RETRY_POLICY.maxRetries,
+    timeoutMs: endpoint.timeoutMs ?? DEFAULT_RETRY_POLICY.timeoutMs,
+    baseDelayMs: endpoint.retryBaseDelayMs ?? DEFAULT_RETRY_POLICY.baseDelayMs,
+    maxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs,
+  };
+}
+
+/**
+ * A chat model on an OpenAI-compatible endpoint; temperature 0 so runs repeat as far as the server allows.
+ * Retries are ours ({@link resilientFetch}, counted in `stats`), so LangChain's and the SDK's are off.
+ */
+export function createOpenAIModel(model: string, endpoint: OpenAIEndpoint, stats: RequestStats): ChatOpenAI {
+  const policy = retryPolicyOf(endpoint);
   return new ChatOpenAI({
     model,
     temperature: 0,
     apiKey: endpoint.apiKey ?? "unset",
-    timeout: endpoint.timeoutMs,
-    maxRetries: endpoint.maxRetries,
-    configuration: endpoint.baseURL ? { baseURL: endpoint.baseURL } : {},
+    // The client's own deadline covers every attempt and wait: the per-attempt timeout is the fetch's.
+    timeout: (policy.timeoutMs + policy.maxDelayMs) * (policy.maxRetries + 1),
+    maxRetries: 0,
+    configuration: { ...(endpoint.baseURL && { baseURL: endpoint.baseURL }), fetch: resilientFetch(policy, stats) },
     cache: endpoint.cache && endpoint.cache.mode !== "off" ? new DiskResponseCache(endpoint.cache.dir, endpoint.cache.mode) : undefined,
   });
 }

@@ -4,6 +4,8 @@ import { SIM_PROFILES } from "./sim/profiles.ts";
 import { loadVaccineArtifact } from "../../defenses/vaccines/artifact.ts";
 import { textRecognizer } from "../../defenses/vaccines/index.ts";
 import { type OpenAIEndpoint, createOpenAIModel } from "./openai.ts";
+import type { ModelPrice, Prices } from "./prices.ts";
+import { emptyRequestStats, type RequestStats } from "./resilient-fetch.ts";
 
 /** An unknown or malformed model name. `code = "bad_input"` is the contract the CLI reads to exit with 2. */
 export class ModelNameError extends Error {
@@ -37,6 +39,10 @@ export interface ModelHandle {
   readonly kind: "sim" | "openai";
   readonly chat: BaseChatModel;
   readonly params: Record<string, unknown>;
+  /** US dollars per million tokens, when the prices configuration knows the model. */
+  readonly price: ModelPrice | null;
+  /** What this model's requests met (retries, failures by cause); null for the simulated model. */
+  readonly requests: RequestStats | null;
   callOptions(episode: EpisodeModelInput): Record<string, unknown>;
 }
 
@@ -44,6 +50,7 @@ export interface ModelDeps {
   /** The task registry the simulated model reads. */
   readonly tasks: readonly SimTask[];
   readonly endpoint: OpenAIEndpoint;
+  readonly prices?: Prices;
 }
 
 export function resolveModel(name: string, deps: ModelDeps): ModelHandle {
@@ -58,15 +65,27 @@ export function resolveModel(name: string, deps: ModelDeps): ModelHandle {
       kind,
       chat: new SimulatedChatModel({ profile, tasks: deps.tasks, resistance: artifact ? textRecognizer(artifact) : undefined }),
       params: { profile: profile.name, ...(artifact && { vaccine: { artifact: vaccine, vaccinator: artifact.vaccinator, trained_on: artifact.trained_on } }) },
+      price: null,
+      requests: null,
       callOptions: ({ seed, payloads }) => ({ seed, payloads }),
     };
   }
   if (kind === "openai" && rest.length > 0) {
+    const requests = emptyRequestStats();
+    const price = deps.prices?.models[rest] ?? null;
     return {
       name,
       kind,
-      chat: createOpenAIModel(rest, deps.endpoint),
-      params: { model: rest, base_url: deps.endpoint.baseURL ?? "https://api.openai.com/v1", temperature: 0, ...(vaccine !== null && { vaccinated: vaccine }) },
+      chat: createOpenAIModel(rest, deps.endpoint, requests),
+      params: {
+        model: rest,
+        base_url: deps.endpoint.baseURL ?? "https://api.openai.com/v1",
+        temperature: 0,
+        ...(vaccine !== null && { vaccinated: vaccine }),
+        price: price && { ...price, as_of: deps.prices!.as_of, file: deps.prices!.file },
+      },
+      price,
+      requests,
       callOptions: ({ seed }) => ({ seed }),
     };
   }

@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { CACHE_MODES } from "../../agents/models/cache.ts";
-import { resolveEndpoint, probeEndpoint } from "../../agents/models/openai.ts";
+import { type OpenAIEndpoint, resolveEndpoint, probeEndpoint } from "../../agents/models/openai.ts";
 import { validModelNames } from "../../agents/models/registry.ts";
 import { SIM_PROFILES } from "../../agents/models/sim/profiles.ts";
 import { AGENT_SYSTEMS } from "../../agents/systems.ts";
@@ -24,7 +24,7 @@ import { computeAttribution, computeCampaigns, computeInfection, computePaired, 
 import { openResults, resolveRunDirs } from "../../analysis/results.ts";
 import { checkAgainstSuite, checkCase, loadCorpus } from "../corpus.ts";
 import { loadRunConfig, RunConfigError, RunConfigSchema } from "../runner/config.ts";
-import { executeRun } from "../runner/run.ts";
+import { executeRun, resumeRun, type RunSummary } from "../runner/run.ts";
 import { SUITES } from "../suites/registry.ts";
 import { createProgress } from "./progress.ts";
 
@@ -45,6 +45,12 @@ const rateOption = (name: string) => (value: string) => {
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--${name} must be a rate between 0 and 1, got "${value}"`);
   return n;
 };
+const nonNegativeInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number >= 0, got "${value}"`);
+  return n;
+};
+const workersOption = (value: string) => (value === "auto" ? "auto" : positiveInt("workers")(value));
 const shardOption = (value: string) => {
   const m = /^(\d+)\/(\d+)$/.exec(value);
   const [index, count] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
@@ -95,16 +101,38 @@ program
   .option("--no-benign", "run no benign tasks")
   .option("--injecagent <dir>", "import InjecAgent's data from this folder and run it as the suite injecagent")
   .option("--seeds <n>", "seeds per (case, configuration)", positiveInt("seeds"))
-  .option("--concurrency <n>", "campaigns in flight at once", positiveInt("concurrency"))
+  .option("--concurrency <n>", "campaigns in flight at once, per worker", positiveInt("concurrency"))
+  .option("--workers <n|auto>", "worker threads (auto: one per core for simulated models, one for endpoints)", workersOption)
   .option("--out <dir>", "folder for run folders", "results")
+  .option("--run-id <id>", "name of the run folder (default: time and configuration)")
+  .option("--resume <dir>", "continue a killed or failed run in this folder: what is done is kept, the rest runs")
   .option("--shard <i/n>", "run only shard i of n (by campaign); pool the n run folders with report", shardOption)
   .option("--base-url <url>", "OpenAI-compatible endpoint (default: OPENAI_BASE_URL)")
   .option("--api-key <key>", "API key (default: OPENAI_API_KEY)")
+  .option("--timeout <seconds>", "per-request timeout for real models", positiveInt("timeout"))
+  .option("--max-retries <n>", "retries of a request after 429, 5xx, timeouts and dropped connections (default 6)", nonNegativeInt("max-retries"))
+  .option("--prices <file>", "prices per million tokens by model (default: agents/models/prices.json)")
   .addOption(new Option("--cache <mode>", "response cache for real models: a request answered before is never paid for again").choices(CACHE_MODES).default("readwrite"))
   .option("--cache-dir <dir>", "where the response cache lives", "results/.cache")
   .option("--report", "print the report when the run is done")
   .addOption(new Option("--format <format>", "report format").choices(FORMATS).default("table"))
   .action(async (opts) => {
+    const endpoint = resolveEndpoint({
+      baseURL: opts.baseUrl,
+      apiKey: opts.apiKey,
+      cache: { dir: opts.cacheDir, mode: opts.cache },
+      ...(opts.timeout && { timeoutMs: opts.timeout * 1000 }),
+      ...(opts.maxRetries !== undefined && { maxRetries: opts.maxRetries }),
+    });
+    const workers = opts.workers === "auto" ? undefined : opts.workers;
+    if (opts.resume) {
+      const manifest = readManifestOf(opts.resume);
+      if ((manifest.config.models ?? []).some((m: string) => m.startsWith("openai:"))) await checkEndpoint(endpoint);
+      const progress = createProgress(`resume ${manifest.run_id}`);
+      const summary = await resumeRun({ dir: opts.resume, endpoint, workers, onProgress: (d, t) => progress.update(d, t) }).finally(() => progress.stop());
+      process.stderr.write(`resumed ${summary.dir}: ${summary.resumed?.campaigns ?? 0} campaigns were done (${summary.resumed?.tornLines ?? 0} torn lines redone)\n`);
+      return finishRun(summary, opts);
+    }
     const base = loadRunConfig(opts.config);
     const defenses = opts.defenses?.length === 1 && opts.defenses[0] === "all" ? configurationNames() : opts.defenses;
     const parsed = RunConfigSchema.safeParse({
@@ -120,21 +148,38 @@ program
       ...(opts.sample && { sample: opts.sample }),
       ...(opts.injecagent && { injecagent: opts.injecagent }),
       ...(opts.concurrency && { concurrency: opts.concurrency }),
+      ...(opts.workers && { workers: opts.workers }),
+      ...(opts.prices && { prices: opts.prices }),
     });
     if (!parsed.success) throw new RunConfigError(`invalid options: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     const config = parsed.data;
-    const endpoint = resolveEndpoint({ baseURL: opts.baseUrl, apiKey: opts.apiKey, cache: { dir: opts.cacheDir, mode: opts.cache } });
-    if (config.models.some((m) => m.startsWith("openai:"))) {
-      const problem = await probeEndpoint(endpoint);
-      if (problem) throw new UsageError(problem);
-    }
+    if (config.models.some((m) => m.startsWith("openai:"))) await checkEndpoint(endpoint);
     const progress = createProgress(`run ${config.name}`);
-    const summary = await executeRun({ config, out: opts.out, endpoint, shard: opts.shard, onProgress: (d, t) => progress.update(d, t) }).finally(() => progress.stop());
-    process.stderr.write(
-      `wrote ${summary.dir}: ${summary.episodes} episodes (${summary.errors} errors) in ${summary.seconds.toFixed(1)} s, ${summary.episodesPerSecond.toFixed(1)} episodes/s\n`,
+    const summary = await executeRun({ config, out: opts.out, runId: opts.runId, endpoint, shard: opts.shard, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
+      progress.stop(),
     );
-    if (opts.report) await printReport([summary.dir], opts.format, [], "none");
+    await finishRun(summary, opts);
   });
+
+async function checkEndpoint(endpoint: OpenAIEndpoint): Promise<void> {
+  const problem = await probeEndpoint(endpoint);
+  if (problem) throw new UsageError(problem);
+}
+
+function readManifestOf(dir: string): { run_id: string; config: { models?: string[] } } {
+  const file = join(dir, "manifest.json");
+  if (!existsSync(file)) throw new UsageError(`cannot resume ${dir}: no manifest.json there (is it a run folder?)`);
+  return JSON.parse(readFileSync(file, "utf8"));
+}
+
+async function finishRun(summary: RunSummary, opts: { report?: boolean; format: Format }): Promise<void> {
+  const { requests } = summary;
+  const retried = requests.requests > 0 ? `; ${requests.requests} requests, ${requests.retried} retried, ${requests.failed} failed` : "";
+  process.stderr.write(
+    `wrote ${summary.dir}: ${summary.episodes} episodes (${summary.errors} errors) in ${summary.seconds.toFixed(1)} s, ${summary.episodesPerSecond.toFixed(1)} episodes/s${retried}\n`,
+  );
+  if (opts.report) await printReport([summary.dir], opts.format, [], "none");
+}
 
 program
   .command("report")

@@ -36,6 +36,10 @@ export const RunConfigSchema = z.strictObject({
   injecagent: z.string().nullable().default(null),
   /** Campaigns run at once; the simulated model is CPU-bound, real endpoints benefit from more. */
   concurrency: z.number().int().min(1).max(256).default(1),
+  /** Worker threads, each running `concurrency` campaigns; `auto`: one per core for simulated models, one for endpoints. */
+  workers: z.union([z.literal("auto"), z.number().int().min(1).max(64)]).default(1),
+  /** A prices file (US dollars per million tokens by model); null: the shipped `agents/models/prices.json`. */
+  prices: z.string().nullable().default(null),
 });
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { GraphRecursionError } from "@langchain/langgraph";
 import type { MemoryRecord } from "../../agents/environment.ts";
 import { RECURSION_LIMIT } from "../../agents/graph.ts";
+import { costOf } from "../../agents/models/prices.ts";
 import type { ModelHandle } from "../../agents/models/registry.ts";
 import { EpisodeRuntime, type TraceEvent } from "../../agents/runtime.ts";
 import type { AgentSystem } from "../../agents/systems.ts";
@@ -119,6 +120,7 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
     const duration = performance.now() - started;
 
     const entries = audit.entries;
+    const counters = runtime.counters;
     const poisoned = suite.memory(world).filter((r) => infection.carries(r.text));
     const firstStop = entries.find((e) => e.verdict === "block" || e.verdict === "quarantine" || e.approved === false);
     episodes.push({
@@ -152,14 +154,18 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
       first_stop_defense: firstStop?.defense ?? null,
       error: error?.code ?? null,
       error_message: error?.message.slice(0, 2000) ?? null,
-      steps: runtime.counters.modelCalls + runtime.counters.toolCalls,
-      model_calls: runtime.counters.modelCalls,
-      tool_calls: runtime.counters.toolCalls,
+      steps: counters.modelCalls + counters.toolCalls,
+      model_calls: counters.modelCalls,
+      tool_calls: counters.toolCalls,
       duration_ms: Math.round(duration * 1000) / 1000,
       defense_us: Math.round(stack.overheadMicros),
       ...infection.metrics(),
       poisoned_active: poisoned.filter((r) => r.status === "active").length,
       poisoned_quarantined: poisoned.filter((r) => r.status === "quarantined").length,
+      input_tokens: counters.inputTokens,
+      output_tokens: counters.outputTokens,
+      cached_calls: counters.cachedCalls,
+      cost_usd: costOf(model.price, counters.inputTokens, counters.outputTokens),
     });
     memory = suite.memory(world);
   }

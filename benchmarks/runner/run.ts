@@ -1,20 +1,15 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { OpenAIEndpoint } from "../../agents/models/openai.ts";
-import { checkModelName, type ModelHandle, resolveModel } from "../../agents/models/registry.ts";
-import { type AgentSystem, buildAgentSystem, AGENT_SYSTEMS, AgentSystemError } from "../../agents/systems.ts";
-import type { AttackCase } from "../../attacks/schema.ts";
-import { configurationNames, type DefenseConfiguration, loadDefenseConfiguration } from "../../defenses/config.ts";
-import { importInjecAgent } from "../../attacks/importers/injecagent.ts";
-import { AttackFileError } from "../../attacks/load.ts";
-import { checkAgainstSuite, corpusHash, loadCorpus } from "../corpus.ts";
-import { injecAgentSuite } from "../suites/injecagent/index.ts";
-import { getSuite } from "../suites/registry.ts";
-import type { Suite } from "../suites/suite.ts";
-import { globMatcher, type RunConfig } from "./config.ts";
-import { type Campaign, campaignId, runCampaign } from "./episode.ts";
+import { addRequestStats, type RequestStats } from "../../agents/models/resilient-fetch.ts";
+import { corpusHash } from "../corpus.ts";
+import { type RunConfig, RunConfigError, RunConfigSchema } from "./config.ts";
+import { finishJournal, recoverJournal } from "./journal.ts";
 import { gitState, hashOf, packageVersions, writeManifest } from "./manifest.ts";
-import { ResultsWriter } from "./writer.ts";
+import { buildMatrix, type ResolvedRun, resolveRun, type Shard } from "./matrix.ts";
+import { runPool, workerCount } from "./pool.ts";
+
+export { inShard } from "./matrix.ts";
 
 export interface RunOptions {
   readonly config: RunConfig;
@@ -25,166 +20,198 @@ export interface RunOptions {
   /** Called after each campaign with episodes done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
   /** Run only shard `index` (1-based) of `count`: N machines each run one, and their folders pool in `report`. */
-  readonly shard?: { readonly index: number; readonly count: number };
+  readonly shard?: Shard;
+  /** Worker threads, over the configuration's `workers`. */
+  readonly workers?: number;
 }
 
-/** Whether a campaign belongs to a shard: by its id's hash, so the split does not depend on the matrix's order. */
-export const inShard = (campaignId: string, shard: { index: number; count: number }) =>
-  Number.parseInt(campaignId.slice(2, 10), 16) % shard.count === shard.index - 1;
+export interface ResumeOptions {
+  /** The run folder of a run that was killed or failed. */
+  readonly dir: string;
+  readonly endpoint: OpenAIEndpoint;
+  readonly onProgress?: (done: number, total: number) => void;
+  readonly workers?: number;
+}
 
 export interface RunSummary {
   readonly runId: string;
   readonly dir: string;
   readonly episodes: number;
   readonly errors: number;
+  /** This session's wall-clock seconds, and its episodes per second. */
   readonly seconds: number;
   readonly episodesPerSecond: number;
+  /** Campaigns found already done in the journal (a resumed run), and torn lines redone. */
+  readonly resumed: { readonly campaigns: number; readonly tornLines: number } | null;
+  readonly requests: RequestStats;
+  readonly digest: { readonly episodes: string; readonly events: string };
 }
 
-/** Everything a run needs, resolved and validated before anything is written. */
-interface ResolvedRun {
-  readonly suites: Suite<unknown>[];
-  readonly defenses: DefenseConfiguration[];
-  readonly models: ModelHandle[];
-  readonly cases: AttackCase[];
-  readonly corpus: AttackCase[];
+/** A session of a run: one process's part of its life, from start or resume to end. */
+interface Session {
+  readonly started_at: string;
+  finished_at?: string;
+  workers: number;
+  campaigns_found_done: number;
+  torn_lines_redone: number;
+  campaigns_run?: number;
+  episodes_run?: number;
+  seconds?: number;
+  episodes_per_second?: number;
 }
 
-function resolve(config: RunConfig, endpoint: OpenAIEndpoint): ResolvedRun {
-  const imported = config.injecagent === null ? null : importInjecAgent(config.injecagent);
-  const extra = imported ? injecAgentSuite(imported) : null;
-  const suiteNamed = (name: string) => (extra && name === extra.name ? extra : getSuite(name));
-  const suiteNames = extra && !config.suites.includes(extra.name) ? [...config.suites, extra.name] : config.suites;
-  const suites = suiteNames.map(suiteNamed);
-  for (const name of config.agents) if (!AGENT_SYSTEMS.has(name)) throw new AgentSystemError(name);
-  const defenses = (config.defenses.includes("all") ? configurationNames() : config.defenses).map(loadDefenseConfiguration);
-  config.models.forEach(checkModelName);
-  const tasks = suites.flatMap((s) => s.tasks);
-  const models = config.models.map((name) => resolveModel(name, { tasks, endpoint }));
-  const importedCases = imported ? [...imported.cases] : [];
-  const problems = importedCases.flatMap((c) => checkAgainstSuite(c, suiteNamed).map((p) => `${c.id}: ${p}`));
-  if (problems.length > 0) throw new AttackFileError(config.injecagent!, problems);
-  const corpus = [...loadCorpus(), ...importedCases];
-  const matches = globMatcher(config.attacks);
-  const selected = corpus.filter(
-    (c) => matches(c.id) && suiteNames.includes(c.suite) && config.agents.includes(c.agent) && (config.split === null || c.split === config.split),
-  );
-  const cases = config.sample === null ? selected : sampleCases(selected, config.sample);
-  return { suites, defenses, models, cases, corpus };
-}
+type Manifest = Record<string, unknown> & { sessions: Session[]; config: RunConfig; run_id: string; shard: string | null };
 
-/** A fixed sample: the cases whose id hashes lowest, in corpus order. */
-function sampleCases(cases: AttackCase[], size: number): AttackCase[] {
-  const keep = new Set(
-    cases
-      .map((c) => ({ id: c.id, key: hashOf(c.id) }))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .slice(0, size)
-      .map((c) => c.id),
-  );
-  return cases.filter((c) => keep.has(c.id));
-}
-
-/** The matrix: benign tasks × agent systems, and attack cases on their agent system; × defenses × models × seeds. */
-function campaigns(config: RunConfig, run: ResolvedRun): Campaign[] {
-  const systems = new Map<string, AgentSystem>();
-  const systemFor = (model: ModelHandle, suite: Suite<unknown>, name: string) => {
-    const key = `${model.name}|${suite.name}|${name}`;
-    let system = systems.get(key);
-    if (!system) {
-      const tools = [...suite.tools.values()].map((t) => t.schema);
-      system = buildAgentSystem(name, { model: model.chat, tools, systemPrompt: suite.systemPrompt });
-      systems.set(key, system);
-    }
-    return system;
+function fingerprint(run: ResolvedRun) {
+  return {
+    defenses: run.defenses.map((d) => ({ name: d.name, file: d.file, layers: d.spec, approver_error_rate: d.approverErrorRate, hash: hashOf(d.spec) })),
+    models: run.models.map((m) => ({ name: m.name, kind: m.kind, params: m.params })),
+    suites: run.suites.map((s) => ({ name: s.name, version: s.version, tasks: s.tasks.length, hash: hashOf(s.tasks) })),
+    corpus: { cases: run.corpus.length, hash: corpusHash(run.corpus), selected: run.cases.length },
   };
-  const out: Campaign[] = [];
-  for (const model of run.models) {
-    for (const defense of run.defenses) {
-      for (let seed = 1; seed <= config.seeds; seed++) {
-        for (const suite of run.suites) {
-          if (config.benign) {
-            for (const agent of config.agents) {
-              for (const task of suite.tasks) {
-                const id = campaignId(suite.name, agent, defense.name, model.name, seed, null, task.id);
-                out.push({ id, suite, system: systemFor(model, suite, agent), defense, model, seed, attack: null, tasks: [task] });
-              }
-            }
-          }
-          for (const attack of run.cases.filter((c) => c.suite === suite.name)) {
-            const tasks = attack.campaign.map((id) => suite.tasks.find((t) => t.id === id)!);
-            const id = campaignId(suite.name, attack.agent, defense.name, model.name, seed, attack.id, attack.campaign.join(","));
-            out.push({ id, suite, system: systemFor(model, suite, attack.agent), defense, model, seed, attack, tasks });
-          }
-        }
-      }
-    }
-  }
-  return out;
 }
 
-/** Runs a matrix and streams its results to `<out>/<run-id>/`. Bad names fail before anything is written. */
+/** Runs a matrix and records its results in `<out>/<run-id>/`. Bad names fail before anything is written. */
 export async function executeRun(options: RunOptions): Promise<RunSummary> {
-  const { config, endpoint } = options;
-  const run = resolve(config, endpoint);
-  const shard = options.shard;
-  const matrix = campaigns(config, run).filter((c) => !shard || inShard(c.id, shard));
-  const total = matrix.reduce((n, c) => n + c.tasks.length, 0);
+  const { config, endpoint, shard } = options;
+  const run = resolveRun(config, endpoint);
+  const matrix = buildMatrix(config, run, shard);
   const shardSuffix = shard ? `-shard${shard.index}of${shard.count}` : "";
   const runId = options.runId ?? `${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${config.name}${shardSuffix}`;
   const dir = join(options.out, runId);
+  if (existsSync(join(dir, "manifest.json"))) throw new RunConfigError(`${dir} already holds a run: resume it with --resume ${dir}, or choose another --run-id`);
   mkdirSync(dir, { recursive: true });
-
-  const manifest = {
+  const manifest: Manifest = {
     run_id: runId,
     created_at: new Date().toISOString(),
     status: "running",
     git: gitState(),
     config,
     config_hash: hashOf(config),
-    defenses: run.defenses.map((d) => ({ name: d.name, file: d.file, layers: d.spec, approver_error_rate: d.approverErrorRate, hash: hashOf(d.spec) })),
-    models: run.models.map((m) => ({ name: m.name, kind: m.kind, params: m.params })),
-    suites: run.suites.map((s) => ({ name: s.name, version: s.version, tasks: s.tasks.length, hash: hashOf(s.tasks) })),
-    corpus: { cases: run.corpus.length, hash: corpusHash(run.corpus), selected: run.cases.length },
+    ...fingerprint(run),
     seeds: Array.from({ length: config.seeds }, (_, i) => i + 1),
     packages: packageVersions(),
-    planned: { campaigns: matrix.length, episodes: total },
+    planned: { campaigns: matrix.length, episodes: matrix.reduce((n, c) => n + c.tasks.length, 0) },
     shard: shard ? `${shard.index}/${shard.count}` : null,
+    sessions: [],
   };
   writeManifest(dir, manifest);
+  return runSession(dir, manifest, run, matrix, { ...options, shard });
+}
 
-  const writer = await ResultsWriter.open(dir);
-  const started = performance.now();
-  let done = 0;
+/**
+ * Continues a run that was killed or failed: the journal says which campaigns are done (a torn last line is
+ * dropped and its campaign redone); the rest run; the results equal an uninterrupted run's. The corpus, defenses
+ * and suites must be what they were, or the run would mix two benchmarks.
+ */
+export async function resumeRun(options: ResumeOptions): Promise<RunSummary> {
+  const file = join(options.dir, "manifest.json");
+  if (!existsSync(file)) throw new RunConfigError(`cannot resume ${options.dir}: no manifest.json there (is it a run folder?)`);
+  const manifest = JSON.parse(readFileSync(file, "utf8")) as Manifest;
+  const config = RunConfigSchema.parse(manifest.config);
+  const shard = parseShard(manifest.shard);
+  const run = resolveRun(config, options.endpoint);
+  const now = fingerprint(run);
+  const changed = (["corpus", "defenses", "suites"] as const).filter((k) => hashOf(now[k]) !== hashOf(manifest[k]));
+  if (changed.length > 0) throw new RunConfigError(`cannot resume ${options.dir}: the ${changed.join(", ")} changed since the run started; start a new run`);
+  const matrix = buildMatrix(config, run, shard);
+  return runSession(options.dir, { ...manifest, sessions: manifest.sessions ?? [] }, run, matrix, { ...options, config, shard });
+}
+
+const parseShard = (text: string | null): Shard | undefined => {
+  if (!text) return undefined;
+  const [index, count] = text.split("/").map(Number);
+  return { index: index!, count: count! };
+};
+
+async function runSession(
+  dir: string,
+  manifest: Manifest,
+  run: ResolvedRun,
+  matrix: ReturnType<typeof buildMatrix>,
+  options: { config: RunConfig; endpoint: OpenAIEndpoint; shard?: Shard; workers?: number; onProgress?: (done: number, total: number) => void },
+): Promise<RunSummary> {
+  const journal = recoverJournal(dir);
+  const total = matrix.reduce((n, c) => n + c.tasks.length, 0);
+  let episodes = 0;
   let errors = 0;
-  let next = 0;
-  let failure: unknown = null;
-  const worker = async () => {
-    while (next < matrix.length && failure === null) {
-      const campaign = matrix[next++]!;
-      try {
-        const result = await runCampaign(campaign, runId);
-        await writer.write(result.episodes, result.events);
-        done += result.episodes.length;
-        errors += result.episodes.filter((e) => e.error !== null).length;
-        options.onProgress?.(done, total);
-      } catch (error) {
-        failure = error;
-      }
+  const errorCodes: Record<string, number> = {};
+  const count = (outcome: { episodes: number; errorCodes: Record<string, number> }) => {
+    episodes += outcome.episodes;
+    for (const [code, n] of Object.entries(outcome.errorCodes)) {
+      errors += n;
+      errorCodes[code] = (errorCodes[code] ?? 0) + n;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(config.concurrency, matrix.length) }, worker));
-  await writer.close();
+  for (const outcome of journal.done.values()) count(outcome);
+  const pending = matrix.flatMap((c, i) => (journal.done.has(c.id) ? [] : [i]));
+  const workers = options.workers ?? workerCount(options.config);
+  const session: Session = { started_at: new Date().toISOString(), workers, campaigns_found_done: journal.done.size, torn_lines_redone: journal.tornLines };
+  manifest.sessions.push(session);
+  manifest.status = "running";
+  writeManifest(dir, manifest);
+
+  const started = performance.now();
+  let campaignsRun = 0;
+  let episodesRun = 0;
+  options.onProgress?.(episodes, total);
+  const { failure, requests } = await runPool({
+    config: options.config,
+    endpoint: options.endpoint,
+    runId: manifest.run_id,
+    dir,
+    shard: options.shard,
+    matrix,
+    models: run.models,
+    pending,
+    session: journal.files,
+    workers,
+    onDone: (outcome) => {
+      campaignsRun++;
+      episodesRun += outcome.episodes;
+      count(outcome);
+      options.onProgress?.(episodes, total);
+    },
+  });
+  const digest = failure === null ? await finishJournal(dir) : null;
   const seconds = (performance.now() - started) / 1000;
-  const summary = { runId, dir, episodes: done, errors, seconds, episodesPerSecond: done / Math.max(seconds, 1e-9) };
+  Object.assign(session, {
+    finished_at: new Date().toISOString(),
+    campaigns_run: campaignsRun,
+    episodes_run: episodesRun,
+    seconds: round(seconds, 3),
+    episodes_per_second: round(episodesRun / Math.max(seconds, 1e-9), 1),
+  });
+  const previous = manifest.requests as RequestStats | undefined;
   writeManifest(dir, {
     ...manifest,
     status: failure === null ? "complete" : "failed",
-    failure: failure === null ? undefined : String((failure as Error).message ?? failure),
-    finished_at: new Date().toISOString(),
-    counts: { episodes: done, errors },
-    throughput: { seconds: Math.round(seconds * 1000) / 1000, episodes_per_second: Math.round(summary.episodesPerSecond * 10) / 10, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) },
+    failure: failure === null ? undefined : `${failure.message}\nresume with: anis run --resume ${dir}`,
+    finished_at: session.finished_at,
+    counts: { episodes, errors },
+    throughput: {
+      seconds: round(seconds, 3),
+      episodes_per_second: session.episodes_per_second,
+      workers,
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    },
+    failures: { episodes_by_error: errorCodes, requests_failed: (previous?.failed ?? 0) + requests.failed },
+    requests: previous ? addRequestStats(structuredClone(previous), requests) : requests,
+    digest: digest ?? undefined,
   });
   if (failure !== null) throw failure;
-  return summary;
+  return {
+    runId: manifest.run_id,
+    dir,
+    episodes,
+    errors,
+    seconds,
+    episodesPerSecond: episodesRun / Math.max(seconds, 1e-9),
+    resumed: manifest.sessions.length > 1 ? { campaigns: journal.done.size, tornLines: journal.tornLines } : null,
+    requests,
+    digest: digest!,
+  };
 }
+
+const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
+

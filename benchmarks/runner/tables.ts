@@ -1,5 +1,5 @@
 /** Result tables by grain: one row per episode, one per trace event. Versioned: readers check `schema_version`. */
-export const RESULTS_SCHEMA_VERSION = 1;
+export const RESULTS_SCHEMA_VERSION = 2;
 
 type ColumnType = "VARCHAR" | "BOOLEAN" | "INTEGER" | "DOUBLE";
 export interface Column<R> {
@@ -57,6 +57,13 @@ export interface EpisodeRow {
   poisoned_retrievals: number;
   poisoned_active: number;
   poisoned_quarantined: number;
+  /** Tokens the endpoint reported for this episode's model calls (0 for the simulated model and cached answers). */
+  input_tokens: number;
+  output_tokens: number;
+  /** Model calls answered from the response cache: not paid for. */
+  cached_calls: number;
+  /** US dollars the tokens cost at the prices configuration's rates; null when the model has no price. */
+  cost_usd: number | null;
 }
 
 export const EPISODE_COLUMNS: readonly Column<EpisodeRow>[] = [
@@ -104,6 +111,10 @@ export const EPISODE_COLUMNS: readonly Column<EpisodeRow>[] = [
   { name: "poisoned_retrievals", type: "INTEGER" },
   { name: "poisoned_active", type: "INTEGER" },
   { name: "poisoned_quarantined", type: "INTEGER" },
+  { name: "input_tokens", type: "INTEGER" },
+  { name: "output_tokens", type: "INTEGER" },
+  { name: "cached_calls", type: "INTEGER" },
+  { name: "cost_usd", type: "DOUBLE" },
 ];
 
 export interface EventRow {

@@ -1,0 +1,81 @@
+import type { Campaign } from "./episode.ts";
+import { runCampaign } from "./episode.ts";
+import { errorCodesOf, JournalWriter } from "./journal.ts";
+
+/** A campaign to run: its index in the matrix, and its id to check that both sides built the same matrix. */
+export interface Job {
+  readonly index: number;
+  readonly id: string;
+}
+
+export interface JobOutcome {
+  readonly index: number;
+  readonly episodes: number;
+  /** Errored episodes by error code. */
+  readonly errorCodes: Record<string, number>;
+}
+
+/**
+ * Runs campaigns from a queue, `concurrency` at a time, appending each result to its journal file before
+ * reporting it done: a campaign reported done is on disk. The same loop runs in a worker thread or in-process.
+ */
+export class CampaignRunner {
+  private readonly queue: Job[] = [];
+  private active = 0;
+  private stopping = false;
+  private readonly journal: JournalWriter;
+
+  constructor(
+    private readonly matrix: readonly Campaign[],
+    private readonly runId: string,
+    journalFile: string,
+    private readonly concurrency: number,
+    private readonly events: {
+      readonly done: (outcome: JobOutcome) => void;
+      readonly failed: (error: Error) => void;
+      readonly idle: () => void;
+    },
+  ) {
+    this.journal = new JournalWriter(journalFile);
+  }
+
+  submit(job: Job): void {
+    this.queue.push(job);
+    this.pump();
+  }
+
+  /** No more jobs will come: report idle once the queue drains, and close the journal. */
+  stop(): void {
+    this.stopping = true;
+    this.maybeIdle();
+  }
+
+  private pump(): void {
+    while (this.active < this.concurrency && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      this.active++;
+      this.run(job)
+        .then((outcome) => this.events.done(outcome), (error: Error) => this.events.failed(error))
+        .finally(() => {
+          this.active--;
+          this.pump();
+          this.maybeIdle();
+        });
+    }
+  }
+
+  private async run(job: Job): Promise<JobOutcome> {
+    const campaign = this.matrix[job.index];
+    if (campaign?.id !== job.id) throw new Error(`campaign ${job.index} is ${campaign?.id ?? "missing"} here, ${job.id} in the main thread: the matrices differ`);
+    const result = await runCampaign(campaign, this.runId);
+    this.journal.append(campaign.id, result);
+    return { index: job.index, episodes: result.episodes.length, errorCodes: errorCodesOf(result.episodes) };
+  }
+
+  private maybeIdle(): void {
+    if (!this.stopping || this.active > 0 || this.queue.length > 0) return;
+    this.stopping = false;
+    this.journal.close();
+    this.events.idle();
+  }
+}

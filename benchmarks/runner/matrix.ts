@@ -1,0 +1,109 @@
+import type { OpenAIEndpoint } from "../../agents/models/openai.ts";
+import { loadPrices } from "../../agents/models/prices.ts";
+import { checkModelName, type ModelHandle, resolveModel } from "../../agents/models/registry.ts";
+import { type AgentSystem, buildAgentSystem, AGENT_SYSTEMS, AgentSystemError } from "../../agents/systems.ts";
+import type { AttackCase } from "../../attacks/schema.ts";
+import { configurationNames, type DefenseConfiguration, loadDefenseConfiguration } from "../../defenses/config.ts";
+import { importInjecAgent } from "../../attacks/importers/injecagent.ts";
+import { AttackFileError } from "../../attacks/load.ts";
+import { checkAgainstSuite, loadCorpus } from "../corpus.ts";
+import { injecAgentSuite } from "../suites/injecagent/index.ts";
+import { getSuite } from "../suites/registry.ts";
+import type { Suite } from "../suites/suite.ts";
+import { globMatcher, type RunConfig } from "./config.ts";
+import { type Campaign, campaignId } from "./episode.ts";
+import { hashOf } from "./manifest.ts";
+
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
+
+/** Whether a campaign belongs to a shard: by its id's hash, so the split does not depend on the matrix's order. */
+export const inShard = (campaignId: string, shard: Shard) => Number.parseInt(campaignId.slice(2, 10), 16) % shard.count === shard.index - 1;
+
+/** Everything a run needs, resolved and validated before anything is written. */
+export interface ResolvedRun {
+  readonly suites: Suite<unknown>[];
+  readonly defenses: DefenseConfiguration[];
+  readonly models: ModelHandle[];
+  readonly cases: AttackCase[];
+  readonly corpus: AttackCase[];
+}
+
+export function resolveRun(config: RunConfig, endpoint: OpenAIEndpoint): ResolvedRun {
+  const imported = config.injecagent === null ? null : importInjecAgent(config.injecagent);
+  const extra = imported ? injecAgentSuite(imported) : null;
+  const suiteNamed = (name: string) => (extra && name === extra.name ? extra : getSuite(name));
+  const suiteNames = extra && !config.suites.includes(extra.name) ? [...config.suites, extra.name] : config.suites;
+  const suites = suiteNames.map(suiteNamed);
+  for (const name of config.agents) if (!AGENT_SYSTEMS.has(name)) throw new AgentSystemError(name);
+  const defenses = (config.defenses.includes("all") ? configurationNames() : config.defenses).map(loadDefenseConfiguration);
+  config.models.forEach(checkModelName);
+  const tasks = suites.flatMap((s) => s.tasks);
+  const prices = loadPrices(config.prices ?? undefined);
+  const models = config.models.map((name) => resolveModel(name, { tasks, endpoint, prices }));
+  const importedCases = imported ? [...imported.cases] : [];
+  const problems = importedCases.flatMap((c) => checkAgainstSuite(c, suiteNamed).map((p) => `${c.id}: ${p}`));
+  if (problems.length > 0) throw new AttackFileError(config.injecagent!, problems);
+  const corpus = [...loadCorpus(), ...importedCases];
+  const matches = globMatcher(config.attacks);
+  const selected = corpus.filter(
+    (c) => matches(c.id) && suiteNames.includes(c.suite) && config.agents.includes(c.agent) && (config.split === null || c.split === config.split),
+  );
+  const cases = config.sample === null ? selected : sampleCases(selected, config.sample);
+  return { suites, defenses, models, cases, corpus };
+}
+
+/** A fixed sample: the cases whose id hashes lowest, in corpus order. */
+function sampleCases(cases: AttackCase[], size: number): AttackCase[] {
+  const keep = new Set(
+    cases
+      .map((c) => ({ id: c.id, key: hashOf(c.id) }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .slice(0, size)
+      .map((c) => c.id),
+  );
+  return cases.filter((c) => keep.has(c.id));
+}
+
+/**
+ * The matrix: benign tasks × agent systems, and attack cases on their agent system; × defenses × models × seeds;
+ * only the shard's campaigns when sharded. Deterministic: every worker thread builds the same list.
+ */
+export function buildMatrix(config: RunConfig, run: ResolvedRun, shard?: Shard): Campaign[] {
+  const systems = new Map<string, AgentSystem>();
+  const systemFor = (model: ModelHandle, suite: Suite<unknown>, name: string) => {
+    const key = `${model.name}|${suite.name}|${name}`;
+    let system = systems.get(key);
+    if (!system) {
+      const tools = [...suite.tools.values()].map((t) => t.schema);
+      system = buildAgentSystem(name, { model: model.chat, tools, systemPrompt: suite.systemPrompt });
+      systems.set(key, system);
+    }
+    return system;
+  };
+  const out: Campaign[] = [];
+  for (const model of run.models) {
+    for (const defense of run.defenses) {
+      for (let seed = 1; seed <= config.seeds; seed++) {
+        for (const suite of run.suites) {
+          if (config.benign) {
+            for (const agent of config.agents) {
+              for (const task of suite.tasks) {
+                const id = campaignId(suite.name, agent, defense.name, model.name, seed, null, task.id);
+                out.push({ id, suite, system: systemFor(model, suite, agent), defense, model, seed, attack: null, tasks: [task] });
+              }
+            }
+          }
+          for (const attack of run.cases.filter((c) => c.suite === suite.name)) {
+            const tasks = attack.campaign.map((id) => suite.tasks.find((t) => t.id === id)!);
+            const id = campaignId(suite.name, attack.agent, defense.name, model.name, seed, attack.id, attack.campaign.join(","));
+            out.push({ id, suite, system: systemFor(model, suite, attack.agent), defense, model, seed, attack, tasks });
+          }
+        }
+      }
+    }
+  }
+  return shard ? out.filter((c) => inShard(c.id, shard)) : out;
+}
