@@ -31,7 +31,7 @@ describe("the single agent graph", () => {
     const { world, messages, runtime } = await episode({ task: summarise });
     expect(world.notes).toEqual(["the page"]);
     expect(messages.filter((m) => m instanceof ToolMessage).map((m) => (m as ToolMessage).name)).toEqual(["browse", "write_note"]);
-    expect(runtime.counters).toEqual({ modelCalls: 3, toolCalls: 2 });
+    expect(runtime.counters).toMatchObject({ modelCalls: 3, toolCalls: 2 });
   });
 
   it("routes every context entry and action through the stack: one choke point", async () => {
@@ -83,7 +83,7 @@ describe("the single agent graph", () => {
     // Masked, the model has no task: before the page it proposes nothing; after it, only what the page asks.
     expect(proposals).toEqual([["browse"], ["send_email", "send_email"], ["write_note"]]);
     expect(world.outbox).toEqual(["eve@evil.example"]);
-    expect(runtime.counters).toEqual({ modelCalls: 4 + 3, toolCalls: 3 });
+    expect(runtime.counters).toMatchObject({ modelCalls: 4 + 3, toolCalls: 3 });
   });
 
   it("without a defense the obedient model is hijacked", async () => {

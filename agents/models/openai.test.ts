@@ -72,7 +72,7 @@ describe("openai: adapter against a real OpenAI-compatible HTTP server on 127.0.
     const { world, runtime } = await runEpisode({ model: model.chat, prompt: "Note down what the page says.", modelOptions: model.callOptions({ seed: 7, payloads: [] }) });
 
     expect(world.notes).toEqual(["Page says: A page about agents."]);
-    expect(runtime.counters).toEqual({ modelCalls: 3, toolCalls: 2 });
+    expect(runtime.counters).toEqual({ modelCalls: 3, toolCalls: 2, inputTokens: 150, outputTokens: 30, cachedCalls: 0 });
     expect(requests).toHaveLength(3);
     expect(requests[0]!.model).toBe("test-model");
     expect(requests[0]!.seed).toBe(7);
@@ -95,6 +95,8 @@ describe("openai: adapter against a real OpenAI-compatible HTTP server on 127.0.
     expect(requests.length - before).toBe(3);
     const again = await episode("read");
     expect(requests.length - before).toBe(3);
+    expect(first.runtime.counters).toMatchObject({ inputTokens: 150, outputTokens: 30, cachedCalls: 0 });
+    expect(again.runtime.counters).toMatchObject({ modelCalls: 3, inputTokens: 0, outputTokens: 0, cachedCalls: 3 });
     expect(again.world.notes).toEqual(first.world.notes);
     expect(again.trace.filter((e) => e.kind === "tool_call").map((e) => e.detail)).toEqual(first.trace.filter((e) => e.kind === "tool_call").map((e) => e.detail));
   });
