@@ -1,6 +1,6 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, type BaseMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
-import { Annotation, END, type LangGraphRunnableConfig, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
+import { Annotation, Command, END, type LangGraphRunnableConfig, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
 import type { ToolSchema } from "./environment.ts";
 import { DELEGATE_PREFIX, SAVE_MEMORY_TOOL } from "./reserved-tools.ts";
 import { type AgentRuntime, type EpisodeRuntime, modelTool } from "./runtime.ts";
@@ -52,17 +52,21 @@ const delegateParameters = {
   additionalProperties: false,
 };
 
+const REFUSED = "The request was refused by the security policy.";
+
 const textOf = (message: BaseMessage | undefined): string =>
   message === undefined ? "" : typeof message.content === "string" ? message.content : JSON.stringify(message.content);
 
 /**
- * A tool-using agent with long-term memory, as a LangGraph StateGraph:
+ * A tool-using agent with long-term memory, as a LangGraph StateGraph of two nodes, the shape of a ReAct agent:
  *
- *   START → retrieve_memory → agent ⇄ { tools | write_memory | delegate } → … → END
+ *   START → agent ⇄ act → … → END
  *
- * `retrieve_memory` checks the request and loads relevant memory; `agent` calls the model; the three action nodes
- * run the model's tool calls of their kind. Every node reaches the outside only through the episode's
- * {@link AgentRuntime}, the defense choke point. Compile once, run many episodes: the runtime arrives as context.
+ * `agent` opens the conversation on its first step (checks the request, loads relevant memory, reads the inbox)
+ * and calls the model; it routes itself with a `Command` (to `act` when the model called tools, else to the end),
+ * so no separate routing step runs. `act` runs the calls in order — suite tools, memory writes, hand-offs to peers.
+ * Every node reaches the outside only through the episode's {@link AgentRuntime}, the defense choke point.
+ * Compile once, run many episodes: the runtime arrives as context.
  */
 export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
   const peers = spec.peers ?? {};
@@ -76,100 +80,70 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
     if (!context?.episode) throw new Error("agent graph invoked without an episode runtime in context");
     return context.episode.agent(spec.id, toolNames);
   };
-  const pendingCalls = (state: AgentStateType) => (state.messages.at(-1) as AIMessage).tool_calls ?? [];
   let messageSeq = 0;
   const nextId = (kind: string) => `${spec.id}-${kind}-${messageSeq++}`;
 
+  /** What the agent sees before its first model call: the request checked, relevant memory, its inbox. */
+  async function opening(runtime: AgentRuntime, state: AgentStateType): Promise<BaseMessage[]> {
+    const inbox = async () =>
+      (await runtime.inbox()).map((m) => new HumanMessage({ id: nextId("peer"), content: `Message from ${m.from}: ${m.content}` }));
+    // A later turn of the same conversation (a group chat): only what arrived since.
+    if (state.messages.length > 0) return inbox();
+    const { text, from } = state.task;
+    const request = from === "user" ? await runtime.userInput(text) : await runtime.receive(from, text);
+    const messages: BaseMessage[] = [new SystemMessage({ id: nextId("system"), content: runtime.systemPrompt(spec.systemPrompt) })];
+    const memories = await runtime.retrieveMemory(text);
+    if (memories.length > 0) {
+      const content = `Notes from your long-term memory (saved in earlier sessions):\n${memories.map((m) => `- ${m}`).join("\n")}`;
+      messages.push(new SystemMessage({ id: nextId("memory"), content }));
+    }
+    if (request === null) return [...messages, new AIMessage({ id: nextId("refused"), content: REFUSED })];
+    messages.push(new HumanMessage({ id: nextId("task"), content: request }), ...(await inbox()));
+    return messages;
+  }
+
   return new StateGraph(AgentState)
-    .addNode("retrieve_memory", async (state, config) => {
-      const runtime = runtimeOf(config);
-      const inbox = async () =>
-        (await runtime.inbox()).map((m) => new HumanMessage({ id: nextId("peer"), content: `Message from ${m.from}: ${m.content}` }));
-      // A later turn of the same conversation (a group chat): only what arrived since.
-      if (state.messages.length > 0) return { messages: await inbox() };
-      const { text, from } = state.task;
-      const request = from === "user" ? await runtime.userInput(text) : await runtime.receive(from, text);
-      const messages: BaseMessage[] = [new SystemMessage({ id: nextId("system"), content: runtime.systemPrompt(spec.systemPrompt) })];
-      const memories = await runtime.retrieveMemory(text);
-      if (memories.length > 0) {
-        const content = `Notes from your long-term memory (saved in earlier sessions):\n${memories.map((m) => `- ${m}`).join("\n")}`;
-        messages.push(new SystemMessage({ id: nextId("memory"), content }));
-      }
-      if (request === null) {
-        return { messages: [...messages, new AIMessage({ id: nextId("refused"), content: "The request was refused by the security policy." })] };
-      }
-      messages.push(new HumanMessage({ id: nextId("task"), content: request }), ...(await inbox()));
-      return { messages };
-    })
-    .addNode("agent", async (state, config) => {
-      const runtime = runtimeOf(config);
-      const context = config.context as unknown as AgentContext;
-      await runtime.boundModel(model, reserved);
-      let output: AIMessage;
-      try {
-        output = await runtime.think(state.messages, { ...context.episode.setup.modelOptions, signal: config.signal });
-      } catch (error) {
-        throw new ModelCallError(spec.id, error);
-      }
-      const malformed = output.invalid_tool_calls ?? [];
-      if (malformed.length > 0) {
-        const what = malformed.map((c) => `${c.name ?? "?"}(${c.args ?? ""}): ${c.error ?? "unparseable"}`).join("; ");
-        throw new ModelCallError(spec.id, new Error(`malformed tool call: ${what}`));
-      }
-      const calls = output.tool_calls ?? [];
-      runtime.traceModelOutput(calls.length > 0 ? calls.map((c) => `${c.name}(${JSON.stringify(c.args)})`).join("; ") : textOf(output));
-      return { messages: [output] };
-    })
-    .addNode("tools", async (state, config) => {
-      const runtime = runtimeOf(config);
-      const out: ToolMessage[] = [];
-      for (const call of pendingCalls(state)) {
-        if (call.name === SAVE_MEMORY_TOOL || call.name.startsWith(DELEGATE_PREFIX)) continue;
-        const content = await runtime.callTool(call.id ?? "", call.name, call.args);
-        out.push(new ToolMessage({ id: nextId("tool"), tool_call_id: call.id ?? "", name: call.name, content }));
-      }
-      return { messages: out };
-    })
-    .addNode("write_memory", async (state, config) => {
-      const runtime = runtimeOf(config);
-      const out: ToolMessage[] = [];
-      for (const call of pendingCalls(state)) {
-        if (call.name !== SAVE_MEMORY_TOOL) continue;
-        const text = typeof call.args.text === "string" ? call.args.text : JSON.stringify(call.args);
-        const content = await runtime.writeMemory(text);
-        out.push(new ToolMessage({ id: nextId("memory"), tool_call_id: call.id ?? "", name: call.name, content }));
-      }
-      return { messages: out };
-    })
-    .addNode("delegate", async (state, config) => {
-      const runtime = runtimeOf(config);
-      const out: ToolMessage[] = [];
-      for (const call of pendingCalls(state)) {
-        if (!call.name.startsWith(DELEGATE_PREFIX)) continue;
-        const peer = call.name.slice(DELEGATE_PREFIX.length);
-        const content = await handOff(runtime, peer, String(call.args.instructions ?? ""), config);
-        out.push(new ToolMessage({ id: nextId("peer"), tool_call_id: call.id ?? "", name: call.name, content }));
-      }
-      return { messages: out };
-    })
-    .addEdge(START, "retrieve_memory")
-    .addConditionalEdges("retrieve_memory", (state) => (state.messages.at(-1) instanceof AIMessage ? END : "agent"), ["agent", END])
-    .addConditionalEdges(
+    .addNode(
       "agent",
-      (state) => {
-        const calls = pendingCalls(state);
-        if (calls.length === 0) return END;
-        const next = new Set<string>();
-        for (const call of calls) {
-          next.add(call.name === SAVE_MEMORY_TOOL ? "write_memory" : call.name.startsWith(DELEGATE_PREFIX) ? "delegate" : "tools");
+      async (state: AgentStateType, config: LangGraphRunnableConfig) => {
+        const runtime = runtimeOf(config);
+        const opened = state.messages.at(-1) instanceof ToolMessage ? [] : await opening(runtime, state);
+        // Refused, or a later turn with nothing new to answer: the conversation ends on the agent's last word.
+        if ((opened.at(-1) ?? state.messages.at(-1)) instanceof AIMessage) return new Command({ update: { messages: opened }, goto: END });
+        const context = config.context as unknown as AgentContext;
+        await runtime.boundModel(model, reserved);
+        let output: AIMessage;
+        try {
+          output = await runtime.think([...state.messages, ...opened], { ...context.episode.setup.modelOptions, signal: config.signal });
+        } catch (error) {
+          throw new ModelCallError(spec.id, error);
         }
-        return [...next];
+        const malformed = output.invalid_tool_calls ?? [];
+        if (malformed.length > 0) {
+          const what = malformed.map((c) => `${c.name ?? "?"}(${c.args ?? ""}): ${c.error ?? "unparseable"}`).join("; ");
+          throw new ModelCallError(spec.id, new Error(`malformed tool call: ${what}`));
+        }
+        const calls = output.tool_calls ?? [];
+        runtime.traceModelOutput(calls.length > 0 ? calls.map((c) => `${c.name}(${JSON.stringify(c.args)})`).join("; ") : textOf(output));
+        return new Command({ update: { messages: [...opened, output] }, goto: calls.length > 0 ? "act" : END });
       },
-      ["tools", "write_memory", "delegate", END],
+      { ends: ["act", END] },
     )
-    .addEdge("tools", "agent")
-    .addEdge("write_memory", "agent")
-    .addEdge("delegate", "agent")
+    .addNode("act", async (state, config) => {
+      const runtime = runtimeOf(config);
+      const out: ToolMessage[] = [];
+      for (const call of (state.messages.at(-1) as AIMessage).tool_calls ?? []) {
+        const id = call.id ?? "";
+        let content: string;
+        if (call.name === SAVE_MEMORY_TOOL) content = await runtime.writeMemory(typeof call.args.text === "string" ? call.args.text : JSON.stringify(call.args));
+        else if (call.name.startsWith(DELEGATE_PREFIX)) content = await handOff(runtime, call.name.slice(DELEGATE_PREFIX.length), String(call.args.instructions ?? ""), config);
+        else content = await runtime.callTool(id, call.name, call.args);
+        out.push(new ToolMessage({ id: nextId("tool"), tool_call_id: id, name: call.name, content }));
+      }
+      return { messages: out };
+    })
+    .addEdge(START, "agent")
+    .addEdge("act", "agent")
     .compile({ name: spec.id });
 
   /** A handoff by message: send, let the peer run its own graph, receive its reply. */

@@ -94,48 +94,48 @@ const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const structOf = (columns: readonly Column<unknown>[]) => `STRUCT(${columns.map((c) => `${c.name} ${c.type}`).join(", ")})[]`;
 
 /**
- * The content of a run's results, independent of when and how it ran: an MD5 over every row (ordered, without
- * the run id and the wall-clock columns). Two runs of the same matrix have the same digest however they were split
- * across workers, shards or sessions.
+ * The content of a run's results, independent of when and how it ran: a digest over every row (without the run id
+ * and the wall-clock columns). Two runs of the same matrix have the same digest however they were split across
+ * workers, shards or sessions. Order-free (a sum of per-row MD5s, with the row count), so it streams in constant
+ * memory however large the run.
  */
 export async function resultsDigest(connection: DuckDBConnection, episodes: string, events: string): Promise<{ episodes: string; events: string }> {
-  const digest = async (source: string, exclude: string, order: string) => {
+  const digest = async (source: string, exclude: string) => {
     const reader = await connection.runAndReadAll(
-      `SELECT coalesce(md5(string_agg(to_json(t)::VARCHAR, '\n' ORDER BY ${order})), md5('')) AS h FROM (SELECT * EXCLUDE (${exclude}) FROM ${source}) t`,
+      `SELECT md5(concat_ws(':', count(*), sum(md5_number_lower(r)::HUGEINT), sum(md5_number_upper(r)::HUGEINT))) AS h
+       FROM (SELECT to_json(t)::VARCHAR AS r FROM (SELECT * EXCLUDE (${exclude}) FROM ${source}) t)`,
     );
     return String(reader.getRowObjectsJS()[0]!.h);
   };
-  return {
-    episodes: await digest(episodes, "run_id, duration_ms, defense_us", "episode_id"),
-    events: await digest(events, "run_id", "episode_id, seq"),
-  };
+  return { episodes: await digest(episodes, "run_id, duration_ms, defense_us"), events: await digest(events, "run_id") };
 }
 
-/** Merges the journal into sorted Parquet files, returns their digest, and removes the journal. */
+/**
+ * Merges the journal into sorted Parquet files, returns their digest, and removes the journal. DuckDB streams and
+ * sorts with spilling to the run folder, so memory stays bounded however long the run was.
+ */
 export async function finishJournal(runDir: string): Promise<{ episodes: string; events: string }> {
   const dir = join(runDir, JOURNAL_DIR);
   mkdirSync(dir, { recursive: true });
-  const instance = await DuckDBInstance.create(":memory:");
+  const instance = await DuckDBInstance.create(":memory:", { temp_directory: join(runDir, ".spill"), memory_limit: "2GB" });
   const connection = await instance.connect();
   try {
     const files = readdirSync(dir).filter((f) => f.endsWith(".ndjson"));
-    const columns = `{campaign: 'VARCHAR', episodes: '${structOf(EPISODE_COLUMNS as readonly Column<unknown>[])}', events: '${structOf(EVENT_COLUMNS as readonly Column<unknown>[])}'}`;
-    const empty = (cols: readonly Column<unknown>[]) => `(SELECT ${cols.map((c) => `NULL::${c.type} AS ${c.name}`).join(", ")} WHERE false)`;
+    const episodeColumns = EPISODE_COLUMNS as readonly Column<unknown>[];
+    const eventColumns = EVENT_COLUMNS as readonly Column<unknown>[];
+    const columns = `{campaign: 'VARCHAR', episodes: '${structOf(episodeColumns)}', events: '${structOf(eventColumns)}'}`;
     const journal = `read_json(${sqlString(join(dir, "*.ndjson"))}, format = 'newline_delimited', columns = ${columns})`;
-    await connection.run(
+    const rows = (field: string, cols: readonly Column<unknown>[]) =>
       files.length === 0
-        ? `CREATE TEMP TABLE episodes AS ${empty(EPISODE_COLUMNS as readonly Column<unknown>[])}`
-        : `CREATE TEMP TABLE episodes AS SELECT e.* FROM (SELECT unnest(episodes) AS e FROM ${journal})`,
-    );
-    await connection.run(
-      files.length === 0
-        ? `CREATE TEMP TABLE events AS ${empty(EVENT_COLUMNS as readonly Column<unknown>[])}`
-        : `CREATE TEMP TABLE events AS SELECT e.* FROM (SELECT unnest(events) AS e FROM ${journal})`,
-    );
-    await connection.run(`COPY (SELECT * FROM episodes ORDER BY episode_id) TO ${sqlString(join(runDir, "episodes.parquet"))} (FORMAT parquet, COMPRESSION zstd)`);
-    await connection.run(`COPY (SELECT * FROM events ORDER BY episode_id, seq) TO ${sqlString(join(runDir, "events.parquet"))} (FORMAT parquet, COMPRESSION zstd)`);
-    const digest = await resultsDigest(connection, "episodes", "events");
+        ? `SELECT ${cols.map((c) => `NULL::${c.type} AS ${c.name}`).join(", ")} WHERE false`
+        : `SELECT r.* FROM (SELECT unnest(${field}) AS r FROM ${journal})`;
+    const episodes = join(runDir, "episodes.parquet");
+    const events = join(runDir, "events.parquet");
+    await connection.run(`COPY (SELECT * FROM (${rows("episodes", episodeColumns)}) ORDER BY episode_id) TO ${sqlString(episodes)} (FORMAT parquet, COMPRESSION zstd)`);
+    await connection.run(`COPY (SELECT * FROM (${rows("events", eventColumns)}) ORDER BY episode_id, seq) TO ${sqlString(events)} (FORMAT parquet, COMPRESSION zstd)`);
+    const digest = await resultsDigest(connection, `read_parquet(${sqlString(episodes)})`, `read_parquet(${sqlString(events)})`);
     rmSync(dir, { recursive: true, force: true });
+    rmSync(join(runDir, ".spill"), { recursive: true, force: true });
     return digest;
   } finally {
     connection.closeSync();

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { computeReport } from "../../analysis/report.ts";
-import { openResults, queryRows } from "../../analysis/results.ts";
+import { openResults } from "../../analysis/results.ts";
+import { resultsDigest } from "./journal.ts";
 import { loadRunConfig } from "./config.ts";
 import { executeRun } from "./run.ts";
 
@@ -14,10 +15,7 @@ const run = (out: string, shard?: { index: number; count: number }) => executeRu
 const episodesHash = async (dirs: string[]) => {
   const db = await openResults(dirs);
   try {
-    const [row] = await queryRows(
-      db.connection,
-      "SELECT count(*) AS n, md5(string_agg(to_json(e)::VARCHAR, '\n' ORDER BY episode_id)) AS h FROM (SELECT * EXCLUDE (run_id, duration_ms, defense_us) FROM episodes) e",
-    );
+    const row = await resultsDigest(db.connection, "episodes", "events");
     // Overhead is wall-clock time: the one metric two runs never share.
     const report = (await computeReport(db)).map(({ defense_us_per_step: _, ...r }) => r);
     return { row, report };
@@ -37,6 +35,7 @@ describe("sharded runs", () => {
     expect(one.episodes + two.episodes).toBe(whole.episodes);
     const pooled = await episodesHash([one.dir, two.dir]);
     const single = await episodesHash([whole.dir]);
+    expect(single.row).toEqual(whole.digest);
     expect(pooled.row).toEqual(single.row);
     expect(pooled.report).toEqual(single.report);
   });

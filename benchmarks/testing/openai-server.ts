@@ -72,7 +72,7 @@ export async function startOpenAIServer(plan: FaultPlan, slowMs = 1500): Promise
           return setTimeout(() => req.socket.destroy(), 5);
       }
     }
-    if (plan.persistent && "tool_calls" in message && bucket % 13 === 0) {
+    if (plan.persistent && message.tool_calls && bucket % 13 === 0) {
       fault("malformed");
       message.tool_calls[0]!.function.arguments = "{not json";
     }
@@ -82,7 +82,7 @@ export async function startOpenAIServer(plan: FaultPlan, slowMs = 1500): Promise
       object: "chat.completion",
       created: 1_790_000_000,
       model: body.model,
-      choices: [{ index: 0, message, finish_reason: "tool_calls" in message ? "tool_calls" : "stop" }],
+      choices: [{ index: 0, message, finish_reason: message.tool_calls ? "tool_calls" : "stop" }],
       usage: { prompt_tokens: Math.ceil(raw.length / 4), completion_tokens: 12, total_tokens: Math.ceil(raw.length / 4) + 12 },
     });
   });
@@ -114,5 +114,5 @@ function scriptedAgent(request: ChatRequest, key: string) {
       tool_calls: [{ id: `call_${key.slice(0, 12)}`, type: "function" as const, function: { name: tool.name, arguments: JSON.stringify(args) } }],
     };
   }
-  return { role: "assistant" as const, content: `Done. ${String(toolResults.at(-1)?.content ?? "").slice(0, 60)}` };
+  return { role: "assistant" as const, tool_calls: undefined, content: `Done. ${String(toolResults.at(-1)?.content ?? "").slice(0, 60)}` };
 }
