@@ -1,6 +1,6 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, type BaseMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
-import { Annotation, Command, END, type LangGraphRunnableConfig, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
+import { Annotation, Command, END, GraphRecursionError, type LangGraphRunnableConfig, MessagesAnnotation, messagesStateReducer, START, StateGraph } from "@langchain/langgraph";
 import type { ToolSchema } from "./environment.ts";
 import { DELEGATE_PREFIX, SAVE_MEMORY_TOOL } from "./reserved-tools.ts";
 import { type AgentRuntime, type EpisodeRuntime, modelTool } from "./runtime.ts";
@@ -16,6 +16,8 @@ export interface AgentSpec {
 /** What the graph's nodes receive as LangGraph context. */
 export interface AgentContext {
   readonly episode: EpisodeRuntime;
+  /** Run the same node functions in a plain loop instead of LangGraph: the floor the perf benchmark measures. */
+  readonly bare?: boolean;
 }
 
 export const AgentState = Annotation.Root({
@@ -26,6 +28,30 @@ export const AgentState = Annotation.Root({
 export type AgentStateType = typeof AgentState.State;
 
 export type AgentGraph = ReturnType<typeof buildAgentGraph>;
+
+/** What an agent graph (or a system's graph) is invoked with, and returns. */
+export interface AgentInput {
+  readonly task: { readonly text: string; readonly from: string };
+  readonly messages?: BaseMessage[];
+}
+type BareRun = (input: AgentInput, config: LangGraphRunnableConfig) => Promise<{ messages: BaseMessage[] }>;
+const bareRuns = new WeakMap<object, BareRun>();
+
+/** Registers how to run a graph's node functions without LangGraph (see {@link AgentContext.bare}). */
+export function withBareRun<G extends object>(graph: G, run: BareRun): G {
+  bareRuns.set(graph, run);
+  return graph;
+}
+
+/**
+ * Invokes an agent or system graph with the episode's context: through LangGraph, or — when the context asks for
+ * the bare floor — its registered plain loop. Hand-offs and group-chat turns go through here too.
+ */
+export async function invokeAgent(graph: AgentGraph, input: AgentInput, config: LangGraphRunnableConfig): Promise<{ messages: BaseMessage[] }> {
+  const bare = (config.context as AgentContext | undefined)?.bare ? bareRuns.get(graph) : undefined;
+  if (bare) return bare(input, config);
+  return graph.invoke(input, { context: config.context, recursionLimit: RECURSION_LIMIT, signal: config.signal });
+}
 
 /** The model call failed (network, server, malformed answer): the episode is an error, never a block. */
 export class ModelCallError extends Error {
@@ -102,49 +128,62 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
     return messages;
   }
 
-  return new StateGraph(AgentState)
-    .addNode(
-      "agent",
-      async (state: AgentStateType, config: LangGraphRunnableConfig) => {
-        const runtime = runtimeOf(config);
-        const opened = state.messages.at(-1) instanceof ToolMessage ? [] : await opening(runtime, state);
-        // Refused, or a later turn with nothing new to answer: the conversation ends on the agent's last word.
-        if ((opened.at(-1) ?? state.messages.at(-1)) instanceof AIMessage) return new Command({ update: { messages: opened }, goto: END });
-        const context = config.context as unknown as AgentContext;
-        await runtime.boundModel(model, reserved);
-        let output: AIMessage;
-        try {
-          output = await runtime.think([...state.messages, ...opened], { ...context.episode.setup.modelOptions, signal: config.signal });
-        } catch (error) {
-          throw new ModelCallError(spec.id, error);
-        }
-        const malformed = output.invalid_tool_calls ?? [];
-        if (malformed.length > 0) {
-          const what = malformed.map((c) => `${c.name ?? "?"}(${c.args ?? ""}): ${c.error ?? "unparseable"}`).join("; ");
-          throw new ModelCallError(spec.id, new Error(`malformed tool call: ${what}`));
-        }
-        const calls = output.tool_calls ?? [];
-        runtime.traceModelOutput(calls.length > 0 ? calls.map((c) => `${c.name}(${JSON.stringify(c.args)})`).join("; ") : textOf(output));
-        return new Command({ update: { messages: [...opened, output] }, goto: calls.length > 0 ? "act" : END });
-      },
-      { ends: ["act", END] },
-    )
-    .addNode("act", async (state, config) => {
-      const runtime = runtimeOf(config);
-      const out: ToolMessage[] = [];
-      for (const call of (state.messages.at(-1) as AIMessage).tool_calls ?? []) {
-        const id = call.id ?? "";
-        let content: string;
-        if (call.name === SAVE_MEMORY_TOOL) content = await runtime.writeMemory(typeof call.args.text === "string" ? call.args.text : JSON.stringify(call.args));
-        else if (call.name.startsWith(DELEGATE_PREFIX)) content = await handOff(runtime, call.name.slice(DELEGATE_PREFIX.length), String(call.args.instructions ?? ""), config);
-        else content = await runtime.callTool(id, call.name, call.args);
-        out.push(new ToolMessage({ id: nextId("tool"), tool_call_id: id, name: call.name, content }));
-      }
-      return { messages: out };
-    })
+  const agentNode = async (state: AgentStateType, config: LangGraphRunnableConfig) => {
+    const runtime = runtimeOf(config);
+    const opened = state.messages.at(-1) instanceof ToolMessage ? [] : await opening(runtime, state);
+    // Refused, or a later turn with nothing new to answer: the conversation ends on the agent's last word.
+    if ((opened.at(-1) ?? state.messages.at(-1)) instanceof AIMessage) return new Command({ update: { messages: opened }, goto: END });
+    const context = config.context as unknown as AgentContext;
+    await runtime.boundModel(model, reserved);
+    let output: AIMessage;
+    try {
+      output = await runtime.think([...state.messages, ...opened], { ...context.episode.setup.modelOptions, signal: config.signal });
+    } catch (error) {
+      throw new ModelCallError(spec.id, error);
+    }
+    const malformed = output.invalid_tool_calls ?? [];
+    if (malformed.length > 0) {
+      const what = malformed.map((c) => `${c.name ?? "?"}(${c.args ?? ""}): ${c.error ?? "unparseable"}`).join("; ");
+      throw new ModelCallError(spec.id, new Error(`malformed tool call: ${what}`));
+    }
+    const calls = output.tool_calls ?? [];
+    runtime.traceModelOutput(calls.length > 0 ? calls.map((c) => `${c.name}(${JSON.stringify(c.args)})`).join("; ") : textOf(output));
+    return new Command({ update: { messages: [...opened, output] }, goto: calls.length > 0 ? "act" : END });
+  };
+
+  const actNode = async (state: AgentStateType, config: LangGraphRunnableConfig) => {
+    const runtime = runtimeOf(config);
+    const out: ToolMessage[] = [];
+    for (const call of (state.messages.at(-1) as AIMessage).tool_calls ?? []) {
+      const id = call.id ?? "";
+      let content: string;
+      if (call.name === SAVE_MEMORY_TOOL) content = await runtime.writeMemory(typeof call.args.text === "string" ? call.args.text : JSON.stringify(call.args));
+      else if (call.name.startsWith(DELEGATE_PREFIX)) content = await handOff(runtime, call.name.slice(DELEGATE_PREFIX.length), String(call.args.instructions ?? ""), config);
+      else content = await runtime.callTool(id, call.name, call.args);
+      out.push(new ToolMessage({ id: nextId("tool"), tool_call_id: id, name: call.name, content }));
+    }
+    return { messages: out };
+  };
+
+  const graph = new StateGraph(AgentState)
+    .addNode("agent", agentNode, { ends: ["act", END] })
+    .addNode("act", actNode)
     .addEdge(START, "agent")
     .addEdge("act", "agent")
     .compile({ name: spec.id });
+
+  /** The same two nodes in a plain loop, with LangGraph's message reducer and step limit. */
+  const bare: BareRun = async (input, config) => {
+    let state: AgentStateType = { messages: messagesStateReducer([], input.messages ?? []), task: input.task };
+    for (let steps = 1; ; steps += 2) {
+      if (steps > RECURSION_LIMIT) throw new GraphRecursionError(`Recursion limit of ${RECURSION_LIMIT} reached without hitting a stop condition.`);
+      const command = await agentNode(state, config);
+      state = { ...state, messages: messagesStateReducer(state.messages, (command.update as { messages: BaseMessage[] }).messages) };
+      if ([command.goto].flat().includes(END)) return state;
+      state = { ...state, messages: messagesStateReducer(state.messages, (await actNode(state, config)).messages) };
+    }
+  };
+  return withBareRun(graph, bare);
 
   /** A handoff by message: send, let the peer run its own graph, receive its reply. */
   async function handOff(runtime: AgentRuntime, peer: string, instructions: string, config: LangGraphRunnableConfig): Promise<string> {
@@ -152,10 +191,7 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
     if (!target) return `Error: unknown peer "${peer}". Known peers: ${Object.keys(peers).join(", ")}`;
     const sent = await runtime.send(peer, instructions);
     if ("refused" in sent) return sent.refused;
-    const result = await target.graph.invoke(
-      { task: { text: sent.content, from: spec.id } },
-      { context: config.context, recursionLimit: RECURSION_LIMIT, signal: config.signal },
-    );
+    const result = await invokeAgent(target.graph, { task: { text: sent.content, from: spec.id } }, config);
     const context = config.context as unknown as AgentContext;
     const peerRuntime = context.episode.existingAgent(peer);
     const reply = await peerRuntime.send(spec.id, textOf(result.messages.at(-1)));

@@ -2,7 +2,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { AIMessage, type BaseMessage } from "@langchain/core/messages";
 import { Annotation, END, type LangGraphRunnableConfig, START, StateGraph } from "@langchain/langgraph";
 import type { ToolSchema } from "./environment.ts";
-import { type AgentContext, type AgentGraph, buildAgentGraph, RECURSION_LIMIT } from "./graph.ts";
+import { type AgentContext, type AgentGraph, buildAgentGraph, invokeAgent, withBareRun } from "./graph.ts";
 
 /** A compiled agent system: the graph the runner invokes with the user's request. */
 export interface AgentSystem {
@@ -169,42 +169,43 @@ function groupChat({ model, tools, systemPrompt }: SystemInput): AgentSystem {
   const graphs = new Map(members.map((m) => [m.id, buildAgentGraph(model, m)]));
   const toolNames = new Map(members.map((m) => [m.id, m.tools.map((t) => t.descriptor.name)]));
   const text = (m: BaseMessage | undefined) => (m === undefined ? "" : typeof m.content === "string" ? m.content : JSON.stringify(m.content));
-  const graph = new StateGraph(ChatState)
-    .addNode("chat", async (state, config: LangGraphRunnableConfig) => {
-      const episode = (config.context as AgentContext).episode;
-      const runtime = (id: string) => episode.agent(id, toolNames.get(id)!);
-      const conversations = new Map<string, BaseMessage[]>();
-      const tasks = new Map<string, { text: string; from: string }>([[members[0]!.id, state.task]]);
-      for (let round = 0; round < CHAT_ROUNDS; round++) {
-        let acted = false;
-        for (const [i, member] of members.entries()) {
-          const task = tasks.get(member.id);
-          if (!task) continue;
-          const before = conversations.get(member.id) ?? [];
-          const result = await graphs.get(member.id)!.invoke({ messages: before, task }, { context: config.context, recursionLimit: RECURSION_LIMIT, signal: config.signal });
-          const said = (result.messages as BaseMessage[]).slice(before.length);
-          conversations.set(member.id, result.messages);
-          acted ||= said.some((m) => m instanceof AIMessage && (m.tool_calls ?? []).length > 0);
-          if (round === 0 && i === 0) {
-            for (const other of members.slice(1)) {
-              const sent = await runtime(member.id).send(other.id, task.text);
-              if ("content" in sent) tasks.set(other.id, { text: sent.content, from: member.id });
-            }
-          }
-          const last = said.at(-1);
-          if (!(last instanceof AIMessage) || (last.tool_calls ?? []).length > 0 || !text(last)) continue;
-          for (const other of members.filter((m) => m !== member && tasks.has(m.id))) {
-            const sent = await runtime(member.id).send(other.id, text(last));
-            if ("content" in sent) runtime(other.id).enqueue(member.id, sent.content);
+  const chat = async (state: { task: { text: string; from: string } }, config: LangGraphRunnableConfig) => {
+    const episode = (config.context as AgentContext).episode;
+    const runtime = (id: string) => episode.agent(id, toolNames.get(id)!);
+    const conversations = new Map<string, BaseMessage[]>();
+    const tasks = new Map<string, { text: string; from: string }>([[members[0]!.id, state.task]]);
+    for (let round = 0; round < CHAT_ROUNDS; round++) {
+      let acted = false;
+      for (const [i, member] of members.entries()) {
+        const task = tasks.get(member.id);
+        if (!task) continue;
+        const before = conversations.get(member.id) ?? [];
+        const result = await invokeAgent(graphs.get(member.id)!, { messages: before, task }, config);
+        const said = (result.messages as BaseMessage[]).slice(before.length);
+        conversations.set(member.id, result.messages);
+        acted ||= said.some((m) => m instanceof AIMessage && (m.tool_calls ?? []).length > 0);
+        if (round === 0 && i === 0) {
+          for (const other of members.slice(1)) {
+            const sent = await runtime(member.id).send(other.id, task.text);
+            if ("content" in sent) tasks.set(other.id, { text: sent.content, from: member.id });
           }
         }
-        if (!acted) break;
+        const last = said.at(-1);
+        if (!(last instanceof AIMessage) || (last.tool_calls ?? []).length > 0 || !text(last)) continue;
+        for (const other of members.filter((m) => m !== member && tasks.has(m.id))) {
+          const sent = await runtime(member.id).send(other.id, text(last));
+          if ("content" in sent) runtime(other.id).enqueue(member.id, sent.content);
+        }
       }
-      return {};
-    })
-    .addEdge(START, "chat")
-    .addEdge("chat", END)
-    .compile({ name: "groupchat" });
+      if (!acted) break;
+    }
+    return {};
+  };
+  const graph = new StateGraph(ChatState).addNode("chat", chat).addEdge(START, "chat").addEdge("chat", END).compile({ name: "groupchat" });
+  withBareRun(graph, async (input, config) => {
+    await chat(input, config);
+    return { messages: [] };
+  });
   return {
     name: "groupchat",
     protocol: "broadcast",

@@ -30,6 +30,8 @@ export class CampaignRunner {
     private readonly runId: string,
     journalFile: string,
     private readonly concurrency: number,
+    /** Run the node functions without LangGraph: the perf benchmark's floor. */
+    private readonly bare: boolean,
     private readonly events: {
       readonly done: (outcome: JobOutcome) => void;
       readonly failed: (error: Error) => void;
@@ -67,7 +69,7 @@ export class CampaignRunner {
   private async run(job: Job): Promise<JobOutcome> {
     const campaign = this.matrix[job.index];
     if (campaign?.id !== job.id) throw new Error(`campaign ${job.index} is ${campaign?.id ?? "missing"} here, ${job.id} in the main thread: the matrices differ`);
-    const result = await runCampaign(campaign, this.runId);
+    const result = await runCampaign(campaign, this.runId, { bare: this.bare });
     this.journal.append(campaign.id, result);
     return { index: job.index, episodes: result.episodes.length, errorCodes: errorCodesOf(result.episodes) };
   }

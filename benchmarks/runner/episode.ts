@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { GraphRecursionError } from "@langchain/langgraph";
 import type { MemoryRecord } from "../../agents/environment.ts";
-import { RECURSION_LIMIT } from "../../agents/graph.ts";
+import { invokeAgent } from "../../agents/graph.ts";
 import { costOf } from "../../agents/models/prices.ts";
 import type { ModelHandle } from "../../agents/models/registry.ts";
 import { EpisodeRuntime, type TraceEvent } from "../../agents/runtime.ts";
@@ -53,7 +53,7 @@ function classify(error: unknown): { code: string; message: string } {
  * the first episode, a new defense stack and approver, one invocation of the agent system, then the utility and
  * goal predicates over (world before, world after).
  */
-export async function runCampaign(campaign: Campaign, runId: string): Promise<CampaignResult> {
+export async function runCampaign(campaign: Campaign, runId: string, options: { readonly bare?: boolean } = {}): Promise<CampaignResult> {
   const { suite, system, defense, model, seed, attack } = campaign;
   const episodes: EpisodeRow[] = [];
   const events: EventRow[] = [];
@@ -112,7 +112,7 @@ export async function runCampaign(campaign: Campaign, runId: string): Promise<Ca
     const started = performance.now();
     let error: { code: string; message: string } | null = null;
     try {
-      await system.graph.invoke({ task: { text: prompt, from: "user" } }, { context: { episode: runtime }, recursionLimit: RECURSION_LIMIT });
+      await invokeAgent(system.graph, { task: { text: prompt, from: "user" } }, { context: { episode: runtime, bare: options.bare } });
     } catch (e) {
       error = classify(e);
       trace({ agent: system.entry, kind: "error", code: error.code, detail: error.message.slice(0, 2000) });

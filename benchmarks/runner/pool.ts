@@ -33,6 +33,7 @@ export interface PoolOptions {
   /** Numbers this session's journal files, so they never append to a file a killed session left. */
   readonly session: number;
   readonly workers: number;
+  readonly bare: boolean;
   readonly onDone: (outcome: JobOutcome) => void;
 }
 
@@ -52,7 +53,7 @@ export function runPool(options: PoolOptions): Promise<PoolResult> {
 function runInProcess(options: PoolOptions): Promise<PoolResult> {
   return new Promise((resolve) => {
     let failure: Error | null = null;
-    const runner = new CampaignRunner(options.matrix, options.runId, journalFile(options, 0), options.config.concurrency, {
+    const runner = new CampaignRunner(options.matrix, options.runId, journalFile(options, 0), options.config.concurrency, options.bare, {
       done: options.onDone,
       failed: (error) => (failure ??= error),
       idle: () => resolve({ failure, requests: requestStatsOf(options.models) }),
@@ -80,6 +81,7 @@ async function runOnThreads(options: PoolOptions): Promise<PoolResult> {
       shard: options.shard,
       journalFile: journalFile(options, i),
       concurrency: options.config.concurrency,
+      bare: options.bare,
     };
     return spawnWorker(setup);
   });

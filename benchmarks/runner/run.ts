@@ -23,6 +23,8 @@ export interface RunOptions {
   readonly shard?: Shard;
   /** Worker threads, over the configuration's `workers`. */
   readonly workers?: number;
+  /** Run the agents' node functions in a plain loop without LangGraph (the perf benchmark's floor); same results. */
+  readonly bare?: boolean;
 }
 
 export interface ResumeOptions {
@@ -129,7 +131,7 @@ async function runSession(
   manifest: Manifest,
   run: ResolvedRun,
   matrix: ReturnType<typeof buildMatrix>,
-  options: { config: RunConfig; endpoint: OpenAIEndpoint; shard?: Shard; workers?: number; onProgress?: (done: number, total: number) => void },
+  options: { config: RunConfig; endpoint: OpenAIEndpoint; shard?: Shard; workers?: number; bare?: boolean; onProgress?: (done: number, total: number) => void },
 ): Promise<RunSummary> {
   const journal = recoverJournal(dir);
   const total = matrix.reduce((n, c) => n + c.tasks.length, 0);
@@ -166,6 +168,7 @@ async function runSession(
     pending,
     session: journal.files,
     workers,
+    bare: options.bare ?? false,
     onDone: (outcome) => {
       campaignsRun++;
       episodesRun += outcome.episodes;
@@ -190,6 +193,7 @@ async function runSession(
     finished_at: session.finished_at,
     counts: { episodes, errors },
     throughput: {
+      driver: options.bare ? "bare loop" : "langgraph",
       seconds: round(seconds, 3),
       episodes_per_second: session.episodes_per_second,
       workers,

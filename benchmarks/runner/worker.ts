@@ -13,6 +13,7 @@ export interface WorkerSetup {
   readonly shard?: Shard;
   readonly journalFile: string;
   readonly concurrency: number;
+  readonly bare: boolean;
 }
 
 export type ToWorker = { readonly type: "run"; readonly job: Job } | { readonly type: "stop" };
@@ -21,7 +22,7 @@ const setup = workerData as WorkerSetup;
 const port = parentPort!;
 const run = resolveRun(setup.config, setup.endpoint);
 const matrix = buildMatrix(setup.config, run, setup.shard);
-const runner = new CampaignRunner(matrix, setup.runId, setup.journalFile, setup.concurrency, {
+const runner = new CampaignRunner(matrix, setup.runId, setup.journalFile, setup.concurrency, setup.bare, {
   done: (outcome) => port.postMessage({ type: "done", outcome }),
   failed: (error) => port.postMessage({ type: "failed", message: error.stack ?? error.message }),
   idle: () => {

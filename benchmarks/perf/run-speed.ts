@@ -1,0 +1,190 @@
+/**
+ * How fast the runner is, on the simulated model: `npm run perf [-- --sample N --scale-config NAME --profile]`.
+ * A benchmark, not a test. Each measurement runs in its own process (so peak memory is its own):
+ *
+ * - runner: the matrix as `anis run` runs it (worker threads, one per core);
+ * - plain loop: the same campaigns in one process, one `graph.invoke` after another;
+ * - bare loop: the same node functions in a plain loop without LangGraph — the floor;
+ * - defense overhead per layer configuration, in microseconds per step;
+ * - the cost curve as the matrix grows 1×, 4×, 16× (more seeds): time per episode and peak memory;
+ * - with `--profile`, where a plain run's CPU time goes.
+ *
+ * All three drivers must produce the same results: their digests are compared.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command } from "commander";
+import { openResults, queryRows } from "../../analysis/results.ts";
+import { loadRunConfig } from "../runner/config.ts";
+import { workerCount } from "../runner/pool.ts";
+import { executeRun } from "../runner/run.ts";
+
+type Driver = "runner" | "plain" | "bare";
+
+interface PhaseResult {
+  readonly driver: Driver;
+  readonly config: string;
+  readonly scale: number;
+  readonly workers: number;
+  readonly episodes: number;
+  readonly seconds: number;
+  readonly episodes_per_second: number;
+  readonly peak_rss_mb: number;
+  readonly digest: string;
+  readonly overhead: { defense: string; defense_us_per_step: number; episode_us_per_step: number }[];
+}
+
+const SELF = fileURLToPath(import.meta.url);
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** One measurement, in this process: a run of the matrix through one driver. */
+async function phase(driver: Driver, configName: string, sample: number | null, scale: number): Promise<PhaseResult> {
+  const base = loadRunConfig(configName);
+  const config = { ...base, seeds: base.seeds * scale, ...(sample !== null && { sample }) };
+  const workers = driver === "runner" ? workerCount({ ...config, workers: "auto" }) : 1;
+  const out = mkdtempSync(join(tmpdir(), "anis-perf-"));
+  try {
+    const summary = await executeRun({ config, out, runId: driver, endpoint: {}, workers, bare: driver === "bare" });
+    const db = await openResults([summary.dir]);
+    const overhead = await queryRows(
+      db.connection,
+      `SELECT defense, round(sum(defense_us) / sum(steps), 1) AS defense_us_per_step, round(sum(duration_ms) * 1000 / sum(steps), 1) AS episode_us_per_step
+       FROM episodes GROUP BY defense ORDER BY defense`,
+    );
+    db.close();
+    return {
+      driver,
+      config: configName,
+      scale,
+      workers,
+      episodes: summary.episodes,
+      seconds: Math.round(summary.seconds * 10) / 10,
+      episodes_per_second: Math.round(summary.episodesPerSecond * 10) / 10,
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+      digest: summary.digest.episodes,
+      overhead: overhead as unknown as PhaseResult["overhead"],
+    };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** Runs a phase in a child process and reads its result (the last line it prints). */
+function measure(driver: Driver, configName: string, sample: number | null, scale: number, profileDir?: string): PhaseResult {
+  const args = ["--import", "tsx", ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), SELF, "--phase", driver, "--config", configName, "--scale", String(scale)];
+  if (sample !== null) args.push("--sample", String(sample));
+  process.stderr.write(`  ${driver} ${configName}${sample !== null ? ` sample ${sample}` : ""} ×${scale} …\n`);
+  const child = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (child.status !== 0) throw new Error(`${driver} phase failed:\n${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split("\n").at(-1)!) as PhaseResult;
+}
+
+/** Where a CPU profile's self time goes, by what the code is. */
+function profileShares(dir: string): { category: string; share: number }[] {
+  const file = readdirSync(dir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .map((f) => join(dir, f))
+    .sort((a, b) => readFileSync(b).length - readFileSync(a).length)[0]!;
+  const profile = JSON.parse(readFileSync(file, "utf8")) as {
+    nodes: { id: number; callFrame: { url: string; functionName: string } }[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const category = (url: string, fn: string): string => {
+    if (fn === "(garbage collector)") return "garbage collection";
+    if (fn === "(idle)" || fn === "(program)") return "idle and V8";
+    if (/crypto\/random|\/uuid\//.test(url)) return "id generation (uuid, crypto random)";
+    if (url.includes("node_modules/langsmith")) return "LangSmith run trees";
+    if (url.includes("node_modules/@langchain/langgraph")) return "LangGraph (Pregel loop, channels, checkpoints)";
+    if (url.includes("node_modules/@langchain/core")) return "LangChain core (runnables, callbacks, config)";
+    if (url.includes("node_modules/@duckdb")) return "DuckDB (results)";
+    if (url.startsWith("file://") && !url.includes("node_modules")) return "ANIS (agents, defenses, simulated model, runner)";
+    return "other (Node internals, other packages)";
+  };
+  const byId = new Map(profile.nodes.map((n) => [n.id, category(n.callFrame.url, n.callFrame.functionName)]));
+  const totals = new Map<string, number>();
+  let all = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    totals.set(byId.get(id)!, (totals.get(byId.get(id)!) ?? 0) + dt);
+    all += dt;
+  });
+  return [...totals].map(([c, t]) => ({ category: c, share: Math.round((1000 * t) / all) / 10 })).sort((a, b) => b.share - a.share);
+}
+
+const program = new Command()
+  .option("--phase <driver>", "internal: run one measurement in this process")
+  .option("--config <name>", "run configuration of the main measurement", "default")
+  .option("--sample <n>", "a fixed sample of n attack cases (default: every case)", (v) => Number(v))
+  .option("--scale <k>", "internal: seeds multiplier", (v) => Number(v), 1)
+  .option("--scale-config <name>", "run configuration the cost curve grows from", "quick")
+  .option("--no-scaling", "skip the 1×/4×/16× cost curve")
+  .option("--profile", "profile a plain run and show where its CPU time goes")
+  .parse();
+const opts = program.opts();
+
+if (opts.phase) {
+  const result = await phase(opts.phase as Driver, opts.config, opts.sample ?? null, opts.scale);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} else {
+  const sample = opts.sample ?? null;
+  process.stderr.write("measuring (each in its own process):\n");
+  const runner = measure("runner", opts.config, sample, 1);
+  const plain = measure("plain", opts.config, sample, 1);
+  const bare = measure("bare", opts.config, sample, 1);
+  const same = runner.digest === plain.digest && plain.digest === bare.digest;
+  const curve = opts.scaling ? [1, 4, 16].map((k) => measure("runner", opts.scaleConfig, null, k)) : [];
+  let profile: { category: string; share: number }[] = [];
+  if (opts.profile) {
+    const dir = mkdtempSync(join(tmpdir(), "anis-prof-"));
+    measure("plain", opts.config, sample, 1, dir);
+    profile = profileShares(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const line = (r: PhaseResult, label: string) =>
+    `| ${label} | ${r.workers} | ${r.episodes} | ${r.seconds} | **${r.episodes_per_second}** | ${r.peak_rss_mb} |`;
+  const report = [
+    `## Runner speed: ${opts.config}${sample !== null ? ` (sample ${sample})` : ""}, simulated model`,
+    "",
+    "| driver | workers | episodes | seconds | episodes/s | peak RSS MB |",
+    "|---|---|---|---|---|---|",
+    line(runner, "runner (worker threads)"),
+    line(plain, "plain loop of graph.invoke, one process"),
+    line(bare, "bare loop without LangGraph (floor)"),
+    "",
+    `- runner / plain loop: **${(runner.episodes_per_second / plain.episodes_per_second).toFixed(2)}×**`,
+    `- plain loop / bare loop: ${(plain.episodes_per_second / bare.episodes_per_second).toFixed(2)} (the share of LangGraph's own cost: ${(100 * (1 - plain.episodes_per_second / bare.episodes_per_second)).toFixed(0)}% of a plain run's time)`,
+    `- runner / bare loop: ${(runner.episodes_per_second / bare.episodes_per_second).toFixed(2)}×`,
+    `- same results from all three drivers (episodes digest): ${same ? `yes (${runner.digest})` : `NO: ${runner.digest}, ${plain.digest}, ${bare.digest}`}`,
+    "",
+    "### Defense overhead per configuration (runner)",
+    "",
+    "| configuration | defense µs/step | episode µs/step (all work) |",
+    "|---|---|---|",
+    ...runner.overhead.map((o) => `| ${o.defense} | ${o.defense_us_per_step} | ${o.episode_us_per_step} |`),
+    ...(curve.length > 0
+      ? [
+          "",
+          `### Cost curve: ${opts.scaleConfig} × 1, 4, 16 (runner)`,
+          "",
+          "| scale | episodes | seconds | ms/episode | episodes/s | peak RSS MB |",
+          "|---|---|---|---|---|---|",
+          ...curve.map((c) => `| ${c.scale}× | ${c.episodes} | ${c.seconds} | ${((1000 * c.seconds) / c.episodes).toFixed(2)} | ${c.episodes_per_second} | ${c.peak_rss_mb} |`),
+          "",
+          `- time per episode 16× / 1×: ${(curve[2]!.seconds / curve[2]!.episodes / (curve[0]!.seconds / curve[0]!.episodes)).toFixed(2)} (1.00 is linear); peak memory 16× / 1×: ${(curve[2]!.peak_rss_mb / curve[0]!.peak_rss_mb).toFixed(2)}`,
+        ]
+      : []),
+    ...(profile.length > 0 ? ["", "### Where a plain run's CPU time goes (self time)", "", "| what | share % |", "|---|---|", ...profile.map((p) => `| ${p.category} | ${p.share} |`)] : []),
+  ].join("\n");
+  process.stdout.write(`${report}\n`);
+  const dir = join(ROOT, "results");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `perf-${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}.json`);
+  writeFileSync(file, `${JSON.stringify({ runner, plain, bare, same_results: same, curve, profile }, null, 2)}\n`);
+  process.stderr.write(`wrote ${file}\n`);
+  if (!same) process.exitCode = 1;
+}
