@@ -145,6 +145,8 @@ if (opts.phase) {
     rmSync(dir, { recursive: true, force: true });
   }
 
+  /** Milliseconds each added episode costs between two sizes: the slope of the cost curve. */
+  const marginal = (a: PhaseResult, b: PhaseResult) => (1000 * (b.seconds - a.seconds)) / (b.episodes - a.episodes);
   const line = (r: PhaseResult, label: string) =>
     `| ${label} | ${r.workers} | ${r.episodes} | ${r.seconds} | **${r.episodes_per_second}** | ${r.peak_rss_mb} |`;
   const report = [
@@ -171,11 +173,11 @@ if (opts.phase) {
           "",
           `### Cost curve: ${opts.scaleConfig} × 1, 4, 16 (runner)`,
           "",
-          "| scale | episodes | seconds | ms/episode | episodes/s | peak RSS MB |",
-          "|---|---|---|---|---|---|",
-          ...curve.map((c) => `| ${c.scale}× | ${c.episodes} | ${c.seconds} | ${((1000 * c.seconds) / c.episodes).toFixed(2)} | ${c.episodes_per_second} | ${c.peak_rss_mb} |`),
+          "| scale | episodes | seconds | ms/episode | marginal ms/episode | episodes/s | peak RSS MB |",
+          "|---|---|---|---|---|---|---|",
+          ...curve.map((c, i) => `| ${c.scale}× | ${c.episodes} | ${c.seconds} | ${((1000 * c.seconds) / c.episodes).toFixed(2)} | ${i === 0 ? "–" : marginal(curve[i - 1]!, c).toFixed(2)} | ${c.episodes_per_second} | ${c.peak_rss_mb} |`),
           "",
-          `- time per episode 16× / 1×: ${(curve[2]!.seconds / curve[2]!.episodes / (curve[0]!.seconds / curve[0]!.episodes)).toFixed(2)} (1.00 is linear); peak memory 16× / 1×: ${(curve[2]!.peak_rss_mb / curve[0]!.peak_rss_mb).toFixed(2)}`,
+          `- marginal cost per episode, 4×→16× over 1×→4×: ${(marginal(curve[1]!, curve[2]!) / marginal(curve[0]!, curve[1]!)).toFixed(2)} (1.00 is linear; the fixed cost of starting the workers is what makes small runs dearer per episode); peak memory 16× / 1×: ${(curve[2]!.peak_rss_mb / curve[0]!.peak_rss_mb).toFixed(2)}`,
         ]
       : []),
     ...(profile.length > 0 ? ["", "### Where a plain run's CPU time goes (self time)", "", "| what | share % |", "|---|---|", ...profile.map((p) => `| ${p.category} | ${p.share} |`)] : []),
