@@ -14,7 +14,12 @@ const SHOWN: readonly (readonly [string, string])[] = [
   ["friction", "friction"],
   ["errors", "errors"],
   ["defense_us_per_step", "µs/step"],
+  ["tokens", "tokens"],
+  ["cost_usd", "cost $"],
 ];
+
+/** Token and cost columns mean something only for real models: shown when some row used tokens. */
+const COST_COLUMNS = new Set(["tokens", "cost_usd"]);
 
 const pct = (v: unknown) => (typeof v === "number" ? v.toFixed(2) : "–");
 
@@ -22,6 +27,8 @@ function cell(row: ReportRow, key: string): string {
   const value = row[key];
   if (key.startsWith("n_") || key === "errors") return String(value ?? 0);
   if (key === "defense_us_per_step") return typeof value === "number" ? value.toFixed(1) : "–";
+  if (key === "tokens") return String(value ?? 0);
+  if (key === "cost_usd") return typeof value === "number" ? value.toFixed(4) : "–";
   if (key === "friction") return pct(value);
   const lo = row[`${key}_lo`];
   const hi = row[`${key}_hi`];
@@ -30,8 +37,10 @@ function cell(row: ReportRow, key: string): string {
 
 function grid(rows: readonly ReportRow[], by: readonly string[]): { header: string[]; body: string[][] } {
   const keys = ["defense", "model", ...by];
-  const header = [...keys, ...SHOWN.map(([, h]) => h)];
-  const body = rows.map((row) => [...keys.map((k) => String(row[k] ?? "–")), ...SHOWN.map(([k]) => cell(row, k))]);
+  const usedTokens = rows.some((r) => Number(r.tokens ?? 0) > 0);
+  const shown = SHOWN.filter(([k]) => usedTokens || !COST_COLUMNS.has(k));
+  const header = [...keys, ...shown.map(([, h]) => h)];
+  const body = rows.map((row) => [...keys.map((k) => String(row[k] ?? "–")), ...shown.map(([k]) => cell(row, k))]);
   return { header, body };
 }
 

@@ -98,6 +98,14 @@ export function poolingConflicts(manifests: ReadonlyMap<string, RunManifest>): s
   return conflicts;
 }
 
+/** Episode columns added by schema 2, with what an older run folder reads as. */
+const COLUMNS_SINCE_SCHEMA_2: readonly (readonly [string, string])[] = [
+  ["input_tokens", "0"],
+  ["output_tokens", "0"],
+  ["cached_calls", "0"],
+  ["cost_usd", "NULL::DOUBLE"],
+];
+
 /**
  * Opens run folders (several machines' folders merge by listing them side by side). Each must hold
  * `episodes.parquet` and `events.parquet` as the runner writes them.
@@ -118,6 +126,13 @@ export async function openResults(runDirs: readonly string[], options: { baselin
   const connection = await instance.connect();
   const list = (file: string) => `[${runDirs.map((d) => sqlString(join(d, file))).join(", ")}]`;
   await connection.run(`CREATE VIEW episodes AS SELECT * FROM read_parquet(${list("episodes.parquet")}, union_by_name = true)`);
+  const present = new Set((await queryRows(connection, "SELECT column_name FROM (DESCRIBE episodes)")).map((r) => String(r.column_name)));
+  const missing = COLUMNS_SINCE_SCHEMA_2.filter(([name]) => !present.has(name));
+  if (missing.length > 0) {
+    // Run folders written before schema 2 have no token or cost columns: they read as no tokens and no price.
+    const defaults = missing.map(([name, value]) => `${value} AS ${name}`).join(", ");
+    await connection.run(`CREATE OR REPLACE VIEW episodes AS SELECT *, ${defaults} FROM read_parquet(${list("episodes.parquet")}, union_by_name = true)`);
+  }
   await connection.run(`CREATE VIEW events AS SELECT * FROM read_parquet(${list("events.parquet")}, union_by_name = true)`);
   if (runDirs.length > 1) {
     // Pooled runs must be disjoint (shards, other configurations): an episode in two runs would count twice.

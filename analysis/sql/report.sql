@@ -37,7 +37,11 @@ under_attack AS (
 totals AS (
   SELECT {{keys}},
          count(*) FILTER (WHERE error IS NOT NULL) AS errors,
-         sum(defense_us) / nullif(sum(steps), 0) AS defense_us_per_step
+         sum(defense_us) / nullif(sum(steps), 0) AS defense_us_per_step,
+         sum(input_tokens) AS input_tokens,
+         sum(output_tokens) AS output_tokens,
+         sum(cached_calls) AS cached_calls,
+         sum(cost_usd) AS cost_usd
   FROM episodes GROUP BY ALL
 ),
 rows AS (
@@ -72,7 +76,12 @@ SELECT {{keys}},
        rate(benign.approvals, benign.n_benign) AS friction,
        rate(benign.interventions, benign.n_benign) AS interventions_per_benign,
        coalesce(totals.errors, 0) AS errors,
-       totals.defense_us_per_step
+       totals.defense_us_per_step,
+       coalesce(totals.input_tokens, 0) + coalesce(totals.output_tokens, 0) AS tokens,
+       coalesce(totals.input_tokens, 0) AS input_tokens,
+       coalesce(totals.output_tokens, 0) AS output_tokens,
+       coalesce(totals.cached_calls, 0) AS cached_calls,
+       totals.cost_usd
 FROM rows
 LEFT JOIN benign USING ({{benign_keys}})
 LEFT JOIN harmful USING ({{benign_keys}})
