@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { openResults, queryRows } from "../../analysis/results.ts";
 import { loadRunConfig } from "./config.ts";
 import { JOURNAL_DIR, JournalWriter, recoverJournal } from "./journal.ts";
 import { executeRun, resumeRun } from "./run.ts";
@@ -15,6 +16,15 @@ const journalLines = (dir: string) =>
   existsSync(join(dir, JOURNAL_DIR))
     ? readdirSync(join(dir, JOURNAL_DIR)).reduce((n, f) => n + readFileSync(join(dir, JOURNAL_DIR, f), "utf8").split("\n").length - 1, 0)
     : 0;
+
+const episodesIn = async (dir: string) => {
+  const db = await openResults([dir]);
+  try {
+    return Number((await queryRows(db.connection, "SELECT count(*) AS n FROM episodes"))[0]!.n);
+  } finally {
+    db.close();
+  }
+};
 
 async function waitFor(condition: () => boolean, child: ChildProcess, what: string): Promise<void> {
   for (let waited = 0; waited < 60_000; waited += 50) {
@@ -57,6 +67,9 @@ describe("resume after SIGKILL", () => {
     expect(after.sessions).toHaveLength(2);
     expect(after.sessions[1].campaigns_found_done + after.sessions[1].campaigns_run).toBe(after.planned.campaigns);
     expect(existsSync(join(killed, JOURNAL_DIR))).toBe(false);
+    // A finished run is never resumed: that would rewrite its results from an empty journal.
+    await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(/already complete/);
+    expect(await episodesIn(killed)).toBe(whole.episodes);
   }, 90_000);
 
   it("the journal keeps whole lines, drops a torn last line and never counts a campaign twice", () => {

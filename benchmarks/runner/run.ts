@@ -110,6 +110,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunSummary> {
   const file = join(options.dir, "manifest.json");
   if (!existsSync(file)) throw new RunConfigError(`cannot resume ${options.dir}: no manifest.json there (is it a run folder?)`);
   const manifest = JSON.parse(readFileSync(file, "utf8")) as Manifest;
+  if (manifest.status === "complete") throw new RunConfigError(`cannot resume ${options.dir}: the run is already complete (${String((manifest.counts as { episodes?: number })?.episodes ?? 0)} episodes); report it, or start a new run`);
   const config = RunConfigSchema.parse(manifest.config);
   const shard = parseShard(manifest.shard);
   const run = resolveRun(config, options.endpoint);
