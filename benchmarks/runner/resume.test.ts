@@ -57,6 +57,12 @@ describe("resume after SIGKILL", () => {
     expect(before.status).toBe("running");
     expect(existsSync(join(killed, "episodes.parquet"))).toBe(false);
 
+    // The killed process's lock is stale; a live holder's is not.
+    expect(Number(readFileSync(join(killed, "run.lock"), "utf8"))).toBe(child.pid);
+    writeFileSync(join(killed, "run.lock"), String(process.ppid));
+    await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(`is being run by process ${process.ppid}`);
+    writeFileSync(join(killed, "run.lock"), String(child.pid));
+
     const resumed = await resumeRun({ dir: killed, endpoint: {}, workers: 1 });
     expect(resumed.resumed!.campaigns).toBeGreaterThanOrEqual(12);
     expect(resumed.resumed!.tornLines).toBeGreaterThanOrEqual(1);
@@ -67,6 +73,7 @@ describe("resume after SIGKILL", () => {
     expect(after.sessions).toHaveLength(2);
     expect(after.sessions[1].campaigns_found_done + after.sessions[1].campaigns_run).toBe(after.planned.campaigns);
     expect(existsSync(join(killed, JOURNAL_DIR))).toBe(false);
+    expect(existsSync(join(killed, "run.lock"))).toBe(false);
     // A finished run is never resumed: that would rewrite its results from an empty journal.
     await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(/already complete/);
     expect(await episodesIn(killed)).toBe(whole.episodes);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { OpenAIEndpoint } from "../../agents/models/openai.ts";
 import { addRequestStats, type RequestStats } from "../../agents/models/resilient-fetch.ts";
@@ -128,6 +128,41 @@ const parseShard = (text: string | null): Shard | undefined => {
 };
 
 async function runSession(
+  dir: string,
+  manifest: Manifest,
+  run: ResolvedRun,
+  matrix: ReturnType<typeof buildMatrix>,
+  options: { config: RunConfig; endpoint: OpenAIEndpoint; shard?: Shard; workers?: number; bare?: boolean; onProgress?: (done: number, total: number) => void },
+): Promise<RunSummary> {
+  const unlock = lockRun(dir);
+  try {
+    return await runLocked(dir, manifest, run, matrix, options);
+  } finally {
+    unlock();
+  }
+}
+
+/** One process at a time per run folder: a second would append to the same journal. A killed holder's lock is stale. */
+function lockRun(dir: string): () => void {
+  const file = join(dir, "run.lock");
+  if (existsSync(file)) {
+    const pid = Number(readFileSync(file, "utf8"));
+    if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) throw new RunConfigError(`${dir} is being run by process ${pid}: wait for it to finish or stop it, then resume`);
+  }
+  writeFileSync(file, String(process.pid));
+  return () => rmSync(file, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function runLocked(
   dir: string,
   manifest: Manifest,
   run: ResolvedRun,
