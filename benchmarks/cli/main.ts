@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { CACHE_MODES } from "../../agents/models/cache.ts";
@@ -24,7 +24,7 @@ import { computeAttribution, computeCampaigns, computeInfection, computePaired, 
 import { openResults, resolveRunDirs } from "../../analysis/results.ts";
 import { checkAgainstSuite, checkCase, loadCorpus } from "../corpus.ts";
 import { loadRunConfig, RunConfigError, RunConfigSchema } from "../runner/config.ts";
-import { executeRun, resumeRun, type RunSummary } from "../runner/run.ts";
+import { executeRun, readRunManifest, resumeRun, type RunSummary } from "../runner/run.ts";
 import { SUITES } from "../suites/registry.ts";
 import { createProgress } from "./progress.ts";
 
@@ -126,8 +126,8 @@ program
     });
     const workers = opts.workers === "auto" ? undefined : opts.workers;
     if (opts.resume) {
-      const manifest = readManifestOf(opts.resume);
-      if ((manifest.config.models ?? []).some((m: string) => m.startsWith("openai:"))) await checkEndpoint(endpoint);
+      const manifest = readRunManifest(opts.resume);
+      if (manifest.config.models.some((m) => m.startsWith("openai:"))) await checkEndpoint(endpoint);
       const progress = createProgress(`resume ${manifest.run_id}`);
       const summary = await resumeRun({ dir: opts.resume, endpoint, workers, onProgress: (d, t) => progress.update(d, t) }).finally(() => progress.stop());
       process.stderr.write(`resumed ${summary.dir}: ${summary.resumed?.campaigns ?? 0} campaigns were done (${summary.resumed?.tornLines ?? 0} torn lines redone)\n`);
@@ -164,12 +164,6 @@ program
 async function checkEndpoint(endpoint: OpenAIEndpoint): Promise<void> {
   const problem = await probeEndpoint(endpoint);
   if (problem) throw new UsageError(problem);
-}
-
-function readManifestOf(dir: string): { run_id: string; config: { models?: string[] } } {
-  const file = join(dir, "manifest.json");
-  if (!existsSync(file)) throw new UsageError(`cannot resume ${dir}: no manifest.json there (is it a run folder?)`);
-  return JSON.parse(readFileSync(file, "utf8"));
 }
 
 async function finishRun(summary: RunSummary, opts: { report?: boolean; format: Format }): Promise<void> {

@@ -12,7 +12,7 @@
  * All three drivers must produce the same results: their digests are compared.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -87,7 +87,7 @@ function profileShares(dir: string): { category: string; share: number }[] {
   const file = readdirSync(dir)
     .filter((f) => f.endsWith(".cpuprofile"))
     .map((f) => join(dir, f))
-    .sort((a, b) => readFileSync(b).length - readFileSync(a).length)[0]!;
+    .sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
   const profile = JSON.parse(readFileSync(file, "utf8")) as {
     nodes: { id: number; callFrame: { url: string; functionName: string } }[];
     samples: number[];

@@ -57,7 +57,14 @@ export class CampaignRunner {
       const job = this.queue.shift()!;
       this.active++;
       this.run(job)
-        .then((outcome) => this.events.done(outcome), (error: Error) => this.events.failed(error))
+        .then(
+          (outcome) => this.events.done(outcome),
+          (error: Error) => {
+            // A failure is a bug, not an episode error: stop taking campaigns; the journal keeps what is done.
+            this.queue.length = 0;
+            this.events.failed(error);
+          },
+        )
         .finally(() => {
           this.active--;
           this.pump();

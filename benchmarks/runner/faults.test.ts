@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { openResults, queryRows } from "../../analysis/results.ts";
 import { resolveEndpoint } from "../../agents/models/openai.ts";
 import { type FaultPlan, startOpenAIServer } from "../testing/openai-server.ts";
@@ -95,6 +95,4 @@ describe("fault tolerance against an OpenAI-compatible server that fails", () =>
     expect(untouched.length).toBeGreaterThan(rows.length / 2);
     for (const row of untouched) expect(row).toEqual(cleanRows.get(row.episode_id as string));
   }, 60_000);
-
-  afterAll(() => undefined);
 });

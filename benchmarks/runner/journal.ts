@@ -33,7 +33,7 @@ export class JournalWriter {
 export interface JournalState {
   /** Campaigns recorded whole, with their episode and error counts. */
   readonly done: Map<string, { readonly episodes: number; readonly errorCodes: Record<string, number> }>;
-  /** Lines dropped because a killed process left them incomplete: their campaigns run again. */
+  /** Lines dropped: torn by a killed process (their campaigns run again), or repeating a campaign already recorded. */
   readonly tornLines: number;
   /** Files in the journal, so a new session's writers can take fresh names. */
   readonly files: number;

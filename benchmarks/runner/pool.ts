@@ -58,10 +58,7 @@ function runInProcess(options: PoolOptions): Promise<PoolResult> {
       failed: (error) => (failure ??= error),
       idle: () => resolve({ failure, requests: requestStatsOf(options.models) }),
     });
-    for (const index of options.pending) {
-      if (failure) break;
-      runner.submit({ index, id: options.matrix[index]!.id });
-    }
+    for (const index of options.pending) runner.submit({ index, id: options.matrix[index]!.id });
     runner.stop();
   });
 }

@@ -64,6 +64,15 @@ interface Session {
 
 type Manifest = Record<string, unknown> & { sessions: Session[]; config: RunConfig; run_id: string; shard: string | null };
 
+type SessionOptions = Pick<RunOptions, "config" | "endpoint" | "shard" | "workers" | "bare" | "onProgress">;
+
+/** A run folder's manifest, for resuming it. */
+export function readRunManifest(dir: string): Manifest {
+  const file = join(dir, "manifest.json");
+  if (!existsSync(file)) throw new RunConfigError(`cannot resume ${dir}: no manifest.json there (is it a run folder?)`);
+  return JSON.parse(readFileSync(file, "utf8")) as Manifest;
+}
+
 function fingerprint(run: ResolvedRun) {
   return {
     defenses: run.defenses.map((d) => ({ name: d.name, file: d.file, layers: d.spec, approver_error_rate: d.approverErrorRate, hash: hashOf(d.spec) })),
@@ -107,9 +116,7 @@ export async function executeRun(options: RunOptions): Promise<RunSummary> {
  * and suites must be what they were, or the run would mix two benchmarks.
  */
 export async function resumeRun(options: ResumeOptions): Promise<RunSummary> {
-  const file = join(options.dir, "manifest.json");
-  if (!existsSync(file)) throw new RunConfigError(`cannot resume ${options.dir}: no manifest.json there (is it a run folder?)`);
-  const manifest = JSON.parse(readFileSync(file, "utf8")) as Manifest;
+  const manifest = readRunManifest(options.dir);
   if (manifest.status === "complete") throw new RunConfigError(`cannot resume ${options.dir}: the run is already complete (${String((manifest.counts as { episodes?: number })?.episodes ?? 0)} episodes); report it, or start a new run`);
   const config = RunConfigSchema.parse(manifest.config);
   const shard = parseShard(manifest.shard);
@@ -132,7 +139,7 @@ async function runSession(
   manifest: Manifest,
   run: ResolvedRun,
   matrix: ReturnType<typeof buildMatrix>,
-  options: { config: RunConfig; endpoint: OpenAIEndpoint; shard?: Shard; workers?: number; bare?: boolean; onProgress?: (done: number, total: number) => void },
+  options: SessionOptions,
 ): Promise<RunSummary> {
   const unlock = lockRun(dir);
   try {
@@ -167,19 +174,15 @@ async function runLocked(
   manifest: Manifest,
   run: ResolvedRun,
   matrix: ReturnType<typeof buildMatrix>,
-  options: { config: RunConfig; endpoint: OpenAIEndpoint; shard?: Shard; workers?: number; bare?: boolean; onProgress?: (done: number, total: number) => void },
+  options: SessionOptions,
 ): Promise<RunSummary> {
   const journal = recoverJournal(dir);
   const total = matrix.reduce((n, c) => n + c.tasks.length, 0);
   let episodes = 0;
-  let errors = 0;
   const errorCodes: Record<string, number> = {};
   const count = (outcome: { episodes: number; errorCodes: Record<string, number> }) => {
     episodes += outcome.episodes;
-    for (const [code, n] of Object.entries(outcome.errorCodes)) {
-      errors += n;
-      errorCodes[code] = (errorCodes[code] ?? 0) + n;
-    }
+    for (const [code, n] of Object.entries(outcome.errorCodes)) errorCodes[code] = (errorCodes[code] ?? 0) + n;
   };
   for (const outcome of journal.done.values()) count(outcome);
   const pending = matrix.flatMap((c, i) => (journal.done.has(c.id) ? [] : [i]));
@@ -222,6 +225,7 @@ async function runLocked(
     episodes_per_second: round(episodesRun / Math.max(seconds, 1e-9), 1),
   });
   const previous = manifest.requests as RequestStats | undefined;
+  const errors = Object.values(errorCodes).reduce((a, b) => a + b, 0);
   writeManifest(dir, {
     ...manifest,
     status: failure === null ? "complete" : "failed",
@@ -235,7 +239,7 @@ async function runLocked(
       workers,
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     },
-    failures: { episodes_by_error: errorCodes, requests_failed: (previous?.failed ?? 0) + requests.failed },
+    failures: { episodes_by_error: errorCodes },
     requests: previous ? addRequestStats(structuredClone(previous), requests) : requests,
     digest: digest ?? undefined,
   });
