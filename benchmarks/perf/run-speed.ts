@@ -2,14 +2,15 @@
  * How fast the runner is, on the simulated model: `npm run perf [-- --sample N --scale-config NAME --profile]`.
  * A benchmark, not a test. Each measurement runs in its own process (so peak memory is its own):
  *
- * - runner: the matrix as `anis run` runs it (worker threads, one per core);
- * - plain loop: the same campaigns in one process, one `graph.invoke` after another;
+ * - runner: the matrix as `anis run` runs it (worker threads, one per core, LangGraph's ids from a random pool);
+ * - runner with one worker: what the pool alone gains;
+ * - plain loop: the same campaigns in one process, one `graph.invoke` after another, LangGraph as it comes;
  * - bare loop: the same node functions in a plain loop without LangGraph — the floor;
  * - defense overhead per layer configuration, in microseconds per step;
  * - the cost curve as the matrix grows 1×, 4×, 16× (more seeds): time per episode and peak memory;
- * - with `--profile`, where a plain run's CPU time goes.
+ * - with `--profile`, where the CPU time of a plain run and of the one-worker runner goes.
  *
- * All three drivers must produce the same results: their digests are compared.
+ * All drivers must produce the same results: their digests are compared.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -19,10 +20,17 @@ import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { openResults, queryRows } from "../../analysis/results.ts";
 import { loadRunConfig } from "../runner/config.ts";
+import type { EpisodeDriver } from "../runner/campaign-runner.ts";
 import { workerCount } from "../runner/pool.ts";
 import { executeRun } from "../runner/run.ts";
 
-type Driver = "runner" | "plain" | "bare";
+const PHASES = {
+  runner: { driver: "langgraph", threads: true, label: "runner (worker threads, ids from the random pool)" },
+  "one-worker": { driver: "langgraph", threads: false, label: "runner with one worker, in-process" },
+  plain: { driver: "langgraph-untuned", threads: false, label: "plain loop of graph.invoke, one process, LangGraph as it comes" },
+  bare: { driver: "bare", threads: false, label: "bare loop without LangGraph (floor)" },
+} satisfies Record<string, { driver: EpisodeDriver; threads: boolean; label: string }>;
+type Driver = keyof typeof PHASES;
 
 interface PhaseResult {
   readonly driver: Driver;
@@ -44,10 +52,10 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 async function phase(driver: Driver, configName: string, sample: number | null, scale: number): Promise<PhaseResult> {
   const base = loadRunConfig(configName);
   const config = { ...base, seeds: base.seeds * scale, ...(sample !== null && { sample }) };
-  const workers = driver === "runner" ? workerCount({ ...config, workers: "auto" }) : 1;
+  const workers = PHASES[driver].threads ? workerCount({ ...config, workers: "auto" }) : 1;
   const out = mkdtempSync(join(tmpdir(), "anis-perf-"));
   try {
-    const summary = await executeRun({ config, out, runId: driver, endpoint: {}, workers, bare: driver === "bare" });
+    const summary = await executeRun({ config, out, runId: driver, endpoint: {}, workers, driver: PHASES[driver].driver });
     const db = await openResults([summary.dir]);
     const overhead = await queryRows(
       db.connection,
@@ -96,7 +104,7 @@ function profileShares(dir: string): { category: string; share: number }[] {
   const category = (url: string, fn: string): string => {
     if (fn === "(garbage collector)") return "garbage collection";
     if (fn === "(idle)" || fn === "(program)") return "idle and V8";
-    if (/crypto\/random|\/uuid\//.test(url)) return "id generation (uuid, crypto random)";
+    if (/crypto\/random|\/uuid\/|random-pool\.ts/.test(url)) return "id generation (uuid, crypto random)";
     if (url.includes("node_modules/langsmith")) return "LangSmith run trees";
     if (url.includes("node_modules/@langchain/langgraph")) return "LangGraph (Pregel loop, channels, checkpoints)";
     if (url.includes("node_modules/@langchain/core")) return "LangChain core (runnables, callbacks, config)";
@@ -122,7 +130,7 @@ const program = new Command()
   .option("--scale <k>", "internal: seeds multiplier", (v) => Number(v), 1)
   .option("--scale-config <name>", "run configuration the cost curve grows from", "quick")
   .option("--no-scaling", "skip the 1×/4×/16× cost curve")
-  .option("--profile", "profile a plain run and show where its CPU time goes")
+  .option("--profile", "profile a plain run and the one-worker runner and show where their CPU time goes")
   .parse();
 const opts = program.opts();
 
@@ -133,17 +141,23 @@ if (opts.phase) {
   const sample = opts.sample ?? null;
   process.stderr.write("measuring (each in its own process):\n");
   const runner = measure("runner", opts.config, sample, 1);
+  const oneWorker = measure("one-worker", opts.config, sample, 1);
   const plain = measure("plain", opts.config, sample, 1);
   const bare = measure("bare", opts.config, sample, 1);
-  const same = runner.digest === plain.digest && plain.digest === bare.digest;
+  const phases = [runner, oneWorker, plain, bare];
+  const same = phases.every((p) => p.digest === runner.digest);
   const curve = opts.scaling ? [1, 4, 16].map((k) => measure("runner", opts.scaleConfig, null, k)) : [];
-  let profile: { category: string; share: number }[] = [];
-  if (opts.profile) {
+  const profiled = (driver: Driver) => {
     const dir = mkdtempSync(join(tmpdir(), "anis-prof-"));
-    measure("plain", opts.config, sample, 1, dir);
-    profile = profileShares(dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
+    try {
+      measure(driver, opts.config, sample, 1, dir);
+      return profileShares(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const profile = opts.profile ? { plain: profiled("plain"), one_worker: profiled("one-worker") } : null;
+  const ratio = (a: PhaseResult, b: PhaseResult) => `${(a.episodes_per_second / b.episodes_per_second).toFixed(2)}×`;
 
   /** Milliseconds each added episode costs between two sizes: the slope of the cost curve. */
   const marginal = (a: PhaseResult, b: PhaseResult) => (1000 * (b.seconds - a.seconds)) / (b.episodes - a.episodes);
@@ -154,14 +168,12 @@ if (opts.phase) {
     "",
     "| driver | workers | episodes | seconds | episodes/s | peak RSS MB |",
     "|---|---|---|---|---|---|",
-    line(runner, "runner (worker threads)"),
-    line(plain, "plain loop of graph.invoke, one process"),
-    line(bare, "bare loop without LangGraph (floor)"),
+    ...phases.map((p) => line(p, PHASES[p.driver].label)),
     "",
-    `- runner / plain loop: **${(runner.episodes_per_second / plain.episodes_per_second).toFixed(2)}×**`,
+    `- runner / plain loop: **${ratio(runner, plain)}** (one worker / plain loop: ${ratio(oneWorker, plain)}; runner / one worker: ${ratio(runner, oneWorker)})`,
     `- plain loop / bare loop: ${(plain.episodes_per_second / bare.episodes_per_second).toFixed(2)} (the share of LangGraph's own cost: ${(100 * (1 - plain.episodes_per_second / bare.episodes_per_second)).toFixed(0)}% of a plain run's time)`,
-    `- runner / bare loop: ${(runner.episodes_per_second / bare.episodes_per_second).toFixed(2)}×`,
-    `- same results from all three drivers (episodes digest): ${same ? `yes (${runner.digest})` : `NO: ${runner.digest}, ${plain.digest}, ${bare.digest}`}`,
+    `- runner / bare loop: ${ratio(runner, bare)}`,
+    `- same results from every driver (episodes digest): ${same ? `yes (${runner.digest})` : `NO: ${phases.map((p) => `${p.driver} ${p.digest}`).join(", ")}`}`,
     "",
     "### Defense overhead per configuration (runner)",
     "",
@@ -180,13 +192,22 @@ if (opts.phase) {
           `- marginal cost per episode, 4×→16× over 1×→4×: ${(marginal(curve[1]!, curve[2]!) / marginal(curve[0]!, curve[1]!)).toFixed(2)} (1.00 is linear; the fixed cost of starting the workers is what makes small runs dearer per episode); peak memory 16× / 1×: ${(curve[2]!.peak_rss_mb / curve[0]!.peak_rss_mb).toFixed(2)}`,
         ]
       : []),
-    ...(profile.length > 0 ? ["", "### Where a plain run's CPU time goes (self time)", "", "| what | share % |", "|---|---|", ...profile.map((p) => `| ${p.category} | ${p.share} |`)] : []),
+    ...(profile
+      ? [
+          "",
+          "### Where the CPU time goes (self time, one process)",
+          "",
+          "| what | plain loop % | runner, one worker % |",
+          "|---|---|---|",
+          ...profile.plain.map((p) => `| ${p.category} | ${p.share} | ${profile.one_worker.find((q) => q.category === p.category)?.share ?? 0} |`),
+        ]
+      : []),
   ].join("\n");
   process.stdout.write(`${report}\n`);
   const dir = join(ROOT, "results");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `perf-${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}.json`);
-  writeFileSync(file, `${JSON.stringify({ runner, plain, bare, same_results: same, curve, profile }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ runner, one_worker: oneWorker, plain, bare, same_results: same, curve, profile }, null, 2)}\n`);
   process.stderr.write(`wrote ${file}\n`);
   if (!same) process.exitCode = 1;
 }

@@ -1,6 +1,14 @@
 import type { Campaign } from "./episode.ts";
 import { runCampaign } from "./episode.ts";
 import { errorCodesOf, JournalWriter } from "./journal.ts";
+import { useRandomPool } from "./random-pool.ts";
+
+/**
+ * How episodes run; the results are the same. `langgraph`: the agents' LangGraph graphs, with the ids LangGraph
+ * draws served from a random pool (see random-pool.ts). `langgraph-untuned`: the same graphs as LangGraph comes —
+ * the baseline the perf benchmark measures against. `bare`: the graphs' node functions in a plain loop — its floor.
+ */
+export type EpisodeDriver = "langgraph" | "langgraph-untuned" | "bare";
 
 /** A campaign to run: its index in the matrix, and its id to check that both sides built the same matrix. */
 export interface Job {
@@ -24,14 +32,14 @@ export class CampaignRunner {
   private active = 0;
   private stopping = false;
   private readonly journal: JournalWriter;
+  private readonly releaseRandomPool: () => void;
 
   constructor(
     private readonly matrix: readonly Campaign[],
     private readonly runId: string,
     journalFile: string,
     private readonly concurrency: number,
-    /** Run the node functions without LangGraph: the perf benchmark's floor. */
-    private readonly bare: boolean,
+    private readonly driver: EpisodeDriver,
     private readonly events: {
       readonly done: (outcome: JobOutcome) => void;
       readonly failed: (error: Error) => void;
@@ -39,6 +47,7 @@ export class CampaignRunner {
     },
   ) {
     this.journal = new JournalWriter(journalFile);
+    this.releaseRandomPool = driver === "langgraph" ? useRandomPool() : () => {};
   }
 
   submit(job: Job): void {
@@ -76,7 +85,7 @@ export class CampaignRunner {
   private async run(job: Job): Promise<JobOutcome> {
     const campaign = this.matrix[job.index];
     if (campaign?.id !== job.id) throw new Error(`campaign ${job.index} is ${campaign?.id ?? "missing"} here, ${job.id} in the main thread: the matrices differ`);
-    const result = await runCampaign(campaign, this.runId, { bare: this.bare });
+    const result = await runCampaign(campaign, this.runId, { bare: this.driver === "bare" });
     this.journal.append(campaign.id, result);
     return { index: job.index, episodes: result.episodes.length, errorCodes: errorCodesOf(result.episodes) };
   }
@@ -85,6 +94,7 @@ export class CampaignRunner {
     if (!this.stopping || this.active > 0 || this.queue.length > 0) return;
     this.stopping = false;
     this.journal.close();
+    this.releaseRandomPool();
     this.events.idle();
   }
 }

@@ -6,8 +6,9 @@ import { loadRunConfig } from "./config.ts";
 import { executeRun } from "./run.ts";
 
 /**
- * The perf benchmark compares three drivers of the same campaigns; its ratios mean something only if they run the
- * same episodes. Worker threads, a plain in-process loop and the bare loop without LangGraph must give equal results.
+ * The perf benchmark compares drivers of the same campaigns; its ratios mean something only if they run the same
+ * episodes. Worker threads, the in-process loop, LangGraph without the random pool and the bare loop without
+ * LangGraph must give equal results.
  */
 const config = {
   ...loadRunConfig("quick"),
@@ -17,14 +18,16 @@ const config = {
 };
 
 describe("drivers of the runner", () => {
-  it("worker threads, the in-process loop and the bare loop without LangGraph produce the same episodes and events", async () => {
+  it("worker threads, the in-process loop, untuned LangGraph and the bare loop produce the same episodes and events", async () => {
     const out = mkdtempSync(join(tmpdir(), "anis-drivers-"));
-    const plain = await executeRun({ config, out, runId: "plain", endpoint: {}, workers: 1 });
+    const inProcess = await executeRun({ config, out, runId: "in-process", endpoint: {}, workers: 1 });
     const threads = await executeRun({ config, out, runId: "threads", endpoint: {}, workers: 2 });
-    const bare = await executeRun({ config, out, runId: "bare", endpoint: {}, workers: 1, bare: true });
-    expect(plain.episodes).toBeGreaterThan(500);
-    expect(plain.errors).toBe(0);
-    expect(threads.digest).toEqual(plain.digest);
-    expect(bare.digest).toEqual(plain.digest);
+    const untuned = await executeRun({ config, out, runId: "untuned", endpoint: {}, workers: 1, driver: "langgraph-untuned" });
+    const bare = await executeRun({ config, out, runId: "bare", endpoint: {}, workers: 1, driver: "bare" });
+    expect(inProcess.episodes).toBeGreaterThan(500);
+    expect(inProcess.errors).toBe(0);
+    expect(threads.digest).toEqual(inProcess.digest);
+    expect(untuned.digest).toEqual(inProcess.digest);
+    expect(bare.digest).toEqual(inProcess.digest);
   }, 120_000);
 });

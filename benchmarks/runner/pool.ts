@@ -4,7 +4,7 @@ import { Worker } from "node:worker_threads";
 import type { OpenAIEndpoint } from "../../agents/models/openai.ts";
 import type { ModelHandle } from "../../agents/models/registry.ts";
 import { addRequestStats, emptyRequestStats, type RequestStats } from "../../agents/models/resilient-fetch.ts";
-import { CampaignRunner, type JobOutcome } from "./campaign-runner.ts";
+import { CampaignRunner, type EpisodeDriver, type JobOutcome } from "./campaign-runner.ts";
 import type { RunConfig } from "./config.ts";
 import type { Campaign } from "./episode.ts";
 import { JOURNAL_DIR } from "./journal.ts";
@@ -33,7 +33,7 @@ export interface PoolOptions {
   /** Numbers this session's journal files, so they never append to a file a killed session left. */
   readonly session: number;
   readonly workers: number;
-  readonly bare: boolean;
+  readonly driver: EpisodeDriver;
   readonly onDone: (outcome: JobOutcome) => void;
 }
 
@@ -53,7 +53,7 @@ export function runPool(options: PoolOptions): Promise<PoolResult> {
 function runInProcess(options: PoolOptions): Promise<PoolResult> {
   return new Promise((resolve) => {
     let failure: Error | null = null;
-    const runner = new CampaignRunner(options.matrix, options.runId, journalFile(options, 0), options.config.concurrency, options.bare, {
+    const runner = new CampaignRunner(options.matrix, options.runId, journalFile(options, 0), options.config.concurrency, options.driver, {
       done: options.onDone,
       failed: (error) => (failure ??= error),
       idle: () => resolve({ failure, requests: requestStatsOf(options.models) }),
@@ -78,7 +78,7 @@ async function runOnThreads(options: PoolOptions): Promise<PoolResult> {
       shard: options.shard,
       journalFile: journalFile(options, i),
       concurrency: options.config.concurrency,
-      bare: options.bare,
+      driver: options.driver,
     };
     return spawnWorker(setup);
   });

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { OpenAIEndpoint } from "../../agents/models/openai.ts";
 import { addRequestStats, type RequestStats } from "../../agents/models/resilient-fetch.ts";
 import { corpusHash } from "../corpus.ts";
+import type { EpisodeDriver } from "./campaign-runner.ts";
 import { type RunConfig, RunConfigError, RunConfigSchema } from "./config.ts";
 import { finishJournal, recoverJournal } from "./journal.ts";
 import { gitState, hashOf, packageVersions, writeManifest } from "./manifest.ts";
@@ -23,8 +24,8 @@ export interface RunOptions {
   readonly shard?: Shard;
   /** Worker threads, over the configuration's `workers`. */
   readonly workers?: number;
-  /** Run the agents' node functions in a plain loop without LangGraph (the perf benchmark's floor); same results. */
-  readonly bare?: boolean;
+  /** How episodes run (default `langgraph`); the perf benchmark measures the others. Same results. */
+  readonly driver?: EpisodeDriver;
 }
 
 export interface ResumeOptions {
@@ -64,7 +65,7 @@ interface Session {
 
 type Manifest = Record<string, unknown> & { sessions: Session[]; config: RunConfig; run_id: string; shard: string | null };
 
-type SessionOptions = Pick<RunOptions, "config" | "endpoint" | "shard" | "workers" | "bare" | "onProgress">;
+type SessionOptions = Pick<RunOptions, "config" | "endpoint" | "shard" | "workers" | "driver" | "onProgress">;
 
 /** A run folder's manifest, for resuming it. */
 export function readRunManifest(dir: string): Manifest {
@@ -207,7 +208,7 @@ async function runLocked(
     pending,
     session: journal.files,
     workers,
-    bare: options.bare ?? false,
+    driver: options.driver ?? "langgraph",
     onDone: (outcome) => {
       campaignsRun++;
       episodesRun += outcome.episodes;
@@ -233,7 +234,7 @@ async function runLocked(
     finished_at: session.finished_at,
     counts: { episodes, errors },
     throughput: {
-      driver: options.bare ? "bare loop" : "langgraph",
+      driver: options.driver ?? "langgraph",
       seconds: round(seconds, 3),
       episodes_per_second: session.episodes_per_second,
       workers,

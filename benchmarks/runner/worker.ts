@@ -1,6 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { OpenAIEndpoint } from "../../agents/models/openai.ts";
-import { CampaignRunner, type Job } from "./campaign-runner.ts";
+import { CampaignRunner, type EpisodeDriver, type Job } from "./campaign-runner.ts";
 import type { RunConfig } from "./config.ts";
 import { buildMatrix, resolveRun, type Shard } from "./matrix.ts";
 import { requestStatsOf } from "./pool.ts";
@@ -13,7 +13,7 @@ export interface WorkerSetup {
   readonly shard?: Shard;
   readonly journalFile: string;
   readonly concurrency: number;
-  readonly bare: boolean;
+  readonly driver: EpisodeDriver;
 }
 
 export type ToWorker = { readonly type: "run"; readonly job: Job } | { readonly type: "stop" };
@@ -22,7 +22,7 @@ const setup = workerData as WorkerSetup;
 const port = parentPort!;
 const run = resolveRun(setup.config, setup.endpoint);
 const matrix = buildMatrix(setup.config, run, setup.shard);
-const runner = new CampaignRunner(matrix, setup.runId, setup.journalFile, setup.concurrency, setup.bare, {
+const runner = new CampaignRunner(matrix, setup.runId, setup.journalFile, setup.concurrency, setup.driver, {
   done: (outcome) => port.postMessage({ type: "done", outcome }),
   failed: (error) => port.postMessage({ type: "failed", message: error.stack ?? error.message }),
   idle: () => {
