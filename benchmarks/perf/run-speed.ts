@@ -159,6 +159,13 @@ if (opts.phase) {
   const profile = opts.profile ? { plain: profiled("plain"), one_worker: profiled("one-worker") } : null;
   const ratio = (a: PhaseResult, b: PhaseResult) => `${(a.episodes_per_second / b.episodes_per_second).toFixed(2)}×`;
 
+  /** Least-squares line of seconds over episodes: its slope in ms/episode, and R² (1 is a straight line). */
+  const fit = (points: readonly PhaseResult[]) => {
+    const mean = (f: (p: PhaseResult) => number) => points.reduce((sum, p) => sum + f(p), 0) / points.length;
+    const [mx, my] = [mean((p) => p.episodes), mean((p) => p.seconds)];
+    const [sxy, sxx, syy] = [mean((p) => (p.episodes - mx) * (p.seconds - my)), mean((p) => (p.episodes - mx) ** 2), mean((p) => (p.seconds - my) ** 2)];
+    return { ms_per_episode: (1000 * sxy) / sxx, r2: (sxy * sxy) / (sxx * syy) };
+  };
   /** Milliseconds each added episode costs between two sizes: the slope of the cost curve. */
   const marginal = (a: PhaseResult, b: PhaseResult) => (1000 * (b.seconds - a.seconds)) / (b.episodes - a.episodes);
   const line = (r: PhaseResult, label: string) =>
@@ -189,7 +196,7 @@ if (opts.phase) {
           "|---|---|---|---|---|---|---|",
           ...curve.map((c, i) => `| ${c.scale}× | ${c.episodes} | ${c.seconds} | ${((1000 * c.seconds) / c.episodes).toFixed(2)} | ${i === 0 ? "–" : marginal(curve[i - 1]!, c).toFixed(2)} | ${c.episodes_per_second} | ${c.peak_rss_mb} |`),
           "",
-          `- marginal cost per episode, 4×→16× over 1×→4×: ${(marginal(curve[1]!, curve[2]!) / marginal(curve[0]!, curve[1]!)).toFixed(2)} (1.00 is linear; the fixed cost of starting the workers is what makes small runs dearer per episode); peak memory 16× / 1×: ${(curve[2]!.peak_rss_mb / curve[0]!.peak_rss_mb).toFixed(2)}`,
+          `- seconds over episodes, least squares: ${fit(curve).ms_per_episode.toFixed(2)} ms per episode, R² ${fit(curve).r2.toFixed(4)}; marginal cost per episode, 4×→16× over 1×→4×: ${(marginal(curve[1]!, curve[2]!) / marginal(curve[0]!, curve[1]!)).toFixed(2)} (1.00 is linear; the fixed cost of starting the workers is what makes small runs dearer per episode); peak memory 16× / 1×: ${(curve[2]!.peak_rss_mb / curve[0]!.peak_rss_mb).toFixed(2)}`,
         ]
       : []),
     ...(profile
