@@ -129,6 +129,7 @@ const program = new Command()
   .option("--sample <n>", "a fixed sample of n attack cases (default: every case)", (v) => Number(v))
   .option("--scale <k>", "internal: seeds multiplier", (v) => Number(v), 1)
   .option("--scale-config <name>", "run configuration the cost curve grows from", "quick")
+  .option("--rounds <n>", "measure every driver n times, interleaved, and report medians: this VM's speed drifts", (v) => Number(v), 1)
   .option("--no-scaling", "skip the 1×/4×/16× cost curve")
   .option("--profile", "profile a plain run and the one-worker runner and show where their CPU time goes")
   .parse();
@@ -140,11 +141,13 @@ if (opts.phase) {
 } else {
   const sample = opts.sample ?? null;
   process.stderr.write("measuring (each in its own process):\n");
-  const runner = measure("runner", opts.config, sample, 1);
-  const oneWorker = measure("one-worker", opts.config, sample, 1);
-  const plain = measure("plain", opts.config, sample, 1);
-  const bare = measure("bare", opts.config, sample, 1);
-  const phases = [runner, oneWorker, plain, bare];
+  const drivers = Object.keys(PHASES) as Driver[];
+  // Interleaved, so a slow spell of the machine falls on every driver of a round and the ratios within it hold.
+  const rounds = Array.from({ length: Math.max(1, opts.rounds) }, () =>
+    Object.fromEntries(drivers.map((d) => [d, measure(d, opts.config, sample, 1)])) as Record<Driver, PhaseResult>,
+  );
+  const phases = rounds.flatMap((r) => Object.values(r));
+  const runner = rounds[0]!.runner;
   const same = phases.every((p) => p.digest === runner.digest);
   const curve = opts.scaling ? [1, 4, 16].map((k) => measure("runner", opts.scaleConfig, null, k)) : [];
   const profiled = (driver: Driver) => {
@@ -157,7 +160,18 @@ if (opts.phase) {
     }
   };
   const profile = opts.profile ? { plain: profiled("plain"), one_worker: profiled("one-worker") } : null;
-  const ratio = (a: PhaseResult, b: PhaseResult) => `${(a.episodes_per_second / b.episodes_per_second).toFixed(2)}×`;
+  const median = (values: readonly number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  /** a / b in every round, then the median: `2.08×, 2.11× → median 2.10×`. */
+  const ratios = (a: Driver, b: Driver) => rounds.map((r) => r[a].episodes_per_second / r[b].episodes_per_second);
+  const ratio = (a: Driver, b: Driver) => {
+    const each = ratios(a, b);
+    return each.length === 1 ? `${each[0]!.toFixed(2)}×` : `${each.map((x) => `${x.toFixed(2)}×`).join(", ")} → median ${median(each).toFixed(2)}×`;
+  };
+  const plainShare = median(ratios("plain", "bare"));
 
   /** Least-squares line of seconds over episodes: its slope in ms/episode, and R² (1 is a straight line). */
   const fit = (points: readonly PhaseResult[]) => {
@@ -168,21 +182,24 @@ if (opts.phase) {
   };
   /** Milliseconds each added episode costs between two sizes: the slope of the cost curve. */
   const marginal = (a: PhaseResult, b: PhaseResult) => (1000 * (b.seconds - a.seconds)) / (b.episodes - a.episodes);
-  const line = (r: PhaseResult, label: string) =>
-    `| ${label} | ${r.workers} | ${r.episodes} | ${r.seconds} | **${r.episodes_per_second}** | ${r.peak_rss_mb} |`;
+  const line = (d: Driver) => {
+    const each = rounds.map((r) => r[d]);
+    const first = each[0]!;
+    return `| ${PHASES[d].label} | ${first.workers} | ${first.episodes} | ${each.map((p) => p.seconds).join(", ")} | **${median(each.map((p) => p.episodes_per_second)).toFixed(1)}** | ${Math.max(...each.map((p) => p.peak_rss_mb))} |`;
+  };
   const report = [
     `## Runner speed: ${opts.config}${sample !== null ? ` (sample ${sample})` : ""}, simulated model`,
     "",
-    "| driver | workers | episodes | seconds | episodes/s | peak RSS MB |",
+    `| driver | workers | episodes | seconds${rounds.length > 1 ? " (each round)" : ""} | episodes/s${rounds.length > 1 ? " (median)" : ""} | peak RSS MB |`,
     "|---|---|---|---|---|---|",
-    ...phases.map((p) => line(p, PHASES[p.driver].label)),
+    ...drivers.map(line),
     "",
-    `- runner / plain loop: **${ratio(runner, plain)}** (one worker / plain loop: ${ratio(oneWorker, plain)}; runner / one worker: ${ratio(runner, oneWorker)})`,
-    `- plain loop / bare loop: ${(plain.episodes_per_second / bare.episodes_per_second).toFixed(2)} (the share of LangGraph's own cost: ${(100 * (1 - plain.episodes_per_second / bare.episodes_per_second)).toFixed(0)}% of a plain run's time)`,
-    `- runner / bare loop: ${ratio(runner, bare)}`,
+    `- runner / plain loop: **${ratio("runner", "plain")}** (one worker / plain loop: ${ratio("one-worker", "plain")}; runner / one worker: ${ratio("runner", "one-worker")})`,
+    `- plain loop / bare loop: ${ratio("plain", "bare")} (the share of LangGraph's own cost: ${(100 * (1 - plainShare)).toFixed(0)}% of a plain run's time)`,
+    `- runner / bare loop: ${ratio("runner", "bare")}`,
     `- same results from every driver (episodes digest): ${same ? `yes (${runner.digest})` : `NO: ${phases.map((p) => `${p.driver} ${p.digest}`).join(", ")}`}`,
     "",
-    "### Defense overhead per configuration (runner)",
+    `### Defense overhead per configuration (runner${rounds.length > 1 ? ", first round" : ""})`,
     "",
     "| configuration | defense µs/step | episode µs/step (all work) |",
     "|---|---|---|",
@@ -214,7 +231,7 @@ if (opts.phase) {
   const dir = join(ROOT, "results");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `perf-${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}.json`);
-  writeFileSync(file, `${JSON.stringify({ runner, one_worker: oneWorker, plain, bare, same_results: same, curve, profile }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ rounds, runner_over_plain: ratios("runner", "plain"), same_results: same, curve, profile }, null, 2)}\n`);
   process.stderr.write(`wrote ${file}\n`);
   if (!same) process.exitCode = 1;
 }
