@@ -137,7 +137,7 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
     await runtime.boundModel(model, reserved);
     let output: AIMessage;
     try {
-      output = await runtime.think([...state.messages, ...opened], { ...context.episode.setup.modelOptions, signal: config.signal });
+      output = await runtime.think(opened.length > 0 ? [...state.messages, ...opened] : state.messages, { ...context.episode.setup.modelOptions, signal: config.signal });
     } catch (error) {
       throw new ModelCallError(spec.id, error);
     }

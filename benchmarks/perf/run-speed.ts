@@ -180,6 +180,7 @@ if (opts.phase) {
     const [sxy, sxx, syy] = [mean((p) => (p.episodes - mx) * (p.seconds - my)), mean((p) => (p.episodes - mx) ** 2), mean((p) => (p.seconds - my) ** 2)];
     return { ms_per_episode: (1000 * sxy) / sxx, r2: (sxy * sxy) / (sxx * syy) };
   };
+  const curveFit = curve.length > 0 ? fit(curve) : null;
   /** Milliseconds each added episode costs between two sizes: the slope of the cost curve. */
   const marginal = (a: PhaseResult, b: PhaseResult) => (1000 * (b.seconds - a.seconds)) / (b.episodes - a.episodes);
   const line = (d: Driver) => {
@@ -213,7 +214,7 @@ if (opts.phase) {
           "|---|---|---|---|---|---|---|",
           ...curve.map((c, i) => `| ${c.scale}× | ${c.episodes} | ${c.seconds} | ${((1000 * c.seconds) / c.episodes).toFixed(2)} | ${i === 0 ? "–" : marginal(curve[i - 1]!, c).toFixed(2)} | ${c.episodes_per_second} | ${c.peak_rss_mb} |`),
           "",
-          `- seconds over episodes, least squares: ${fit(curve).ms_per_episode.toFixed(2)} ms per episode, R² ${fit(curve).r2.toFixed(4)}; marginal cost per episode, 4×→16× over 1×→4×: ${(marginal(curve[1]!, curve[2]!) / marginal(curve[0]!, curve[1]!)).toFixed(2)} (1.00 is linear; the fixed cost of starting the workers is what makes small runs dearer per episode); peak memory 16× / 1×: ${(curve[2]!.peak_rss_mb / curve[0]!.peak_rss_mb).toFixed(2)}`,
+          `- seconds over episodes, least squares: ${curveFit!.ms_per_episode.toFixed(2)} ms per episode, R² ${curveFit!.r2.toFixed(4)}; marginal cost per episode, 4×→16× over 1×→4×: ${(marginal(curve[1]!, curve[2]!) / marginal(curve[0]!, curve[1]!)).toFixed(2)} (1.00 is linear; the fixed cost of starting the workers is what makes small runs dearer per episode); peak memory 16× / 1×: ${(curve[2]!.peak_rss_mb / curve[0]!.peak_rss_mb).toFixed(2)}`,
         ]
       : []),
     ...(profile
@@ -231,7 +232,7 @@ if (opts.phase) {
   const dir = join(ROOT, "results");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `perf-${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}.json`);
-  writeFileSync(file, `${JSON.stringify({ rounds, runner_over_plain: ratios("runner", "plain"), same_results: same, curve, profile }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ rounds, runner_over_plain: ratios("runner", "plain"), same_results: same, curve, curve_fit: curveFit, profile }, null, 2)}\n`);
   process.stderr.write(`wrote ${file}\n`);
   if (!same) process.exitCode = 1;
 }

@@ -188,6 +188,7 @@ async function runLocked(
   for (const outcome of journal.done.values()) count(outcome);
   const pending = matrix.flatMap((c, i) => (journal.done.has(c.id) ? [] : [i]));
   const workers = options.workers ?? workerCount(options.config);
+  const driver = options.driver ?? "langgraph";
   const session: Session = { started_at: new Date().toISOString(), workers, campaigns_found_done: journal.done.size, torn_lines_redone: journal.tornLines };
   manifest.sessions.push(session);
   manifest.status = "running";
@@ -208,7 +209,7 @@ async function runLocked(
     pending,
     session: journal.files,
     workers,
-    driver: options.driver ?? "langgraph",
+    driver,
     onDone: (outcome) => {
       campaignsRun++;
       episodesRun += outcome.episodes;
@@ -234,7 +235,7 @@ async function runLocked(
     finished_at: session.finished_at,
     counts: { episodes, errors },
     throughput: {
-      driver: options.driver ?? "langgraph",
+      driver,
       seconds: round(seconds, 3),
       episodes_per_second: session.episodes_per_second,
       workers,
