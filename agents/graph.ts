@@ -1,6 +1,6 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, type BaseMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
-import { Annotation, Command, END, GraphRecursionError, type LangGraphRunnableConfig, MessagesAnnotation, messagesStateReducer, START, StateGraph } from "@langchain/langgraph";
+import { Annotation, Command, END, GraphRecursionError, type LangGraphRunnableConfig, MessagesAnnotation, messagesStateReducer, START, StateGraph } from "@langchain/langgraph/web";
 import type { ToolSchema } from "./environment.ts";
 import { DELEGATE_PREFIX, SAVE_MEMORY_TOOL } from "./reserved-tools.ts";
 import { type AgentRuntime, type EpisodeRuntime, modelTool } from "./runtime.ts";

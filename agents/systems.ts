@@ -1,6 +1,6 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, type BaseMessage } from "@langchain/core/messages";
-import { Annotation, END, type LangGraphRunnableConfig, START, StateGraph } from "@langchain/langgraph";
+import { Annotation, END, type LangGraphRunnableConfig, START, StateGraph } from "@langchain/langgraph/web";
 import type { ToolSchema } from "./environment.ts";
 import { type AgentContext, type AgentGraph, buildAgentGraph, invokeAgent, withBareRun } from "./graph.ts";
 

@@ -4,11 +4,22 @@ import { errorCodesOf, JournalWriter } from "./journal.ts";
 import { useRandomPool } from "./random-pool.ts";
 
 /**
- * How episodes run; the results are the same. `langgraph`: the agents' LangGraph graphs, with the ids LangGraph
- * draws served from a random pool (see random-pool.ts). `langgraph-untuned`: the same graphs as LangGraph comes —
- * the baseline the perf benchmark measures against. `bare`: the graphs' node functions in a plain loop — its floor.
+ * How episodes run; the results are the same. `langgraph`: the agents' LangGraph graphs, imported from LangGraph's
+ * web entry (no AsyncLocalStorage: nodes get their config as an argument and pass it on), with the ids LangGraph
+ * draws served from a random pool (see random-pool.ts) and, in worker threads, the environment as a plain object
+ * (see worker.ts). `langgraph-untuned`: the same graphs as LangGraph comes on Node — the baseline the perf benchmark
+ * measures against. `bare`: the graphs' node functions in a plain loop — its floor.
  */
 export type EpisodeDriver = "langgraph" | "langgraph-untuned" | "bare";
+
+/**
+ * Readies this thread for a driver. LangGraph as it comes on Node is its main entry, which installs
+ * AsyncLocalStorage for the whole thread, for good: every runnable call then runs inside `storage.run` and every
+ * promise pays an async hook.
+ */
+export async function prepareDriver(driver: EpisodeDriver): Promise<void> {
+  if (driver === "langgraph-untuned") await import("@langchain/langgraph");
+}
 
 /** A campaign to run: its index in the matrix, and its id to check that both sides built the same matrix. */
 export interface Job {

@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { loadRunConfig } from "./config.ts";
 import { executeRun } from "./run.ts";
@@ -30,4 +31,29 @@ describe("drivers of the runner", () => {
     expect(untuned.digest).toEqual(inProcess.digest);
     expect(bare.digest).toEqual(inProcess.digest);
   }, 120_000);
+});
+
+/** In a fresh thread: imports what a runner thread imports, and reports which context storage LangChain then uses. */
+const module = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+const STORAGE_PROBE = `(async () => {
+  (await import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))})).register();
+  for (const path of [${["./matrix.ts", "./pool.ts", "./episode.ts"].map(module).join(", ")}]) await import(path);
+  const { prepareDriver } = await import(${module("./campaign-runner.ts")});
+  const { AsyncLocalStorageProviderSingleton } = await import("@langchain/core/singletons");
+  const storage = () => AsyncLocalStorageProviderSingleton.getInstance().constructor.name;
+  const tuned = storage();
+  await prepareDriver("langgraph-untuned");
+  require("node:worker_threads").parentPort.postMessage({ tuned, untuned: storage() });
+})()`;
+
+describe("what the drivers run on", () => {
+  it("the agents and the runner load LangGraph without AsyncLocalStorage; the untuned driver installs it, as LangGraph's Node entry does", async () => {
+    const worker = new Worker(STORAGE_PROBE, { eval: true });
+    const storages = await new Promise((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+    });
+    await worker.terminate();
+    expect(storages).toEqual({ tuned: "MockAsyncLocalStorage", untuned: "AsyncLocalStorage" });
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { GraphRecursionError } from "@langchain/langgraph";
+import { GraphRecursionError } from "@langchain/langgraph/web";
 import type { MemoryRecord } from "../../agents/environment.ts";
 import { invokeAgent } from "../../agents/graph.ts";
 import { costOf } from "../../agents/models/prices.ts";

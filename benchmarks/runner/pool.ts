@@ -4,7 +4,7 @@ import { Worker } from "node:worker_threads";
 import type { OpenAIEndpoint } from "../../agents/models/openai.ts";
 import type { ModelHandle } from "../../agents/models/registry.ts";
 import { addRequestStats, emptyRequestStats, type RequestStats } from "../../agents/models/resilient-fetch.ts";
-import { CampaignRunner, type EpisodeDriver, type JobOutcome } from "./campaign-runner.ts";
+import { CampaignRunner, type EpisodeDriver, type JobOutcome, prepareDriver } from "./campaign-runner.ts";
 import type { RunConfig } from "./config.ts";
 import type { Campaign } from "./episode.ts";
 import { JOURNAL_DIR } from "./journal.ts";
@@ -50,7 +50,8 @@ export function runPool(options: PoolOptions): Promise<PoolResult> {
   return options.workers <= 1 || options.pending.length <= 1 ? runInProcess(options) : runOnThreads(options);
 }
 
-function runInProcess(options: PoolOptions): Promise<PoolResult> {
+async function runInProcess(options: PoolOptions): Promise<PoolResult> {
+  await prepareDriver(options.driver);
   return new Promise((resolve) => {
     let failure: Error | null = null;
     const runner = new CampaignRunner(options.matrix, options.runId, journalFile(options, 0), options.config.concurrency, options.driver, {
