@@ -2,8 +2,8 @@
  * How fast the runner is, on the simulated model: `npm run perf [-- --sample N --scale-config NAME --profile]`.
  * A benchmark, not a test. Each measurement runs in its own process (so peak memory is its own):
  *
- * - runner: the matrix as `anis run` runs it (worker threads, one per core, LangGraph's ids from a random pool);
- * - runner with one worker: what the pool alone gains;
+ * - runner: the matrix as `anis run` runs it (worker threads, one per core, LangGraph tuned as campaign-runner.ts says);
+ * - runner with one worker: what the tuning alone gains (in the main thread: the environment stays as it is);
  * - plain loop: the same campaigns in one process, one `graph.invoke` after another, LangGraph as it comes;
  * - bare loop: the same node functions in a plain loop without LangGraph — the floor;
  * - defense overhead per layer configuration, in microseconds per step;
@@ -25,7 +25,7 @@ import { workerCount } from "../runner/pool.ts";
 import { executeRun } from "../runner/run.ts";
 
 const PHASES = {
-  runner: { driver: "langgraph", threads: true, label: "runner (worker threads, ids from the random pool)" },
+  runner: { driver: "langgraph", threads: true, label: "runner (worker threads, LangGraph tuned)" },
   "one-worker": { driver: "langgraph", threads: false, label: "runner with one worker, in-process" },
   plain: { driver: "langgraph-untuned", threads: false, label: "plain loop of graph.invoke, one process, LangGraph as it comes" },
   bare: { driver: "bare", threads: false, label: "bare loop without LangGraph (floor)" },
