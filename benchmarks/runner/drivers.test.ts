@@ -8,8 +8,8 @@ import { executeRun } from "./run.ts";
 
 /**
  * The perf benchmark compares drivers of the same campaigns; its ratios mean something only if they run the same
- * episodes. Worker threads, the in-process loop, LangGraph without the random pool and the bare loop without
- * LangGraph must give equal results.
+ * episodes. Worker threads, the in-process loop, LangGraph as it comes on Node (AsyncLocalStorage, no random pool)
+ * and the bare loop without LangGraph must give equal results.
  */
 const config = {
   ...loadRunConfig("quick"),
@@ -34,11 +34,11 @@ describe("drivers of the runner", () => {
 });
 
 /** In a fresh thread: imports what a runner thread imports, and reports which context storage LangChain then uses. */
-const module = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+const href = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
 const STORAGE_PROBE = `(async () => {
   (await import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))})).register();
-  for (const path of [${["./matrix.ts", "./pool.ts", "./episode.ts"].map(module).join(", ")}]) await import(path);
-  const { prepareDriver } = await import(${module("./campaign-runner.ts")});
+  for (const path of [${["./matrix.ts", "./pool.ts", "./episode.ts"].map(href).join(", ")}]) await import(path);
+  const { prepareDriver } = await import(${href("./campaign-runner.ts")});
   const { AsyncLocalStorageProviderSingleton } = await import("@langchain/core/singletons");
   const storage = () => AsyncLocalStorageProviderSingleton.getInstance().constructor.name;
   const tuned = storage();
