@@ -33,7 +33,10 @@ describe("drivers of the runner", () => {
   }, 120_000);
 });
 
-/** In a fresh thread: imports what a runner thread imports, and reports which context storage LangChain then uses. */
+/**
+ * In a fresh thread: imports what a runner thread imports, and reports which context storage LangChain then uses
+ * and what the tuned driver makes of the thread's environment.
+ */
 const href = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
 const STORAGE_PROBE = `(async () => {
   (await import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))})).register();
@@ -42,18 +45,27 @@ const STORAGE_PROBE = `(async () => {
   const { AsyncLocalStorageProviderSingleton } = await import("@langchain/core/singletons");
   const storage = () => AsyncLocalStorageProviderSingleton.getInstance().constructor.name;
   const tuned = storage();
+  // Node's environment turns what is stored into a string; a plain copy keeps it as it is.
+  const stored = () => { process.env.ANIS_PROBE = 1; return typeof process.env.ANIS_PROBE; };
+  const before = stored();
+  await prepareDriver("langgraph");
+  const environment = { before, after: stored(), path: process.env.PATH === ${JSON.stringify(process.env.PATH)} };
   await prepareDriver("langgraph-untuned");
-  require("node:worker_threads").parentPort.postMessage({ tuned, untuned: storage() });
+  require("node:worker_threads").parentPort.postMessage({ tuned, untuned: storage(), environment });
 })()`;
 
 describe("what the drivers run on", () => {
-  it("the agents and the runner load LangGraph without AsyncLocalStorage; the untuned driver installs it, as LangGraph's Node entry does", async () => {
+  it("the agents and the runner load LangGraph without AsyncLocalStorage; the untuned driver installs it, as LangGraph's Node entry does; the tuned driver copies a worker's environment into a plain object", async () => {
     const worker = new Worker(STORAGE_PROBE, { eval: true });
     const storages = await new Promise((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);
     });
     await worker.terminate();
-    expect(storages).toEqual({ tuned: "MockAsyncLocalStorage", untuned: "AsyncLocalStorage" });
+    expect(storages).toEqual({
+      tuned: "MockAsyncLocalStorage",
+      untuned: "AsyncLocalStorage",
+      environment: { before: "string", after: "number", path: true },
+    });
   }, 60_000);
 });
