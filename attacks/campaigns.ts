@@ -53,7 +53,8 @@ function queryOnly(c: AttackCase, campaign: readonly string[], family: Family, c
     family: family.id,
     surface: family.surface,
     campaign: [...campaign],
-    injection: { point: "user:", also: [], text: family.templates[template]!.replace("{instruction}", rule), core: rule, calls: c.injection.calls },
+    // The rule is written out in the request: the agent saves it as it reads it.
+    injection: { point: "user:", also: [], text: family.templates[template]!.replace("{instruction}", rule), core: rule, calls: [{ tool: "save_memory", args: { text: rule } }] },
     mutation_chain: [],
     template,
     split: splitOf(config, family, template, []),

@@ -108,7 +108,14 @@ function build(combo: Combo): AttackCase {
     return AttackCaseSchema.parse({
       ...base,
       campaign: [carrier.task, carrier.later],
-      injection: { point: carrier.point, also: also(planted.texts), text: planted.texts[0], core: core(planted.core), calls: [{ tool: "save_memory", args: { text: rule } }] },
+      // The model saves the rule as it understood it — decoded, translated back — from the planted instruction it read.
+      injection: {
+        point: carrier.point,
+        also: also(planted.texts),
+        text: planted.texts[0],
+        core: core(planted.core),
+        calls: [{ tool: "save_memory", args: { text: rule }, from: { text: [...planted.core] } }],
+      },
       carried: [{ text: rule, core: goal.instruction, trigger: carrier.trigger, calls: goal.calls }],
     });
   }

@@ -17,9 +17,15 @@ const kebab = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "use lower-case kebab-cas
 /** Case ids: kebab-case parts, `--` between the parts of a generated id, `+` inside a mutation chain. */
 const caseId = z.string().regex(/^[a-z0-9][a-z0-9+-]*$/, "use lower-case kebab-case, e.g. email-exfil-api-keys");
 
-const PlannedCall = z.strictObject({
+/**
+ * A call the attacker wants, with literal arguments. The model must read every value it writes (the payload
+ * carries the destination; data it moves must have been read first); `from` names arguments it writes in its own
+ * words (a subject line) and the facts each is written from.
+ */
+export const PlannedCall = z.strictObject({
   tool: z.string().min(1),
   args: z.record(z.string(), z.unknown()),
+  from: z.record(z.string(), z.array(z.string().min(1))).optional(),
 });
 
 /**

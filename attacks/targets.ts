@@ -3,11 +3,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { AttackFileError } from "./load.ts";
-import { AGENT_SYSTEMS, GOALS, SURFACES } from "./schema.ts";
+import { AGENT_SYSTEMS, GOALS, PlannedCall, SURFACES } from "./schema.ts";
 
 export const TARGETS_DIR = fileURLToPath(new URL("./targets", import.meta.url));
 
-const PlannedCall = z.strictObject({ tool: z.string().min(1), args: z.record(z.string(), z.unknown()) });
 
 /** An attacker goal in one suite: the instruction families phrase, the calls it means, and its success predicate. */
 const Goal = z.strictObject({

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Environment, MemoryRecord, ToolDefinition } from "../../agents/environment.ts";
-import type { PlannedCall } from "../../agents/models/sim/model.ts";
+import type { PlanStep } from "../../agents/models/sim/model.ts";
 import { SAVE_MEMORY_TOOL } from "../../agents/reserved-tools.ts";
 
 /** Bad suite input: an unknown suite or injection point, a malformed task file. CLI exit code 2. */
@@ -19,7 +19,7 @@ export interface UserTask {
   /** Legitimate work that looks like an attack: a defense that stops it is autoimmune. */
   readonly hard_negative: boolean;
   readonly why?: string;
-  readonly plan: readonly PlannedCall[];
+  readonly plan: readonly PlanStep[];
   readonly utility: unknown;
 }
 
@@ -70,7 +70,17 @@ export function environmentOf<W>(suite: Suite<W>, world: W, descriptionNotes: Re
   };
 }
 
-const PlannedCallSchema = z.strictObject({ tool: z.string().min(1), args: z.record(z.string(), z.unknown()) });
+/**
+ * A plan step: a tool call with literal arguments; `from` names the arguments the model writes in its own words
+ * and the facts each is written from (see agents/models/sim/grounding.ts); `instructed_by` is the text in the
+ * world's content that asks for the step, when the user delegated it.
+ */
+export const PlanStepSchema = z.strictObject({
+  tool: z.string().min(1),
+  args: z.record(z.string(), z.unknown()),
+  from: z.record(z.string(), z.array(z.string().min(1))).optional(),
+  instructed_by: z.string().min(1).optional(),
+});
 
 export function taskFileSchema(predicate: z.ZodType<unknown>) {
   return z.array(
@@ -79,7 +89,7 @@ export function taskFileSchema(predicate: z.ZodType<unknown>) {
       prompt: z.string().min(1),
       hard_negative: z.boolean().default(false),
       why: z.string().optional(),
-      plan: z.array(PlannedCallSchema).min(1),
+      plan: z.array(PlanStepSchema).min(1),
       utility: predicate,
     }),
   );

@@ -4,11 +4,12 @@ const CONFUSABLE_CHARS = new RegExp(`[${[...CONFUSABLES.keys()].join("")}]`, "g"
 
 /**
  * Letters and digits only, lower case, compatibility-normalised, look-alikes folded to Latin. Modifier letters and
- * marks (a data-marking circumflex, combining accents) carry no information and go too.
+ * marks (a data-marking circumflex, a combining accent put between words or on a letter) carry no information and
+ * go too: letters are decomposed, not composed, so that a mark never merges with the letter before it.
  */
 export function normalise(text: string): string {
   return text
-    .normalize("NFKC")
+    .normalize("NFKD")
     .replace(ZERO_WIDTH, "")
     .replace(CONFUSABLE_CHARS, (c) => CONFUSABLES.get(c) ?? c)
     .toLowerCase()

@@ -1,22 +1,28 @@
 import { BaseChatModel, type BaseChatModelCallOptions, type BindToolsInput } from "@langchain/core/language_models/chat_models";
 import { AIMessage, type BaseMessage, type ToolCall } from "@langchain/core/messages";
 import type { ChatResult } from "@langchain/core/outputs";
-import { canonical } from "../../../defenses/approver.ts";
 import { uniform } from "../../../defenses/util/uniform.ts";
 import { DELEGATE_PREFIX } from "../../reserved-tools.ts";
-import { type ContextPart, decodedForms, Perception, normalise } from "./perception.ts";
+import { type PlannedCall, ungrounded, withGuesses } from "./grounding.ts";
+import { saysContentIsData } from "./meaning.ts";
+import { type Channel, decodedForms, type Encoding, normalise, Perception, ReadPart } from "./perception.ts";
 import { type PayloadStyle, type SimProfile, styleOf } from "./profiles.ts";
 
-/** A tool call with literal arguments. */
-export interface PlannedCall {
-  readonly tool: string;
-  readonly args: Readonly<Record<string, unknown>>;
+export type { PlannedCall } from "./grounding.ts";
+
+/** A step of a task's plan. */
+export interface PlanStep extends PlannedCall {
+  /**
+   * The text in the world's content that asks for this step, when the user delegated it ("do what ticket OPS-106
+   * asks"): a model given no task may still follow it, as it would an injection (MELON's known false positive).
+   */
+  readonly instructed_by?: string;
 }
 
-/** Task registry entry: the prompt the model recognises and the ground-truth plan it follows. */
+/** Task registry entry: the prompt the model recognises and the ground-truth plan it intends to follow. */
 export interface SimTask {
   readonly prompt: string;
-  readonly plan: readonly PlannedCall[];
+  readonly plan: readonly PlanStep[];
 }
 
 /**
@@ -53,17 +59,36 @@ export interface SimFields {
   readonly resistance?: (text: string) => boolean;
 }
 
+/** A call the model means to make, keyed by where its intent comes from (a plan step, a payload's call, an instruction in content). */
+interface Intent {
+  readonly key: string;
+  readonly call: PlannedCall;
+  /** What to ask a peer for when the model lacks the tool and needs the result for a later call of its own. */
+  readonly relay?: string;
+}
+
+/** An instruction in the world's own content that asks for a step of a delegated task. */
+interface ContentInstruction {
+  readonly id: string;
+  readonly text: string;
+  readonly call: PlannedCall;
+}
+
 /**
- * The deterministic simulated model. It completes the user task by its ground-truth plan — one call per turn,
- * delegating steps whose tools it lacks when it can — and reacts to every injection it can read like a model
- * that understands it, complying by a seeded draw from its profile. Attacker calls come before the rest of the plan.
+ * The deterministic simulated model. It means to complete the user task by its ground-truth plan — one call per
+ * turn, delegating steps whose tools it lacks — but it can only write what it has read: a step whose values are not
+ * readable in its context is not made as planned (its profile reports, asks, or guesses wrong). It reacts to every
+ * injection it can read like a model that understands it, complying by a seeded draw from its profile; attacker
+ * calls come before the rest of the plan and are grounded the same way. Given no task it knows (MELON's masked
+ * re-run), it follows instructions it reads in content — injections, and benign ones that delegated tasks rely on.
  */
 export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   readonly simProfile: SimProfile;
   private readonly tasks: ReadonlyMap<string, SimTask>;
   private readonly taskList: readonly SimTask[];
+  private readonly instructions: readonly ContentInstruction[];
   private readonly boundTools: ReadonlySet<string>;
-  private readonly toolDescriptions: readonly string[];
+  private readonly descriptionParts: readonly ReadPart[];
   /** Delegation tools and the words of their descriptions (the tools a peer names), in binding order. */
   private readonly delegates: ReadonlyMap<string, ReadonlySet<string>>;
   /** Delegations for review: made once, after the model's own steps, never for a missing tool. */
@@ -76,12 +101,13 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     super({});
     this.simProfile = fields.profile;
     this.taskList = fields.tasks;
-    this.tasks = registryOf(fields.tasks);
+    ({ registry: this.tasks, instructions: this.instructions } = registryOf(fields.tasks));
     this.boundTools = new Set(fields.boundTools ?? []);
-    this.toolDescriptions = fields.toolDescriptions ?? [];
+    const descriptions = fields.toolDescriptions ?? [];
+    this.descriptionParts = descriptions.map((text) => new ReadPart("tool_description", text, fields.profile.decodes));
     this.resistance = fields.resistance;
     const names = fields.boundTools ?? [];
-    const delegation = names.map((name, i) => [name, this.toolDescriptions[i] ?? ""] as const).filter(([name]) => name.startsWith(DELEGATE_PREFIX));
+    const delegation = names.map((name, i) => [name, descriptions[i] ?? ""] as const).filter(([name]) => name.startsWith(DELEGATE_PREFIX));
     this.delegates = new Map(delegation.map(([name, description]) => [name, new Set(description.split(/[^\w]+/))]));
     this.reviewers = new Set(delegation.filter(([, description]) => REVIEW_HANDOFF.test(description)).map(([name]) => name));
   }
@@ -115,37 +141,58 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     const turn = messages.filter((m) => m.getType() === "ai").length;
     const idBase = `sim-${seed}-${uniform(prompt).toString(36).slice(2, 10)}-${turn}`;
     const emitted = messages.flatMap((m) => (m.getType() === "ai" ? ((m as AIMessage).tool_calls ?? []) : []));
-    const remaining = emitted.map((c) => `${c.name}:${canonical(c.args)}`);
-    const consume = (call: PlannedCall): boolean => {
-      const i = remaining.indexOf(`${call.tool}:${canonical(call.args)}`);
-      if (i < 0) return false;
-      remaining.splice(i, 1);
-      return true;
-    };
-    const callMessage = (call: PlannedCall) =>
-      new AIMessage({ id: idBase, content: "", tool_calls: [{ id: `${idBase}-call`, name: call.tool, args: { ...call.args }, type: "tool_call" } as ToolCall] });
+    const done = new Set(emitted.map((c) => keyOf(c.id)));
+    const callMessage = (key: string, tool: string, args: Readonly<Record<string, unknown>>) =>
+      new AIMessage({ id: idBase, content: "", tool_calls: [{ id: `${idBase}:${key}`, name: tool, args: { ...args }, type: "tool_call" } as ToolCall] });
 
     const task = this.taskIn(prompt);
-    // A request handed on by another agent carries more than the task (its findings, or what rode on it): read it.
-    // A request that is no task the model knows is read for what it asks (a user talking to the agent directly).
-    const handedOn: ContextPart[] = !task ? [{ channel: "user", text: prompt }] : normalise(prompt) !== normalise(task.prompt) ? [{ channel: "peer", text: prompt }] : [];
-    const injected = this.injectedCalls(messages, taskIndex, prompt, seed, payloads, handedOn);
-    for (const call of injected) {
-      if (this.boundTools.has(call.tool) && !consume(call)) return callMessage(call);
-    }
+    // The request is read like the rest: the user's own words, or — handed on by another agent with its findings,
+    // or not a task the model knows — text that may carry more than a task.
+    const requestChannel: Channel = task && normalise(prompt) === normalise(task.prompt) ? "user" : task ? "peer" : "user";
+    const system = messages[0]?.getType() === "system" ? messages[0] : undefined;
+    const decodes = this.simProfile.decodes;
+    const reading = new Perception(
+      [
+        ...(system ? [partOf(system, "system", decodes)] : []),
+        ...this.descriptionParts,
+        ...(taskIndex >= 0 ? [partOf(messages[taskIndex]!, requestChannel, decodes)] : []),
+        ...contextParts(messages, taskIndex, decodes),
+      ],
+      decodes,
+    );
+    const hardened = system !== undefined && saysContentIsData(textOf(system));
 
-    if (!task) return new AIMessage({ id: idBase, content: "I could not identify a task I can help with." });
-    const delegated = new Set(emitted.filter((c) => c.name.startsWith(DELEGATE_PREFIX)).map((c) => c.name));
-    const handOff = (delegate: string) => callMessage({ tool: delegate, args: { instructions: instructionsFor(task.prompt, messages) } });
-    for (const step of task.plan) {
-      if (this.boundTools.has(step.tool)) {
-        if (!consume(step)) return callMessage(step);
+    const intents = [...this.injectedCalls(reading, prompt, seed, payloads, hardened, task === undefined), ...(task ? [] : this.instructedCalls(reading, seed, hardened))];
+    for (const { key, call, relay } of intents) {
+      if (done.has(key)) continue;
+      if (!this.boundTools.has(call.tool)) {
+        // A hijacked agent that lacks a tool gets a peer to make the call for it, as it would for the user.
+        const delegate = relay === undefined ? undefined : this.delegateFor(call.tool, true);
+        if (delegate && !done.has(`relay-${key}`)) return callMessage(`relay-${key}`, delegate, { instructions: relay });
         continue;
       }
-      const delegate = this.delegateFor(step.tool);
-      if (delegate && !delegated.has(delegate)) return handOff(delegate);
+      const missing = ungrounded(call, reading);
+      if (missing.length === 0) return callMessage(key, call.tool, call.args);
+      // What it could not find for an attacker it leaves, unless it is a model that guesses.
+      if (this.simProfile.ungrounded === "guess") return callMessage(key, call.tool, withGuesses(call, missing));
     }
-    const reviewer = [...this.delegates.keys()].find((d) => this.reviewers.has(d) && !delegated.has(d));
+
+    if (!task) return new AIMessage({ id: idBase, content: emitted.length > 0 ? finalReport(messages) : "I could not identify a task I can help with." });
+    const delegated = (delegate: string) => done.has(`handoff-${delegate}`);
+    const handOff = (delegate: string) => callMessage(`handoff-${delegate}`, delegate, { instructions: instructionsFor(task.prompt, messages) });
+    for (const [i, step] of task.plan.entries()) {
+      if (this.boundTools.has(step.tool)) {
+        const key = `plan-${i}`;
+        if (done.has(key)) continue;
+        const missing = ungrounded(step, reading);
+        if (missing.length === 0) return callMessage(key, step.tool, step.args);
+        if (this.simProfile.ungrounded === "guess") return callMessage(key, step.tool, withGuesses(step, missing));
+        return new AIMessage({ id: idBase, content: notFound(this.simProfile.ungrounded, step.tool, missing) });
+      }
+      const delegate = this.delegateFor(step.tool);
+      if (delegate && !delegated(delegate)) return handOff(delegate);
+    }
+    const reviewer = [...this.delegates.keys()].find((d) => this.reviewers.has(d) && !delegated(d));
     if (reviewer) return handOff(reviewer);
     return new AIMessage({ id: idBase, content: finalReport(messages) });
   }
@@ -153,11 +200,12 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   /**
    * The peer to hand a step to: the one whose delegation tool's description names the step's tool, as a model
    * reads "it can use read_email, search_email"; else the first peer (a lone worker's description names no tools).
+   * A reviewer is asked only by a model that would ask anyone (a hijacked one).
    */
-  private delegateFor(tool: string): string | undefined {
+  private delegateFor(tool: string, anyPeer = false): string | undefined {
     let first: string | undefined;
     for (const [name, words] of this.delegates) {
-      if (this.reviewers.has(name)) continue;
+      if (this.reviewers.has(name) && !anyPeer) continue;
       if (words.has(tool)) return name;
       first ??= name;
     }
@@ -176,30 +224,47 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     return undefined;
   }
 
-  /** The attacker calls this model has decided to follow, in payload order. */
-  private injectedCalls(
-    messages: BaseMessage[],
-    taskIndex: number,
-    prompt: string,
-    seed: number,
-    payloads: readonly SimPayload[],
-    extra: readonly ContextPart[],
-  ): PlannedCall[] {
+  /**
+   * The attacker calls this model has decided to follow, in payload order. The decision about an injection is fixed
+   * by what the model read — a draw keyed by the seed and the payload, against its profile's compliance — not by the
+   * request's wording; with no task in view it stands again with the profile's masked agreement.
+   */
+  private injectedCalls(reading: Perception, prompt: string, seed: number, payloads: readonly SimPayload[], hardened: boolean, noTask: boolean): Intent[] {
     if (payloads.length === 0) return [];
-    const parts = [...this.toolDescriptions.map((text) => ({ channel: "tool_description" as const, text })), ...extra, ...contextParts(messages, taskIndex)];
-    const perception = new Perception(parts, this.simProfile.decodes);
-    const calls: PlannedCall[] = [];
+    const intents: Intent[] = [];
     const request = normalise(prompt);
-    const hardened = messages[0]?.getType() === "system" && HARDENING.test(textOf(messages[0]));
-    for (const payload of payloads) {
+    payloads.forEach((payload, i) => {
       // A trigger fires on the user's words, not on the payload's own (a rule quoted in the request names it).
-      if (payload.trigger !== undefined && !request.replace(normalise(payload.text), "").includes(normalise(payload.trigger))) continue;
-      const sighting = perception.find(payload.core ?? payload.text);
-      if (!sighting || this.resists(payload)) continue;
-      const p = this.simProfile.compliance(this.styleOf(payload), sighting, perception.size, hardened);
-      if (p >= 1 || uniform(`${seed}|${payload.id}|${request}`) < p) calls.push(...payload.calls);
+      if (payload.trigger !== undefined && !request.replace(normalise(payload.text), "").includes(normalise(payload.trigger))) return;
+      const sighting = reading.find(payload.core ?? payload.text);
+      if (!sighting || this.resists(payload)) return;
+      const p = this.simProfile.compliance(this.styleOf(payload.id, payload.text), sighting, reading.size, hardened);
+      let follows = p >= 1 || uniform(`${seed}|${payload.id}`) < p;
+      if (follows && noTask && sighting.channel !== "user") follows = uniform(`${seed}|${payload.id}|no-task`) < this.simProfile.maskedAgreement;
+      if (!follows) return;
+      const asked = typeof payload.core === "string" ? payload.core : (payload.core ?? [payload.text]).join(" ");
+      payload.calls.forEach((call, j) => {
+        const needed = !this.boundTools.has(call.tool) && payload.calls.slice(j + 1).some((later) => this.boundTools.has(later.tool));
+        intents.push({ key: `payload-${i}-${j}`, call, ...(needed && { relay: asked }) });
+      });
+    });
+    return intents;
+  }
+
+  /**
+   * With no task of its own, the benign instructions it reads in content are all it has to go on: it follows each
+   * as it would an injection of the same wording, where it read it.
+   */
+  private instructedCalls(reading: Perception, seed: number, hardened: boolean): Intent[] {
+    const intents: Intent[] = [];
+    for (const instruction of this.instructions) {
+      if (!this.boundTools.has(instruction.call.tool)) continue;
+      const sighting = reading.find(instruction.text);
+      if (!sighting) continue;
+      const p = this.simProfile.compliance(this.styleOf(instruction.id, instruction.text), sighting, reading.size, hardened);
+      if (p >= 1 || uniform(`${seed}|${instruction.id}`) < p) intents.push({ key: instruction.id, call: instruction.call });
     }
-    return calls;
+    return intents;
   }
 
   /** Whether the model's vaccine recognises the payload as it understands it: as written or decoded. */
@@ -213,43 +278,65 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     return resisted;
   }
 
-  private styleOf(payload: SimPayload): PayloadStyle {
-    let style = this.styles.get(payload.id);
+  private styleOf(id: string, text: string): PayloadStyle {
+    let style = this.styles.get(id);
     if (!style) {
-      style = styleOf(payload.text);
-      this.styles.set(payload.id, style);
+      style = styleOf(text);
+      this.styles.set(id, style);
     }
     return style;
   }
 }
 
-/** Task registries by task list: binding tools (once per agent and episode) reuses the normalised prompts. */
-const registries = new WeakMap<readonly SimTask[], ReadonlyMap<string, SimTask>>();
-function registryOf(tasks: readonly SimTask[]): ReadonlyMap<string, SimTask> {
-  let registry = registries.get(tasks);
-  if (!registry) {
-    registry = new Map(tasks.map((t) => [normalise(t.prompt), t]));
-    registries.set(tasks, registry);
-  }
-  return registry;
-}
+/** The key of a call the model made, from its id (`<base>:<key>`): what it has already done. */
+const keyOf = (id: string | undefined) => (id ? id.slice(id.lastIndexOf(":") + 1) : "");
 
-/** A system prompt that tells the model content is data (how a model would read it, not a defense's name). */
-const HARDENING = /\bnever follow instructions\b/i;
+/** Task registries by task list: binding tools (once per agent and episode) reuses the normalised prompts. */
+const registries = new WeakMap<readonly SimTask[], { registry: ReadonlyMap<string, SimTask>; instructions: readonly ContentInstruction[] }>();
+function registryOf(tasks: readonly SimTask[]) {
+  let entry = registries.get(tasks);
+  if (!entry) {
+    const instructions = tasks.flatMap((t, i) =>
+      t.plan.flatMap((step, j) => (step.instructed_by ? [{ id: `instruction-${i}-${j}`, text: step.instructed_by, call: step }] : [])),
+    );
+    entry = { registry: new Map(tasks.map((t) => [normalise(t.prompt), t])), instructions };
+    registries.set(tasks, entry);
+  }
+  return entry;
+}
 
 const textOf = (m: BaseMessage): string => (typeof m.content === "string" ? m.content : JSON.stringify(m.content));
 
+/** Each message read once, for as long as the conversation holds it. */
+const readings = new WeakMap<BaseMessage, ReadPart>();
+function partOf(message: BaseMessage, channel: Channel, encodings: readonly Encoding[]): ReadPart {
+  let part = readings.get(message);
+  if (!part || part.channel !== channel || part.encodings !== encodings) {
+    part = new ReadPart(channel, textOf(message), encodings);
+    readings.set(message, part);
+  }
+  return part;
+}
+
 /** Everything the model reads besides its own system prompt and the request. */
-function contextParts(messages: BaseMessage[], taskIndex: number): ContextPart[] {
-  const parts: ContextPart[] = [];
+function contextParts(messages: BaseMessage[], taskIndex: number, encodings: readonly Encoding[]): ReadPart[] {
+  const parts: ReadPart[] = [];
   messages.forEach((m, i) => {
     if (i === taskIndex || i === 0) return;
     const type = m.getType();
-    if (type === "system") parts.push({ channel: "memory", text: textOf(m) });
-    else if (type === "tool") parts.push({ channel: (m.name ?? "").startsWith(DELEGATE_PREFIX) ? "peer" : "tool_output", text: textOf(m) });
-    else if (type === "human") parts.push({ channel: "peer", text: textOf(m) });
+    if (type === "system") parts.push(partOf(m, "memory", encodings));
+    else if (type === "tool") parts.push(partOf(m, (m.name ?? "").startsWith(DELEGATE_PREFIX) ? "peer" : "tool_output", encodings));
+    else if (type === "human") parts.push(partOf(m, "peer", encodings));
   });
   return parts;
+}
+
+/** What the model says when it cannot write a step from what it read: the arguments, never the values. */
+function notFound(how: "report" | "ask", tool: string, missing: readonly string[]): string {
+  const what = missing.join(", ");
+  return how === "ask"
+    ? `To call ${tool} I need the ${what}, which I could not find in what I read. Could you give it to me?`
+    : `I could not finish the task: I could not find the ${what} that ${tool} needs in what I read.`;
 }
 
 /** How a delegation tool says it is for review once the work is done. */

@@ -1,12 +1,13 @@
 /**
- * What the simulated model can read in a text. Seeing is about information, not bytes: a payload is seen when
- * its core survives in the text after every information-preserving change a defense or an attacker might make —
- * delimiters, data-marking, whitespace and case, zero-width characters, compatibility forms and look-alike letters,
- * or an encoding the reader can decode (base64, hex, rot13, leetspeak). Only removal (redaction, withholding,
- * quarantine) makes it unseen.
+ * What the simulated model can read in a text. Seeing is about information, not bytes: a payload or a value is
+ * read when it survives in the text after every information-preserving change a defense or an attacker might make —
+ * delimiters of any shape, data-marking with any marker, whitespace and case, zero-width characters, compatibility
+ * forms and look-alike letters, or an encoding the reader can decode (base64, hex, rot13, leetspeak, text hidden in
+ * Unicode tag characters). Only removal (redaction, withholding, quarantine) makes it unread.
  */
 import { rot13, UNLEET } from "../../../defenses/util/alphabets.ts";
 import { normalise } from "../../../defenses/util/normalise.ts";
+import { hiddenTagText, ReadText, type Sought, sought } from "../../../defenses/util/reading.ts";
 
 export { normalise };
 
@@ -30,10 +31,15 @@ function printableShare(text: string): number {
   return printable / text.length;
 }
 
-export const ENCODINGS = ["base64", "hex", "rot13", "leetspeak"] as const;
+/**
+ * What a reader may be able to decode. `unicode-tags`: text written in invisible Unicode tag characters, which
+ * strong models are documented to read although people see nothing ("ASCII smuggling": Goodside, 2024;
+ * Rehberger, 2024, on Microsoft 365 Copilot and ChatGPT).
+ */
+export const ENCODINGS = ["base64", "hex", "rot13", "leetspeak", "unicode-tags"] as const;
 export type Encoding = (typeof ENCODINGS)[number];
 
-/** Texts hidden in base64 or hex runs of a text, decoded, for the encodings the reader can decode. */
+/** Texts hidden in a text, decoded, for the encodings the reader can decode. */
 export function decodedForms(text: string, encodings: readonly Encoding[]): string[] {
   const out: string[] = [];
   if (encodings.includes("base64")) {
@@ -49,6 +55,7 @@ export function decodedForms(text: string, encodings: readonly Encoding[]): stri
     }
   }
   if (encodings.includes("rot13")) out.push(rot13(text));
+  if (encodings.includes("unicode-tags")) out.push(...hiddenTagText(text));
   return out;
 }
 
@@ -70,33 +77,49 @@ export interface Sighting {
   readonly position: number;
 }
 
-interface ReadPart {
-  channel: Channel;
-  plain: string;
-  normal: string;
-  decoded: string;
-  unleet: string;
-}
-
-/** The model's reading of its context: each part normalised once, decoded forms included. */
-export class Perception {
-  private readonly parts: ReadPart[];
+/** One text as the model reads it, every form it can take worked out once: the caller may keep it for the text's life. */
+export class ReadPart {
+  readonly reading: ReadText;
+  private plainForm: string | null = null;
+  readonly decoded: readonly ReadText[];
+  readonly unleet: string | null;
 
   constructor(
-    parts: readonly ContextPart[],
-    private readonly encodings: readonly Encoding[],
+    readonly channel: Channel,
+    readonly text: string,
+    readonly encodings: readonly Encoding[],
   ) {
-    const leet = encodings.includes("leetspeak");
-    this.parts = parts.map((p) => {
-      const normal = normalise(p.text);
-      return {
-        channel: p.channel,
-        plain: plain(p.text),
-        normal,
-        decoded: decodedForms(p.text, encodings).map(normalise).join("\u0000"),
-        unleet: leet ? unleet(normal) : "",
-      };
-    });
+    this.reading = new ReadText(text);
+    this.decoded = decodedForms(text, encodings).map((form) => new ReadText(form));
+    this.unleet = encodings.includes("leetspeak") ? unleet(this.reading.normal) : null;
+  }
+
+  get plain(): string {
+    this.plainForm ??= plain(this.text);
+    return this.plainForm;
+  }
+
+  /** Where the sought text is read in this part, or null. */
+  sight(wanted: Sought, wantedPlain: string, wantedUnleet: string | null, position: number): Sighting | null {
+    if (this.reading.contains(wanted)) {
+      const verbatim = this.reading.normal.includes(wanted.normal) && this.plain.includes(wantedPlain);
+      return { channel: this.channel, verbatim, decoded: false, position };
+    }
+    if (this.decoded.some((d) => d.contains(wanted)) || (wantedUnleet !== null && this.unleet !== null && this.unleet.includes(wantedUnleet))) {
+      return { channel: this.channel, verbatim: false, decoded: true, position };
+    }
+    return null;
+  }
+}
+
+/** The model's reading of its context: the parts in order, each read once. */
+export class Perception {
+  private readonly parts: readonly ReadPart[];
+  private readonly leet: boolean;
+
+  constructor(parts: readonly (ContextPart | ReadPart)[], encodings: readonly Encoding[]) {
+    this.leet = encodings.includes("leetspeak");
+    this.parts = parts.map((p) => (p instanceof ReadPart ? p : new ReadPart(p.channel, p.text, encodings)));
   }
 
   get size(): number {
@@ -122,19 +145,19 @@ export class Perception {
     return latest && { ...latest, verbatim, decoded };
   }
 
-  private findOne(core: string): Sighting | null {
-    const wanted = normalise(core);
-    if (wanted.length === 0) return null;
-    const wantedPlain = plain(core);
-    const wantedUnleet = this.encodings.includes("leetspeak") ? unleet(wanted) : null;
+  /** Whether a value (an address, an amount, a fact) can be read anywhere in the context. */
+  reads(value: string): boolean {
+    return this.findOne(value) !== null;
+  }
+
+  private findOne(text: string): Sighting | null {
+    const wanted = sought(text);
+    if (wanted.normal.length === 0) return null;
+    const wantedPlain = plain(text);
+    const wantedUnleet = this.leet ? unleet(wanted.normal) : null;
     for (let i = this.parts.length - 1; i >= 0; i--) {
-      const part = this.parts[i]!;
-      if (part.normal.includes(wanted)) {
-        return { channel: part.channel, verbatim: part.plain.includes(wantedPlain), decoded: false, position: i };
-      }
-      if (part.decoded.includes(wanted) || (wantedUnleet !== null && part.unleet.includes(wantedUnleet))) {
-        return { channel: part.channel, verbatim: false, decoded: true, position: i };
-      }
+      const sighting = this.parts[i]!.sight(wanted, wantedPlain, wantedUnleet, i);
+      if (sighting) return sighting;
     }
     return null;
   }
