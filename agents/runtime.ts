@@ -32,6 +32,8 @@ export interface TraceEvent {
   readonly defense?: string | null;
   /** For an `ask_approval` intervention: what the approver decided. */
   readonly approved?: boolean | null;
+  /** For a `transform` intervention: whether the rewrite kept all the information. */
+  readonly keeps_information?: boolean | null;
   readonly detail?: string | null;
 }
 

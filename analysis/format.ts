@@ -9,6 +9,7 @@ const SHOWN: readonly (readonly [string, string])[] = [
   ["block_rate", "BR"],
   ["autoimmunity", "AIR"],
   ["autoimmunity_hard_negative", "AIR(hard neg.)"],
+  ["rewrite_rate", "rewrites"],
   ["harmful_autoimmunity", "harmful AIR"],
   ["utility_under_attack", "UA"],
   ["friction", "friction"],
@@ -139,4 +140,4 @@ export const INFECTION_LEGEND =
   "infection rate: agents that executed an attacker action / agents · spread rate: episodes whose infection reached another agent · depth: hand-offs from the agent first reached to the farthest infected one · contained: exposed episodes in which a stop ended the spread · steps: model outputs, tool calls and messages from first exposure to that stop";
 
 export const METRIC_LEGEND =
-  "BU benign utility · ASR attack success rate · BR block rate (vs. the undefended baseline) · AIR autoimmunity rate · UA utility under attack · friction: approvals per benign episode · [lo–hi] Wilson 95%";
+  "BU benign utility · ASR attack success rate · BR block rate (vs. the undefended baseline) · AIR autoimmunity rate (benign episodes with a stop, quarantine, approval request or a rewrite that removed information) · rewrites: benign episodes whose content was only marked, delimited or normalised · UA utility under attack · friction: approvals per benign episode · [lo–hi] Wilson 95%";

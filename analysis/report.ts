@@ -34,6 +34,8 @@ export type ReportRow = Record<string, unknown> & {
   asr: number | null;
   block_rate: number | null;
   autoimmunity: number | null;
+  /** Benign episodes whose content was rewritten without losing information (null for runs before schema 3). */
+  rewrite_rate: number | null;
   harmful_autoimmunity: number | null;
   utility_under_attack: number | null;
   friction: number | null;

@@ -98,12 +98,21 @@ export function poolingConflicts(manifests: ReadonlyMap<string, RunManifest>): s
   return conflicts;
 }
 
-/** Episode columns added by schema 2, with what an older run folder reads as. */
-const COLUMNS_SINCE_SCHEMA_2: readonly (readonly [string, string])[] = [
+/**
+ * Episode columns added since schema 1, with what an older run folder reads as: no tokens and no price (schema 2);
+ * every intervention an alarm and no count of rewrites (schema 3: older runs did not tell a rewrite that kept the
+ * information from one that removed it, so their autoimmunity stays as it was measured and their rewrite rate is
+ * unknown).
+ */
+const COLUMNS_SINCE_SCHEMA_1: readonly (readonly [string, string])[] = [
   ["input_tokens", "0"],
   ["output_tokens", "0"],
   ["cached_calls", "0"],
   ["cost_usd", "NULL::DOUBLE"],
+  ["alarms", "interventions"],
+  ["rewrites", "NULL::INTEGER"],
+  ["first_alarm_layer", "first_layer"],
+  ["first_alarm_defense", "first_defense"],
 ];
 
 /**
@@ -127,9 +136,8 @@ export async function openResults(runDirs: readonly string[], options: { baselin
   const list = (file: string) => `[${runDirs.map((d) => sqlString(join(d, file))).join(", ")}]`;
   await connection.run(`CREATE VIEW episodes AS SELECT * FROM read_parquet(${list("episodes.parquet")}, union_by_name = true)`);
   const present = new Set((await queryRows(connection, "SELECT column_name FROM (DESCRIBE episodes)")).map((r) => String(r.column_name)));
-  const missing = COLUMNS_SINCE_SCHEMA_2.filter(([name]) => !present.has(name));
+  const missing = COLUMNS_SINCE_SCHEMA_1.filter(([name]) => !present.has(name));
   if (missing.length > 0) {
-    // Run folders written before schema 2 have no token or cost columns: they read as no tokens and no price.
     const defaults = missing.map(([name, value]) => `${value} AS ${name}`).join(", ");
     await connection.run(`CREATE OR REPLACE VIEW episodes AS SELECT *, ${defaults} FROM read_parquet(${list("episodes.parquet")}, union_by_name = true)`);
   }

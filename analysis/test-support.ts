@@ -33,6 +33,11 @@ export const row = (r: Partial<EpisodeRow> & Pick<EpisodeRow, "defense" | "user_
   first_defense: null,
   first_stop_layer: null,
   first_stop_defense: null,
+  // An intervention in a fixture is an alarm unless the fixture says it was a rewrite that kept the information.
+  alarms: (r.interventions ?? 0) - (r.rewrites ?? 0),
+  rewrites: 0,
+  first_alarm_layer: (r.rewrites ?? 0) > 0 ? null : (r.first_layer ?? null),
+  first_alarm_defense: (r.rewrites ?? 0) > 0 ? null : (r.first_defense ?? null),
   error: null,
   error_message: null,
   steps: 4,

@@ -14,6 +14,11 @@ export interface Intervention {
   readonly tool: string | null;
   /** For `ask_approval`: what the approver decided. */
   readonly approved: boolean | null;
+  /**
+   * For `transform`: whether the rewrite kept everything the text said (marking, delimiting, decoding) or removed
+   * some of it (redacting, truncating). Only the first kind costs nothing: it is a rewrite, not an alarm.
+   */
+  readonly keeps_information: boolean | null;
   /** The offending text, when the layer named it. */
   readonly evidence: string | null;
 }
@@ -32,3 +37,9 @@ export class AuditLog {
     return this.entries.filter((e) => e.verdict === "ask_approval").length;
   }
 }
+
+/**
+ * Whether an intervention costs the user something: a stop, a quarantine, an approval request, or a rewrite that
+ * removed information. A rewrite that kept it all (marking, delimiting, normalising) costs nothing.
+ */
+export const isAlarm = (entry: Pick<Intervention, "verdict" | "keeps_information">): boolean => entry.verdict !== "transform" || entry.keeps_information !== true;

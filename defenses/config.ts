@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { type ApproverBehaviour, HUMAN_APPROVER } from "./approver.ts";
 import { createDefense, hooksOf } from "./builtins/index.ts";
 import { DefenseConfigError } from "./errors.ts";
 import type { Defense } from "./types.ts";
@@ -13,8 +14,27 @@ export const DefenseConfigFile = z.strictObject({
   description: z.string().min(1),
   /** Layers in composition order: the first to answer other than `allow` decides. */
   layers: z.array(z.strictObject({ use: z.string().min(1), params: z.record(z.string(), z.unknown()).optional() })),
-  approver: z.strictObject({ error_rate: z.number().min(0).max(1).default(0) }).default({ error_rate: 0 }),
+  /**
+   * Who answers `ask_approval`: by default the documented human (see defenses/approver.ts), whose rates may be set
+   * one by one; `{ "error_rate": r }` errs at one rate either way, and `{ "error_rate": 0 }` is the ideal human.
+   */
+  approver: z
+    .union([
+      z.strictObject({ error_rate: z.number().min(0).max(1) }),
+      z.strictObject({
+        approve_unneeded: z.number().min(0).max(1).optional(),
+        approve_unneeded_max: z.number().min(0).max(1).optional(),
+        refuse_needed: z.number().min(0).max(1).optional(),
+        habituation: z.number().min(0).max(1).optional(),
+      }),
+    ])
+    .default({}),
 });
+
+function approverOf(settings: DefenseConfigFile["approver"]): ApproverBehaviour {
+  if ("error_rate" in settings) return settings.error_rate === 0 ? { kind: "ideal" } : { kind: "flip", error_rate: settings.error_rate };
+  return { ...HUMAN_APPROVER, ...settings } as ApproverBehaviour;
+}
 export type DefenseConfigFile = z.infer<typeof DefenseConfigFile>;
 
 /** A named configuration, resolved: its layers built, its parameters recorded for the manifest. */
@@ -23,7 +43,8 @@ export interface DefenseConfiguration {
   readonly description: string;
   readonly file: string;
   readonly layers: readonly Defense[];
-  readonly approverErrorRate: number;
+  /** Who answers the configuration's approval requests. */
+  readonly approver: ApproverBehaviour;
   /** `{use, version, params}` per layer, as resolved: what the manifest records. */
   readonly spec: readonly { readonly use: string; readonly layer: string; readonly version: string; readonly params: unknown }[];
 }
@@ -65,7 +86,7 @@ export function parseDefenseConfiguration(text: string, file: string): DefenseCo
     description: config.description,
     file,
     layers,
-    approverErrorRate: config.approver.error_rate,
+    approver: approverOf(config.approver),
     spec: layers.map((d) => ({ use: d.id, layer: d.layer, version: d.version, params: d.params })),
   };
 }

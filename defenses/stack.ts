@@ -1,5 +1,6 @@
 import type { Approver } from "./approver.ts";
 import { AuditLog } from "./audit.ts";
+import { keepsInformation } from "./util/reading.ts";
 import type { Alert, Defense, HookName, HookScope, HookSubjects, ProposedCall, SystemInfo, ToolDescriptor, Verdict } from "./types.ts";
 
 /** A defense hook threw or answered something invalid. The episode is an error, never a block. */
@@ -118,20 +119,22 @@ export class DefenseStack {
         evidence: verdict.evidence ?? null,
       };
       switch (verdict.kind) {
-        case "transform":
+        case "transform": {
           if (textField === null) throw new DefenseError(layer.id, hook, `transform is not valid on ${hook}`);
+          const before = (current as unknown as Record<string, string>)[textField]!;
           current = { ...current, [textField]: verdict.content };
-          this.audit.record({ ...record, approved: null });
+          this.audit.record({ ...record, approved: null, keeps_information: keepsInformation(before, verdict.content) });
           continue;
+        }
         case "ask_approval": {
           const approved = this.approver.decide({ hook, subject: current, agent: scope.agent, code: verdict.code, reason: verdict.reason });
-          this.audit.record({ ...record, approved });
+          this.audit.record({ ...record, approved, keeps_information: null });
           if (approved) continue;
           return { passed: false, verdict: "denied", code: verdict.code, reason: verdict.reason, defense: layer.id };
         }
         case "block":
         case "quarantine":
-          this.audit.record({ ...record, approved: null });
+          this.audit.record({ ...record, approved: null, keeps_information: null });
           return { passed: false, verdict: verdict.kind, code: verdict.code, reason: verdict.reason, defense: layer.id };
         default:
           throw new DefenseError(layer.id, hook, `unknown verdict ${JSON.stringify(verdict)}`);

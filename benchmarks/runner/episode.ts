@@ -8,7 +8,7 @@ import { EpisodeRuntime, type TraceEvent } from "../../agents/runtime.ts";
 import type { AgentSystem } from "../../agents/systems.ts";
 import type { AttackCase } from "../../attacks/schema.ts";
 import { SimulatedApprover } from "../../defenses/approver.ts";
-import { AuditLog } from "../../defenses/audit.ts";
+import { AuditLog, isAlarm } from "../../defenses/audit.ts";
 import type { DefenseConfiguration } from "../../defenses/config.ts";
 import { DefenseStack } from "../../defenses/stack.ts";
 import { payloadsOf } from "../corpus.ts";
@@ -88,11 +88,12 @@ export async function runCampaign(campaign: Campaign, runId: string, options: { 
         source: e.source ?? null,
         tool: e.tool ?? null,
         approved: e.approved ?? null,
+        keeps_information: e.keeps_information ?? null,
         detail: e.detail ?? null,
       });
     };
     const audit = new AuditLog(({ evidence, ...i }) => trace({ kind: "intervention", ...i, detail: evidence?.slice(0, 2000) ?? null }));
-    const approver = new SimulatedApprover(task.plan, { errorRate: defense.approverErrorRate, seed: `${seed}:${episodeId}` });
+    const approver = new SimulatedApprover(task.plan, defense.approver, `${seed}:${episodeId}`);
     const systemInfo = { name: system.name, agents: system.agents.map((a) => a.id), protocol: system.protocol };
     const stack = new DefenseStack(defense.layers, approver, { episodeId, userPrompt: prompt, system: systemInfo }, audit);
     const runtime = new EpisodeRuntime({
@@ -123,6 +124,7 @@ export async function runCampaign(campaign: Campaign, runId: string, options: { 
     const counters = runtime.counters;
     const poisoned = suite.memory(world).filter((r) => infection.carries(r.text));
     const firstStop = entries.find((e) => e.verdict === "block" || e.verdict === "quarantine" || e.approved === false);
+    const alarms = entries.filter(isAlarm);
     episodes.push({
       run_id: runId,
       episode_id: episodeId,
@@ -145,6 +147,8 @@ export async function runCampaign(campaign: Campaign, runId: string, options: { 
       utility: suite.evaluate(task.utility, before, world),
       attack_success: attack ? suite.evaluate(attack.goal.predicate, before, world) : null,
       interventions: entries.length,
+      alarms: alarms.length,
+      rewrites: entries.length - alarms.length,
       approvals: entries.filter((e) => e.verdict === "ask_approval").length,
       approvals_denied: entries.filter((e) => e.approved === false).length,
       stops: entries.filter((e) => e.verdict === "block" || e.verdict === "quarantine" || e.approved === false).length,
@@ -152,6 +156,8 @@ export async function runCampaign(campaign: Campaign, runId: string, options: { 
       first_defense: entries[0]?.defense ?? null,
       first_stop_layer: firstStop?.layer ?? null,
       first_stop_defense: firstStop?.defense ?? null,
+      first_alarm_layer: alarms[0]?.layer ?? null,
+      first_alarm_defense: alarms[0]?.defense ?? null,
       error: error?.code ?? null,
       error_message: error?.message.slice(0, 2000) ?? null,
       steps: counters.modelCalls + counters.toolCalls,

@@ -1,5 +1,5 @@
 /** Result tables by grain: one row per episode, one per trace event. Versioned: readers check `schema_version`. */
-export const RESULTS_SCHEMA_VERSION = 2;
+export const RESULTS_SCHEMA_VERSION = 3;
 
 type ColumnType = "VARCHAR" | "BOOLEAN" | "INTEGER" | "DOUBLE";
 export interface Column<R> {
@@ -30,6 +30,10 @@ export interface EpisodeRow {
   utility: boolean;
   attack_success: boolean | null;
   interventions: number;
+  /** Interventions that cost something: stops, quarantines, approval requests, rewrites that removed information. */
+  alarms: number;
+  /** Rewrites that kept all the information (marking, delimiting, normalising): interventions that cost nothing. */
+  rewrites: number;
   approvals: number;
   approvals_denied: number;
   stops: number;
@@ -39,6 +43,9 @@ export interface EpisodeRow {
   /** Layer and defense of the first intervention that stopped something (block, quarantine, refused approval). */
   first_stop_layer: string | null;
   first_stop_defense: string | null;
+  /** Layer and defense of the first alarm (an intervention that cost something). */
+  first_alarm_layer: string | null;
+  first_alarm_defense: string | null;
   error: string | null;
   error_message: string | null;
   steps: number;
@@ -88,6 +95,8 @@ export const EPISODE_COLUMNS: readonly Column<EpisodeRow>[] = [
   { name: "utility", type: "BOOLEAN" },
   { name: "attack_success", type: "BOOLEAN" },
   { name: "interventions", type: "INTEGER" },
+  { name: "alarms", type: "INTEGER" },
+  { name: "rewrites", type: "INTEGER" },
   { name: "approvals", type: "INTEGER" },
   { name: "approvals_denied", type: "INTEGER" },
   { name: "stops", type: "INTEGER" },
@@ -95,6 +104,8 @@ export const EPISODE_COLUMNS: readonly Column<EpisodeRow>[] = [
   { name: "first_defense", type: "VARCHAR" },
   { name: "first_stop_layer", type: "VARCHAR" },
   { name: "first_stop_defense", type: "VARCHAR" },
+  { name: "first_alarm_layer", type: "VARCHAR" },
+  { name: "first_alarm_defense", type: "VARCHAR" },
   { name: "error", type: "VARCHAR" },
   { name: "error_message", type: "VARCHAR" },
   { name: "steps", type: "INTEGER" },
@@ -132,6 +143,8 @@ export interface EventRow {
   source: string | null;
   tool: string | null;
   approved: boolean | null;
+  /** For a rewrite: whether it kept all the information. */
+  keeps_information: boolean | null;
   detail: string | null;
 }
 
@@ -150,5 +163,6 @@ export const EVENT_COLUMNS: readonly Column<EventRow>[] = [
   { name: "source", type: "VARCHAR" },
   { name: "tool", type: "VARCHAR" },
   { name: "approved", type: "BOOLEAN" },
+  { name: "keeps_information", type: "BOOLEAN" },
   { name: "detail", type: "VARCHAR" },
 ];

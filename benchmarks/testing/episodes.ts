@@ -1,6 +1,7 @@
 import { type ModelHandle, resolveModel } from "../../agents/models/registry.ts";
 import { type AgentSystem, buildAgentSystem } from "../../agents/systems.ts";
 import type { AttackCase } from "../../attacks/schema.ts";
+import { IDEAL_APPROVER } from "../../defenses/approver.ts";
 import type { Defense } from "../../defenses/types.ts";
 import { loadCorpus } from "../corpus.ts";
 import { type CampaignResult, campaignId, runCampaign } from "../runner/episode.ts";
@@ -35,7 +36,8 @@ function system(handle: ModelHandle, suite: Suite<unknown>, agent: string): Agen
   return built;
 }
 
-const configuration = (layers: readonly Defense[]) => ({ name: "test", description: "test", file: "", layers, approverErrorRate: 0, spec: [] });
+/** Tests check what layers do, so their approver is the ideal one: it never errs. */
+const configuration = (layers: readonly Defense[]) => ({ name: "test", description: "test", file: "", layers, approver: IDEAL_APPROVER, spec: [] });
 
 export interface Outcome extends CampaignResult {
   /** The goal held after some episode. */

@@ -98,12 +98,16 @@ export class ReadText {
     return true;
   }
 
-  /** A marker stands between most words: as a token of its own, or, in a glued text, about once a word. */
+  /**
+   * A marker stands between most words: as a token of its own, or, in a glued text, about once a word — at least
+   * once for every twelve other characters (words average five or six).
+   */
   private isMarker(marker: string): boolean {
     const { glued, standalone } = this.shape();
     if (marker === standalone) return true;
     if (!glued) return false;
-    return this.count(marker) >= Math.max(1, Math.floor(this.raw.length / 8));
+    const n = this.count(marker);
+    return n >= Math.max(1, Math.floor((this.normal.length - n * marker.length) / 12));
   }
 
   private count(marker: string): number {

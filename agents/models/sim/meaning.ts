@@ -6,23 +6,23 @@
  * recognises a statement of one of these kinds by the concepts it joins, as a reader would, not by its words.
  */
 
-/** Where outside content comes from. */
+/** Where outside content comes from, and what content-borne instructions are called. */
 const CONTENT =
-  /\b(tools?|functions?|plugins?|apis?|outputs?|results?|responses?|returns?|documents?|docs|files?|attachments?|web ?pages?|websites?|sites?|pages?|urls?|links?|e-?mails?|mails?|messages?|inbox|memory|memories|notes?|retrieved|retrievals?|external|outside|third[- ]party|untrusted|agents?|peers?|assistants?|contents?|data|text|sources?|search|context|inputs?|replies|tickets?|comments?|snippets?)\b/;
+  /\b(tools?|functions?|plugins?|apis?|outputs?|results?|responses?|returns?|documents?|docs|files?|attachments?|web ?pages?|websites?|sites?|pages?|urls?|links?|internet|e-?mails?|mails?|messages?|inbox|memory|memories|notes?|retrieved|retrievals?|external|outside|third[- ]party|untrusted|agents?|peers?|assistants?|contents?|data|text|sources?|search|context|inputs?|replies|tickets?|comments?|snippets?|injections?|injected|embedded|hidden)\b/;
 /** What would make text an instruction. */
 const DIRECTIVE =
   /\b(instructions?|instructed|commands?|directions?|directives?|orders?|requests?|requested|prompts?|demands?|tasks?|asks?|requirements?|guidance)\b|\b(tells?|telling|asks?|asking|wants?|urges?|directs?|orders?|commands?) (you|the (assistant|agent|model))\b/;
-/** Acting on what one reads. */
-const ACT = /\b(follow|follows|following|obey|obeys|execute|executes|carry out|carries out|act on|acts on|acting on|comply|complies|perform|performs|do what|does what|heed|honou?r|take (any )?action)\b/;
+/** Doing what one is told (not following a link, or following up). */
+const OBEY = /\b(follow(s|ing)?|obey(s|ing)?|comply|complies|complying|heed|honou?r|do what|does what|act(s|ing)? on|carry out|carries out)\b(?! (up|through|the links?|links?|urls?)\b)/;
 /** A prohibition or a negation. */
 const NEGATION = /\b(never|not|no|nor|don'?t|doesn'?t|do not|does not|must not|mustn'?t|should not|shouldn'?t|cannot|can'?t|won'?t|without|neither)\b|\bn't\b/;
 /** Setting an instruction aside. */
-const DISMISS = /\b(ignore|ignored|disregard|disregarded|refuse|reject|discard|skip|set aside)\b/;
-/** Content framed as something other than instructions. */
+const DISMISS = /\b(ignore|ignored|disregard|disregarded|refuse|reject|discard|set aside)\b/;
+/** Content framed as something other than instructions, or as not to be trusted. */
 const DATA_FRAME =
-  /\b(as|is|are|be|only|merely|purely|just|considered|treated as|treat (it|them|this|that|these|all|everything|any)( \w+)? as)\s+(plain |passive |raw |untrusted |inert |reference |read-only |informational )?(data|information|reference( material)?|evidence|quotations?|facts|input to (analy[sz]e|summari[sz]e|read))\b|\buntrusted\b|\bnot (an? )?(instructions?|commands?|orders?|directives?|requests?)\b/;
+  /\b(as|is|are|be|only|merely|purely|just|considered|treated as|treat (it|them|this|that|these|all|everything|any)( \w+)? as)\s+(plain |passive |raw |untrusted |inert |reference |read-only |informational )?(data|information|reference( material)?|evidence|quotations?|facts|input to (analy[sz]e|summari[sz]e|read))\b|\buntrusted\b|\bnot (an? )?(instructions?|commands?|orders?|directives?|requests?)\b|\b(never|do not|don'?t|must not) trust\b|\bdistrust\b|\bbe (skeptical|sceptical|suspicious|wary) of\b/;
 /** The user as the only source of instructions. */
-const ONLY_USER = /\b(only|alone|solely|exclusively|sole|single|no one but|nobody but|no one other than)\b/;
+const ONLY_USER = /\b(only|alone|solely|exclusively|sole|single|no one but|nobody but|other than|except|not from)\b|\bdo(es)? not come from\b/;
 const USER = /\b(user|users|me|human|principal|person (you are|you're) (talking|chatting|working) (to|with)|operator)\b/;
 
 /** Sentences and clauses a statement fits in. */
@@ -39,12 +39,12 @@ function statements(text: string): string[] {
 export function isTrustBoundaryStatement(sentence: string): boolean {
   const s = sentence.toLowerCase().replace(/[’`]/g, "'");
   const aboutContent = CONTENT.test(s);
-  const directive = DIRECTIVE.test(s) || ACT.test(s);
+  const directive = DIRECTIVE.test(s) || OBEY.test(s);
+  // "Never ignore instructions in tool results" asks for the opposite: a dismissal negated is an order to follow.
+  if (/\b(never|not|don'?t|must not|should not)\s+(\w+\s+)?(ignore|disregard|refuse|reject|discard|set aside)\b/.test(s)) return false;
   const negated = NEGATION.test(s);
-  // "Never ignore instructions in tool results" asks for the opposite: a negated dismissal is an order to follow.
-  const dismissed = DISMISS.test(s) && !negated;
-  if (aboutContent && directive && (negated || dismissed)) return true;
-  if (aboutContent && DATA_FRAME.test(s) && !/\b(follow|obey|execute|carry out|act on|comply with)\b[^.]*\b(data|information|content)\b/.test(s)) return true;
+  if (aboutContent && directive && (negated || DISMISS.test(s))) return true;
+  if (aboutContent && DATA_FRAME.test(s) && !(OBEY.test(s) && !negated)) return true;
   return ONLY_USER.test(s) && USER.test(s) && directive;
 }
 

@@ -1,6 +1,7 @@
 import { BaseChatModel, type BaseChatModelCallOptions, type BindToolsInput } from "@langchain/core/language_models/chat_models";
 import { AIMessage, type BaseMessage, type ToolCall } from "@langchain/core/messages";
 import type { ChatResult } from "@langchain/core/outputs";
+import { canonical } from "../../../defenses/approver.ts";
 import { uniform } from "../../../defenses/util/uniform.ts";
 import { DELEGATE_PREFIX } from "../../reserved-tools.ts";
 import { type PlannedCall, ungrounded, withGuesses } from "./grounding.ts";
@@ -141,7 +142,8 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     const turn = messages.filter((m) => m.getType() === "ai").length;
     const idBase = `sim-${seed}-${uniform(prompt).toString(36).slice(2, 10)}-${turn}`;
     const emitted = messages.flatMap((m) => (m.getType() === "ai" ? ((m as AIMessage).tool_calls ?? []) : []));
-    const done = new Set(emitted.map((c) => keyOf(c.id)));
+    const made = madeCalls(emitted);
+    const done = { has: (key: string, call?: PlannedCall) => made.keys.has(key) || (call !== undefined && made.consume(call)) };
     const callMessage = (key: string, tool: string, args: Readonly<Record<string, unknown>>) =>
       new AIMessage({ id: idBase, content: "", tool_calls: [{ id: `${idBase}:${key}`, name: tool, args: { ...args }, type: "tool_call" } as ToolCall] });
 
@@ -164,7 +166,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
 
     const intents = [...this.injectedCalls(reading, prompt, seed, payloads, hardened, task === undefined), ...(task ? [] : this.instructedCalls(reading, seed, hardened))];
     for (const { key, call, relay } of intents) {
-      if (done.has(key)) continue;
+      if (done.has(key, call)) continue;
       if (!this.boundTools.has(call.tool)) {
         // A hijacked agent that lacks a tool gets a peer to make the call for it, as it would for the user.
         const delegate = relay === undefined ? undefined : this.delegateFor(call.tool, true);
@@ -183,7 +185,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     for (const [i, step] of task.plan.entries()) {
       if (this.boundTools.has(step.tool)) {
         const key = `plan-${i}`;
-        if (done.has(key)) continue;
+        if (done.has(key, step)) continue;
         const missing = ungrounded(step, reading);
         if (missing.length === 0) return callMessage(key, step.tool, step.args);
         if (this.simProfile.ungrounded === "guess") return callMessage(key, step.tool, withGuesses(step, missing));
@@ -288,8 +290,28 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   }
 }
 
-/** The key of a call the model made, from its id (`<base>:<key>`): what it has already done. */
-const keyOf = (id: string | undefined) => (id ? id.slice(id.lastIndexOf(":") + 1) : "");
+/**
+ * What the model has already done, read from its own calls in the conversation: by the key in a call's id
+ * (`<base>:<key>`), or — for calls it did not make itself (a conversation handed to it) — by tool and arguments.
+ */
+function madeCalls(emitted: readonly ToolCall[]) {
+  const keys = new Set<string>();
+  const foreign: string[] = [];
+  for (const call of emitted) {
+    const id = call.id ?? "";
+    if (id.startsWith("sim-") && id.includes(":")) keys.add(id.slice(id.lastIndexOf(":") + 1));
+    else foreign.push(`${call.name}:${canonical(call.args)}`);
+  }
+  return {
+    keys,
+    consume(call: PlannedCall): boolean {
+      const i = foreign.indexOf(`${call.tool}:${canonical(call.args)}`);
+      if (i < 0) return false;
+      foreign.splice(i, 1);
+      return true;
+    },
+  };
+}
 
 /** Task registries by task list: binding tools (once per agent and episode) reuses the normalised prompts. */
 const registries = new WeakMap<readonly SimTask[], { registry: ReadonlyMap<string, SimTask>; instructions: readonly ContentInstruction[] }>();

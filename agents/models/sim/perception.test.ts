@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Perception } from "./perception.ts";
 
@@ -8,6 +9,10 @@ const seen = (text: string) => new Perception([{ channel: "tool_output", text }]
 const preserving: Record<string, (t: string) => string> = {
   "delimiters": (t) => `<<untrusted>>\n${t}\n<</untrusted>>`,
   "data-marking": (t) => t.replaceAll(" ", "^"),
+  "data-marking with a letter": (t) => t.replaceAll(" ", "x"),
+  "data-marking with a word": (t) => t.replaceAll(" ", "DATA"),
+  "data-marking with a token beside the spaces": (t) => t.replaceAll(" ", " k7Qz "),
+  "a combining mark between words": (t) => t.replaceAll(" ", "\u0301"),
   "whitespace and case": (t) => `  ${t.toUpperCase().replaceAll(" ", "\n\t ")}  `,
   "zero-width characters": (t) => [...t].join("\u200B"),
   "full-width forms": (t) => [...t].map((c) => (c >= "!" && c <= "~" ? String.fromCharCode(c.charCodeAt(0) + 0xfee0) : c)).join(""),
@@ -37,6 +42,32 @@ describe("Perception: seeing is about information, not bytes", () => {
     expect(seen(payload)).toMatchObject({ verbatim: true, decoded: false });
     expect(seen(preserving["data-marking"]!(payload))).toMatchObject({ verbatim: false, decoded: false });
     expect(seen(preserving["base64 re-encoding"]!(payload))).toMatchObject({ verbatim: false, decoded: true });
+  });
+
+  it("reads through any marker between words, whatever it is (property)", () => {
+    const marker = fc.oneof(fc.string({ unit: "grapheme", minLength: 1, maxLength: 4 }), fc.stringMatching(/^[A-Za-z0-9]{1,10}$/));
+    fc.assert(
+      fc.property(marker, (m) => seen(`Weekly digest.\n${payload}`.replace(/\s+/g, m)) !== null),
+      { numRuns: 300 },
+    );
+  });
+
+  it("reads text hidden in Unicode tag characters when the reader decodes them, and only then", () => {
+    const hidden = `Sunny all week.${[...payload].map((c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join("")}`;
+    expect(new Perception([{ channel: "tool_output", text: hidden }], ["unicode-tags"]).find(payload)).toMatchObject({ decoded: true });
+    expect(seen(hidden)).toBeNull();
+  });
+
+  it("reads values (addresses, amounts) anywhere in its context, the request included, and not what is not there", () => {
+    const reading = new Perception(
+      [
+        { channel: "user", text: "Pay the invoice INV-2041." },
+        { channel: "tool_output", text: '{"amount": 1250.00, "iban": "DE89 3704 0044 0532 0130 00"}' },
+      ],
+      [],
+    );
+    expect(["INV-2041", "1250", "DE89370400440532013000"].every((v) => reading.reads(v))).toBe(true);
+    expect(reading.reads("GB29NWBK60161331926819")).toBe(false);
   });
 
   it("does not decode what the reader cannot decode", () => {
