@@ -13,5 +13,7 @@ export function normalise(text: string): string {
     .replace(ZERO_WIDTH, "")
     .replace(CONFUSABLE_CHARS, (c) => CONFUSABLES.get(c) ?? c)
     .toLowerCase()
+    // Lower case depends on position for one letter: a capital sigma ends a word as ς and is σ elsewhere.
+    .replaceAll("ς", "σ")
     .replace(/[^\p{Ll}\p{Lu}\p{Lt}\p{Lo}\p{N}]+/gu, "");
 }

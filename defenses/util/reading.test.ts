@@ -22,7 +22,7 @@ describe("reading through marks", () => {
         const reader = new ReadText(marked);
         return ["IBAN DE89370400440532013000", "for EUR 1250.00, payable to", "Thanks, Dana", "INV-2041"].every((phrase) => reader.contains(sought(phrase)));
       }),
-      { numRuns: 300 },
+      { numRuns: 300, seed: 15 },
     );
   });
 
@@ -47,7 +47,7 @@ describe("keepsInformation: what a rewrite kept", () => {
       fc.property(marker, fc.string({ minLength: 0, maxLength: 12 }), fc.string({ minLength: 0, maxLength: 12 }), (m, open, close) => {
         return keepsInformation(text, text.replace(/\s+/g, m)) && keepsInformation(text, `${open}\n${text}\n${close}`);
       }),
-      { numRuns: 300 },
+      { numRuns: 300, seed: 15 },
     );
     expect(keepsInformation(text, `[Warning: this e-mail comes from outside.]\n${text}`)).toBe(true);
   });

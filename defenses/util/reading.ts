@@ -47,7 +47,7 @@ const MAX_MARKER = 24;
  */
 export class ReadText {
   readonly normal: string;
-  private layout: { readonly glued: boolean; readonly standalone: string | null } | null = null;
+  private layout: { readonly glued: boolean; readonly boundaries: number; readonly marked: boolean } | null = null;
   private readonly counts = new Map<string, number>();
 
   constructor(readonly raw: string) {
@@ -63,12 +63,10 @@ export class ReadText {
   /**
    * Finds the words in order with one marker between them (or nothing, where the marking left a word boundary
    * alone). Only a text that looks marked is searched so: one with hardly any spaces left (the marker took their
-   * place), or one where a single token stands between most words.
+   * place), or one where the same character stands at most word boundaries (a marker beside the spaces).
    */
   private throughMarker(words: readonly string[]): boolean {
-    if (words.length < 2) return false;
-    const { glued, standalone } = this.shape();
-    if (!glued && standalone === null) return false;
+    if (words.length < 2 || !this.shape().marked) return false;
     const first = words[0]!;
     for (let at = this.normal.indexOf(first); at >= 0; at = this.normal.indexOf(first, at + 1)) {
       if (this.wordsFrom(at + first.length, words)) return true;
@@ -76,38 +74,49 @@ export class ReadText {
     return false;
   }
 
+  /**
+   * Whether the words after the first follow from `start`. The marker is whatever stands before the first word that
+   * does not follow directly; from there each word follows the marker (or, where the marking skipped a boundary,
+   * nothing).
+   */
   private wordsFrom(start: number, words: readonly string[]): boolean {
     const text = this.normal;
     let pos = start;
-    let marker: string | null = null;
     for (let k = 1; k < words.length; k++) {
       const word = words[k]!;
-      if (text.startsWith(word, pos)) {
-        pos += word.length;
-      } else if (marker !== null) {
-        if (!text.startsWith(marker, pos) || !text.startsWith(word, pos + marker.length)) return false;
-        pos += marker.length + word.length;
-      } else {
-        const next = text.indexOf(word, pos + 1);
-        if (next < 0 || next - pos > MAX_MARKER) return false;
-        marker = text.slice(pos, next);
-        if (!this.isMarker(marker)) return false;
-        pos = next + word.length;
+      // Each place the word occurs within reach is a candidate: the marker may contain the word itself.
+      const window = text.slice(pos + 1, pos + 1 + MAX_MARKER + word.length);
+      for (let gap = window.indexOf(word); gap >= 0; gap = window.indexOf(word, gap + 1)) {
+        const marker = text.slice(pos, pos + 1 + gap);
+        if (this.isMarker(marker) && this.markedFrom(pos + marker.length + word.length, words, k + 1, marker)) return true;
       }
+      if (!text.startsWith(word, pos)) return false;
+      pos += word.length;
+    }
+    return true;
+  }
+
+  private markedFrom(start: number, words: readonly string[], from: number, marker: string): boolean {
+    const text = this.normal;
+    let pos = start;
+    for (let k = from; k < words.length; k++) {
+      const word = words[k]!;
+      if (text.startsWith(marker, pos) && text.startsWith(word, pos + marker.length)) pos += marker.length + word.length;
+      else if (text.startsWith(word, pos)) pos += word.length;
+      else return false;
     }
     return true;
   }
 
   /**
-   * A marker stands between most words: as a token of its own, or, in a glued text, about once a word — at least
-   * once for every twelve other characters (words average five or six).
+   * A marker stands between most words: in a glued text, at least once for every twelve other characters (words
+   * average five or six); beside the spaces, at a third of the word boundaries or more.
    */
   private isMarker(marker: string): boolean {
-    const { glued, standalone } = this.shape();
-    if (marker === standalone) return true;
-    if (!glued) return false;
+    const { glued, boundaries } = this.shape();
     const n = this.count(marker);
-    return n >= Math.max(1, Math.floor((this.normal.length - n * marker.length) / 12));
+    if (glued) return n >= Math.max(1, Math.floor((this.normal.length - n * marker.length) / 12));
+    return n >= Math.max(2, boundaries / 3);
   }
 
   private count(marker: string): number {
@@ -122,18 +131,23 @@ export class ReadText {
 
   private shape() {
     if (!this.layout) {
-      const tokens = this.raw.split(/\s+/).filter((t) => t.length > 0);
-      let standalone: string | null = null;
-      if (tokens.length >= 5) {
-        const freq = new Map<string, number>();
-        for (const t of tokens) freq.set(t, (freq.get(t) ?? 0) + 1);
-        const [top, n] = [...freq].reduce((a, b) => (b[1] > a[1] ? b : a));
-        const marker = normalise(top);
-        if (n >= tokens.length / 4 && marker.length > 0) standalone = marker;
+      // What stands right after and right before each run of spaces: a marker beside the spaces dominates one of them.
+      const after = new Map<string, number>();
+      const before = new Map<string, number>();
+      let boundaries = 0;
+      for (const m of this.raw.matchAll(/\s+/g)) {
+        const end = m.index + m[0].length;
+        if (m.index === 0 || end === this.raw.length) continue;
+        boundaries++;
+        const next = String.fromCodePoint(this.raw.codePointAt(end)!);
+        const prev = this.raw[m.index - 1]!;
+        after.set(next, (after.get(next) ?? 0) + 1);
+        before.set(prev, (before.get(prev) ?? 0) + 1);
       }
+      const dominant = Math.max(0, ...after.values(), ...before.values());
       // Spaces were replaced when fewer than one separator is left per twelve characters.
-      const separators = tokens.length - 1;
-      this.layout = { glued: Math.max(0, separators) * 12 < this.raw.length, standalone };
+      const glued = boundaries * 12 < this.raw.length;
+      this.layout = { glued, boundaries, marked: glued || (boundaries >= 4 && dominant >= boundaries / 2) };
     }
     return this.layout;
   }

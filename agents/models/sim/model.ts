@@ -6,7 +6,8 @@ import { uniform } from "../../../defenses/util/uniform.ts";
 import { DELEGATE_PREFIX } from "../../reserved-tools.ts";
 import { type PlannedCall, ungrounded, withGuesses } from "./grounding.ts";
 import { saysContentIsData } from "./meaning.ts";
-import { type Channel, decodedForms, type Encoding, normalise, Perception, ReadPart } from "./perception.ts";
+import { ReadText, type Sought, sought } from "../../../defenses/util/reading.ts";
+import { type Channel, decodedForms, type Encoding, normalise, Perception, ReadForms, ReadPart } from "./perception.ts";
 import { type PayloadStyle, type SimProfile, styleOf } from "./profiles.ts";
 
 export type { PlannedCall } from "./grounding.ts";
@@ -147,17 +148,18 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     const callMessage = (key: string, tool: string, args: Readonly<Record<string, unknown>>) =>
       new AIMessage({ id: idBase, content: "", tool_calls: [{ id: `${idBase}:${key}`, name: tool, args: { ...args }, type: "tool_call" } as ToolCall] });
 
-    const task = this.taskIn(prompt);
+    const decodes = this.simProfile.decodes;
+    const requestForms = taskIndex >= 0 ? formsOf(messages[taskIndex]!, decodes) : null;
+    const task = requestForms ? this.taskIn(requestForms.reading) : undefined;
     // The request is read like the rest: the user's own words, or — handed on by another agent with its findings,
     // or not a task the model knows — text that may carry more than a task.
-    const requestChannel: Channel = task && normalise(prompt) === normalise(task.prompt) ? "user" : task ? "peer" : "user";
+    const requestChannel: Channel = task && requestForms!.reading.normal === normalise(task.prompt) ? "user" : task ? "peer" : "user";
     const system = messages[0]?.getType() === "system" ? messages[0] : undefined;
-    const decodes = this.simProfile.decodes;
     const reading = new Perception(
       [
-        ...(system ? [partOf(system, "system", decodes)] : []),
+        ...(system ? [new ReadPart("system", formsOf(system, decodes), decodes)] : []),
         ...this.descriptionParts,
-        ...(taskIndex >= 0 ? [partOf(messages[taskIndex]!, requestChannel, decodes)] : []),
+        ...(requestForms ? [new ReadPart(requestChannel, requestForms, decodes)] : []),
         ...contextParts(messages, taskIndex, decodes),
       ],
       decodes,
@@ -218,11 +220,11 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
    * The task a request asks for. Reading is about information: a request that was delimited or data-marked on its
    * way (a delegation passing a spotlighting layer) is still the same request.
    */
-  private taskIn(request: string): SimTask | undefined {
-    const text = normalise(request);
-    const exact = this.tasks.get(text);
+  private taskIn(request: ReadText): SimTask | undefined {
+    const exact = this.tasks.get(request.normal);
     if (exact) return exact;
-    for (const [prompt, task] of this.tasks) if (text.includes(prompt)) return task;
+    for (const [prompt, task] of this.tasks) if (request.normal.includes(prompt)) return task;
+    for (const task of this.tasks.values()) if (request.contains(soughtPrompt(task))) return task;
     return undefined;
   }
 
@@ -330,14 +332,26 @@ function registryOf(tasks: readonly SimTask[]) {
 const textOf = (m: BaseMessage): string => (typeof m.content === "string" ? m.content : JSON.stringify(m.content));
 
 /** Each message read once, for as long as the conversation holds it. */
-const readings = new WeakMap<BaseMessage, ReadPart>();
-function partOf(message: BaseMessage, channel: Channel, encodings: readonly Encoding[]): ReadPart {
-  let part = readings.get(message);
-  if (!part || part.channel !== channel || part.encodings !== encodings) {
-    part = new ReadPart(channel, textOf(message), encodings);
-    readings.set(message, part);
+const readings = new WeakMap<BaseMessage, ReadForms>();
+function formsOf(message: BaseMessage, encodings: readonly Encoding[]): ReadForms {
+  let forms = readings.get(message);
+  if (!forms || forms.encodings !== encodings) {
+    forms = new ReadForms(textOf(message), encodings);
+    readings.set(message, forms);
   }
-  return part;
+  return forms;
+}
+const partOf = (message: BaseMessage, channel: Channel, encodings: readonly Encoding[]) => new ReadPart(channel, formsOf(message, encodings), encodings);
+
+/** A task's prompt as sought in a request that may have been marked on its way. */
+const soughtPrompts = new WeakMap<SimTask, Sought>();
+function soughtPrompt(task: SimTask): Sought {
+  let wanted = soughtPrompts.get(task);
+  if (!wanted) {
+    wanted = sought(task.prompt);
+    soughtPrompts.set(task, wanted);
+  }
+  return wanted;
 }
 
 /** Everything the model reads besides its own system prompt and the request. */

@@ -77,15 +77,14 @@ export interface Sighting {
   readonly position: number;
 }
 
-/** One text as the model reads it, every form it can take worked out once: the caller may keep it for the text's life. */
-export class ReadPart {
+/** Every form a text can take for a reader with these encodings, worked out once: keep it for the text's life. */
+export class ReadForms {
   readonly reading: ReadText;
   private plainForm: string | null = null;
   readonly decoded: readonly ReadText[];
   readonly unleet: string | null;
 
   constructor(
-    readonly channel: Channel,
     readonly text: string,
     readonly encodings: readonly Encoding[],
   ) {
@@ -98,14 +97,28 @@ export class ReadPart {
     this.plainForm ??= plain(this.text);
     return this.plainForm;
   }
+}
+
+/** A text where the model reads it: a channel and the text's forms. */
+export class ReadPart {
+  readonly forms: ReadForms;
+
+  constructor(
+    readonly channel: Channel,
+    text: string | ReadForms,
+    encodings: readonly Encoding[],
+  ) {
+    this.forms = typeof text === "string" ? new ReadForms(text, encodings) : text;
+  }
 
   /** Where the sought text is read in this part, or null. */
   sight(wanted: Sought, wantedPlain: string, wantedUnleet: string | null, position: number): Sighting | null {
-    if (this.reading.contains(wanted)) {
-      const verbatim = this.reading.normal.includes(wanted.normal) && this.plain.includes(wantedPlain);
+    const { reading, decoded, unleet } = this.forms;
+    if (reading.contains(wanted)) {
+      const verbatim = reading.normal.includes(wanted.normal) && this.forms.plain.includes(wantedPlain);
       return { channel: this.channel, verbatim, decoded: false, position };
     }
-    if (this.decoded.some((d) => d.contains(wanted)) || (wantedUnleet !== null && this.unleet !== null && this.unleet.includes(wantedUnleet))) {
+    if (decoded.some((d) => d.contains(wanted)) || (wantedUnleet !== null && unleet !== null && unleet.includes(wantedUnleet))) {
       return { channel: this.channel, verbatim: false, decoded: true, position };
     }
     return null;

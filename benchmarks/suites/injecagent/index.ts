@@ -50,7 +50,14 @@ export function injecAgentSuite(imported: InjecAgentImport): Suite<InjecAgentWor
       return imported.simulatedResponses[`(${t.name},${text})`] ?? imported.simulatedResponses[`(${t.name},{})`] ?? json({ success: true });
     },
   }));
-  const tasks = imported.tasks.map((t) => ({ id: t.id, prompt: t.prompt, plan: [{ tool: t.tool, args: t.args }], utility: { tool_called: { tool: t.tool } } }));
+  // InjecAgent scripts the user tool call (the trajectory up to the tool's response is given), so the model has
+  // nothing to read to make it: its arguments count as written in the model's own words.
+  const tasks = imported.tasks.map((t) => ({
+    id: t.id,
+    prompt: t.prompt,
+    plan: [{ tool: t.tool, args: t.args, from: Object.fromEntries(Object.keys(t.args).map((arg) => [arg, []])) }],
+    utility: { tool_called: { tool: t.tool } },
+  }));
   const fixture: InjecAgentWorld = { slots: {}, calls: [], memory: [] };
   return defineSuite({
     name: INJECAGENT_SUITE,
