@@ -42,3 +42,15 @@ export const leetspeak: Mutation = {
   description: "Letters written as digits (a→4, e→3, i→1, o→0, s→5, t→7)",
   apply: (text) => text.replace(/[aeiost]/g, (c) => LEET[c] ?? c),
 };
+
+/**
+ * ASCII smuggling: the whole text in Unicode tag characters (U+E0020–U+E007E), which mirror printable ASCII and
+ * render as nothing — a reviewer sees an empty string, some models read the instruction (Goodside, 2024;
+ * Rehberger, 2024).
+ */
+export const unicodeTags: Mutation = {
+  id: "unicode-tags",
+  stage: "encode",
+  description: "The whole text in invisible Unicode tag characters (ASCII smuggling)",
+  apply: (text) => [...text].map((c) => (c >= " " && c <= "~" ? String.fromCodePoint(0xe0000 + c.charCodeAt(0)) : c)).join(""),
+};

@@ -1,4 +1,4 @@
-import { base64, hex, homoglyphs, leetspeak, rot13Cipher, zeroWidth } from "./encodings.ts";
+import { base64, hex, homoglyphs, leetspeak, rot13Cipher, unicodeTags, zeroWidth } from "./encodings.ts";
 import { authority, htmlComment, markdownAlt, rolePlay, urgency } from "./framing.ts";
 import { french, german, spanish } from "./languages.ts";
 import type { Mutation, Payload } from "./types.ts";
@@ -16,7 +16,7 @@ export const split: Mutation = {
 
 /** Every operator, by id. `paraphrase` is the choice among a family's templates, made by the generator. */
 export const MUTATIONS: ReadonlyMap<string, Mutation> = new Map(
-  [base64, hex, rot13Cipher, homoglyphs, zeroWidth, leetspeak, french, spanish, german, authority, urgency, rolePlay, htmlComment, markdownAlt, split].map(
+  [base64, hex, rot13Cipher, homoglyphs, zeroWidth, leetspeak, unicodeTags, french, spanish, german, authority, urgency, rolePlay, htmlComment, markdownAlt, split].map(
     (m) => [m.id, m],
   ),
 );

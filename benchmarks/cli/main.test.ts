@@ -49,7 +49,7 @@ describe.concurrent("anis CLI", () => {
   it("validate accepts the shipped corpus and configurations", async () => {
     const { code, stdout } = await anis("validate", "attacks/cases/workspace/tool-output.json", "defenses/configs/ifc.json", "benchmarks/configs/quick.json");
     expect(code).toBe(0);
-    expect(stdout).toMatch(/8 attack case\(s\) ok[\s\S]*defense configuration ok[\s\S]*run configuration ok/);
+    expect(stdout).toMatch(/9 attack case\(s\) ok[\s\S]*defense configuration ok[\s\S]*run configuration ok/);
   });
 
   it("list attacks --json and list defenses", async () => {

@@ -45,6 +45,10 @@ export interface Outcome extends CampaignResult {
   /** Every episode's user task succeeded. */
   readonly utility: boolean;
   readonly interventions: number;
+  /** Interventions that cost something (stops, quarantines, approval requests, rewrites that removed information). */
+  readonly alarms: number;
+  /** Rewrites that kept all the information. */
+  readonly rewrites: number;
   readonly approvals: number;
 }
 
@@ -54,6 +58,8 @@ function outcome(result: CampaignResult): Outcome {
     attackSucceeded: result.episodes.some((e) => e.attack_success === true),
     utility: result.episodes.every((e) => e.utility),
     interventions: result.episodes.reduce((n, e) => n + e.interventions, 0),
+    alarms: result.episodes.reduce((n, e) => n + e.alarms, 0),
+    rewrites: result.episodes.reduce((n, e) => n + e.rewrites, 0),
     approvals: result.episodes.reduce((n, e) => n + e.approvals, 0),
   };
 }

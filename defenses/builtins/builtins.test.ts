@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { loadCorpus } from "../../benchmarks/corpus.ts";
 import { findCase, runAttackCase, runBenignTask } from "../../benchmarks/testing/episodes.ts";
 import { loadDefenseConfiguration } from "../config.ts";
+import { normalizer } from "./normalizer.ts";
 import type { Defense } from "../types.ts";
 
 /**
@@ -140,6 +141,16 @@ describe("L2 normalizer and signature-sensor", () => {
     expect((await runAttackCase(encoded, layers("normalizer"))).attackSucceeded).toBe(true);
   });
 
+  it("text hidden in Unicode tag characters: revealed by default (the sensor after it can read it), dropped with hidden_text strip", async () => {
+    const revealed = await runAttackCase("web-hidden-tags-exfil-salaries", layers("normalizer"));
+    expect(revealed.attackSucceeded).toBe(true);
+    expect(revealed.rewrites).toBeGreaterThan(0);
+    const stripped = await runAttackCase("web-hidden-tags-exfil-salaries", [normalizer({ hidden_text: "strip" })]);
+    expect(stripped.attackSucceeded).toBe(false);
+    expect(stripped.alarms).toBeGreaterThan(0);
+    expect((await runBenignTask("workspace", "umbrella-reminder", [normalizer({ hidden_text: "strip" })])).interventions).toBe(0);
+  });
+
   it("leaves a genuine notice full of trigger words alone ('URGENT', 'ignore any earlier reminder dates')", async () => {
     expect((await letsThrough("signature-sensor", "workspace", "forward-password-notice")).interventions).toBe(0);
   });
@@ -157,9 +168,10 @@ describe("L2 spotlighting", () => {
     expect((await runAttackCase("email-payment-redirect", layers("spotlighting-datamark"))).attackSucceeded).toBe(true);
   });
 
-  it("KNOWN FALSE POSITIVE: it marks every untrusted read, so each benign task that reads outside content counts an intervention", async () => {
+  it("marks every untrusted read of benign work: a rewrite that keeps the information, not an alarm", async () => {
     const outcome = await letsThrough("spotlighting-datamark", "workspace", "pay-dana-invoice");
-    expect(outcome.interventions).toBeGreaterThan(0);
+    expect(outcome.rewrites).toBeGreaterThan(0);
+    expect(outcome.alarms).toBe(0);
   });
 });
 
@@ -218,7 +230,8 @@ describe("honesty: layers that only rewrite, without removing, never stop a mode
     expect(await stoppedBy("normalizer", corpus)).toEqual([]);
   });
 
-  it.each(["spotlighting-datamark", "spotlighting-delimit", "hardened-prompt"])("%s stops no attack under sim:obedient (a sample of the corpus)", async (config) => {
+  // Data-marking and delimiting with any marker or delimiters, over the whole corpus: benchmarks/measurement.test.ts.
+  it.each(["hardened-prompt"])("%s stops no attack under sim:obedient (a sample of the corpus)", async (config) => {
     const stopped = await stoppedBy(config, sample);
     expect(sample.length).toBeGreaterThan(50);
     expect(stopped).toEqual([]);

@@ -1,4 +1,5 @@
 import { CONFUSABLES, rot13, UNLEET, ZERO_WIDTH } from "./alphabets.ts";
+import { revealTags } from "./reading.ts";
 
 const CONFUSABLE_CHARS = new RegExp(`[${[...CONFUSABLES.keys()].join("")}]`, "g");
 const BASE64_RUN = /[A-Za-z0-9+/]{16,}={0,2}/g;
@@ -44,9 +45,9 @@ export interface Decoded {
 }
 
 /**
- * Undoes the obfuscations attackers use to slip past detectors — zero-width characters, look-alike letters,
- * base64 and hex runs, ROT13 (when marked or when decoding yields English), leetspeak inside words — so that
- * detectors placed after it read what a model would read.
+ * Undoes the obfuscations attackers use to slip past detectors — text hidden in Unicode tag characters, zero-width
+ * characters, look-alike letters, base64 and hex runs, ROT13 (when marked or when decoding yields English),
+ * leetspeak inside words — so that detectors placed after it read what a model would read.
  */
 export function decodeObfuscations(input: string): Decoded {
   const undone: string[] = [];
@@ -57,6 +58,7 @@ export function decodeObfuscations(input: string): Decoded {
       text = next;
     }
   };
+  step("unicode-tags", revealTags(text));
   step("zero-width", text.replace(ZERO_WIDTH, ""));
   step("homoglyphs", text.replace(CONFUSABLE_CHARS, (c) => CONFUSABLES.get(c) ?? c));
   step(

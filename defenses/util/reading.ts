@@ -40,6 +40,8 @@ export function sought(text: string): Sought {
 
 /** Longest marker between two words that is read as a marker, in normalised characters. */
 const MAX_MARKER = 24;
+/** How many guesses at an unknown marker a decoder tries. */
+const MARKER_GUESSES = 6;
 
 /**
  * A text as a reader takes it in: normalised once, with what it takes to read through a marker worked out only
@@ -49,9 +51,15 @@ export class ReadText {
   readonly normal: string;
   private layout: { readonly glued: boolean; readonly boundaries: number; readonly marked: boolean } | null = null;
   private readonly counts = new Map<string, number>();
+  private guesses: readonly string[] | null = null;
 
   constructor(readonly raw: string) {
     this.normal = normalise(raw);
+  }
+
+  /** A text whose spaces were replaced by a marker: fewer than one separator per twelve characters. */
+  get glued(): boolean {
+    return this.shape().glued;
   }
 
   /** Whether the sought text can be read here: as written (case, spacing, symbols aside) or through a marker. */
@@ -96,27 +104,66 @@ export class ReadText {
     return true;
   }
 
+  /**
+   * The words from `from` on, each after one or more markers (a token of symbols alone, "|" or "—", leaves two in a
+   * row) or after none. Where both readings fit (the marker begins with the word: "to" and "toString") each is tried;
+   * positions already tried are not tried again, so the search stays linear in the text.
+   */
   private markedFrom(start: number, words: readonly string[], from: number, marker: string): boolean {
     const text = this.normal;
-    let pos = start;
-    for (let k = from; k < words.length; k++) {
+    const pending: [number, number][] = [[start, from]];
+    const tried = new Set<number>();
+    while (pending.length > 0) {
+      const [pos, k] = pending.pop()!;
+      if (k === words.length) return true;
+      const key = pos * (words.length + 1) + k;
+      if (tried.has(key)) continue;
+      tried.add(key);
       const word = words[k]!;
-      if (text.startsWith(marker, pos) && text.startsWith(word, pos + marker.length)) pos += marker.length + word.length;
-      else if (text.startsWith(word, pos)) pos += word.length;
-      else return false;
+      for (let at = pos; ; at += marker.length) {
+        if (text.startsWith(word, at)) pending.push([at + word.length, k + 1]);
+        if (!text.startsWith(marker, at)) break;
+      }
     }
-    return true;
+    return false;
   }
 
   /**
-   * A marker stands between most words: in a glued text, at least once for every twelve other characters (words
-   * average five or six); beside the spaces, at a third of the word boundaries or more.
+   * A marker recurs: in a glued text (where it took the place of every space — few, in a table or JSON), three times
+   * or more; beside the spaces, at a third of the word boundaries or more. A text with fewer words is read plainly.
    */
   private isMarker(marker: string): boolean {
     const { glued, boundaries } = this.shape();
     const n = this.count(marker);
-    if (glued) return n >= Math.max(1, Math.floor((this.normal.length - n * marker.length) / 12));
-    return n >= Math.max(2, boundaries / 3);
+    return glued ? n >= 3 : n >= Math.max(3, boundaries / 3);
+  }
+
+  /**
+   * Guesses at the marker of a glued text, for decoders: a marker made of letters or digits glues itself to an
+   * encoded run (a base64 blob, a leetspeak word) that a reader still sees as separate. The marker is not known, so
+   * the most telling recurring strings of one to twelve characters with a letter or digit in it (by count times
+   * length, found three times or more) are guessed: a few readings, of which the right one decodes. None for a text
+   * that is not glued.
+   */
+  markerGuesses(): readonly string[] {
+    if (this.guesses === null) {
+      this.guesses = [];
+      if (this.shape().glued) {
+        const head = this.raw.slice(0, 8000);
+        const candidates: { marker: string; score: number }[] = [];
+        for (let length = 1; length <= 12; length++) {
+          const counts = new Map<string, number>();
+          for (let i = 0; i + length <= head.length; i++) {
+            const piece = head.slice(i, i + length);
+            counts.set(piece, (counts.get(piece) ?? 0) + 1);
+          }
+          for (const [piece, n] of counts) if (n >= 3 && /[\p{L}\p{N}]/u.test(piece)) candidates.push({ marker: piece, score: n * length });
+        }
+        candidates.sort((a, b) => b.score - a.score);
+        this.guesses = candidates.slice(0, MARKER_GUESSES).map((c) => c.marker);
+      }
+    }
+    return this.guesses;
   }
 
   private count(marker: string): number {

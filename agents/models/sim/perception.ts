@@ -16,7 +16,7 @@ export function plain(text: string): string {
   return text.toLowerCase().replace(/\s+/g, " ").trim();
 }
 
-const unleet = (normal: string) => normal.replace(/[0-9]/g, (d) => UNLEET.get(d) ?? d);
+const unleetDigits = (text: string) => text.replace(/[0-9]/g, (d) => UNLEET.get(d) ?? d);
 
 const BASE64_RUN = /[A-Za-z0-9+/]{16,}={0,2}/g;
 const HEX_RUN = /\b(?:[0-9a-fA-F]{2}){8,}\b/g;
@@ -26,7 +26,8 @@ function printableShare(text: string): number {
   let printable = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if ((c >= 32 && c < 127) || c === 10 || c === 13 || c === 9 || c >= 160) printable++;
+    // A replacement character is what undecodable bytes become: not text.
+    if ((c >= 32 && c < 127) || c === 10 || c === 13 || c === 9 || (c >= 160 && c !== 0xfffd)) printable++;
   }
   return printable / text.length;
 }
@@ -59,6 +60,80 @@ export function decodedForms(text: string, encodings: readonly Encoding[]): stri
   return out;
 }
 
+/** Longest marker a glued encoded run may carry at either end. */
+const MAX_EDGE = 12;
+const GLUED_HEX_RUN = /(?:[0-9a-fA-F]{2}){8,}/g;
+
+/**
+ * Encoded runs of a glued text (its spaces replaced by a marker), decoded: a marker of letters or digits sticks to
+ * the run at either end, so a run that does not decode is tried again without up to twelve characters at each end.
+ */
+function decodedGlued(text: string, encodings: readonly Encoding[]): string[] {
+  const out: string[] = [];
+  const attempt = (runs: readonly string[], decode: (run: string) => string | null) => {
+    for (const run of runs) {
+      found: for (let a = 0; a <= MAX_EDGE; a++) {
+        for (let b = 0; b <= MAX_EDGE && run.length - a - b >= 16; b++) {
+          const decoded = decode(run.slice(a, run.length - b));
+          if (decoded !== null) {
+            out.push(decoded);
+            break found;
+          }
+        }
+      }
+    }
+  };
+  if (encodings.includes("base64")) {
+    attempt(text.match(BASE64_RUN) ?? [], (run) => {
+      // Only an exact encoding: a stray character at an end shifts every byte, yet may still read as printable.
+      const bytes = Buffer.from(run, "base64");
+      if (bytes.toString("base64").replace(/=+$/, "") !== run.replace(/=+$/, "")) return null;
+      const decoded = bytes.toString("utf8");
+      return decoded.length >= 8 && printableShare(decoded) > 0.95 ? decoded : null;
+    });
+  }
+  if (encodings.includes("hex")) {
+    attempt(text.match(GLUED_HEX_RUN) ?? [], (run) => {
+      if (run.length % 2 !== 0) return null;
+      const decoded = Buffer.from(run, "hex").toString("utf8");
+      return printableShare(decoded) > 0.95 ? decoded : null;
+    });
+  }
+  return out;
+}
+
+/** Longest run of pieces an encoded token may have been cut into by a marker that is also one of its characters. */
+const MAX_PIECES = 24;
+const BASE64_TOKEN = /^[A-Za-z0-9+/]{16,}={0,2}$/;
+const HEX_TOKEN = /^(?:[0-9a-fA-F]{2}){8,}$/;
+
+/**
+ * Encoded tokens in a text whose spaces became a marker, decoded. Where the marker is also a character of the
+ * encoding ("e" in hex, "N" in base64) it cuts a token into pieces as well; the token is the run of consecutive
+ * pieces, joined back by the marker, that decodes.
+ */
+function decodedThroughMarker(text: string, marker: string, encodings: readonly Encoding[]): string[] {
+  const base64 = encodings.includes("base64");
+  const hex = encodings.includes("hex");
+  if (!base64 && !hex) return [];
+  const pieces = text.split(marker).map((p) => p.replace(/^[^A-Za-z0-9+/=]+|[^A-Za-z0-9+/=]+$/g, ""));
+  const out: string[] = [];
+  for (let i = 0; i < pieces.length; i++) {
+    let token = "";
+    for (let j = i; j < Math.min(pieces.length, i + MAX_PIECES); j++) {
+      token = j === i ? pieces[j]! : `${token}${marker}${pieces[j]}`;
+      if (hex && HEX_TOKEN.test(token)) {
+        const decoded = Buffer.from(token, "hex").toString("utf8");
+        if (printableShare(decoded) > 0.95) out.push(decoded);
+      } else if (base64 && BASE64_TOKEN.test(token)) {
+        const decoded = Buffer.from(token, "base64").toString("utf8");
+        if (decoded.length >= 8 && printableShare(decoded) > 0.95) out.push(decoded);
+      }
+    }
+  }
+  return out;
+}
+
 /** Where in the context a text sits; profiles weigh compliance by it. */
 export type Channel = "tool_output" | "memory" | "peer" | "tool_description" | "system" | "user";
 
@@ -77,25 +152,45 @@ export interface Sighting {
   readonly position: number;
 }
 
-/** Every form a text can take for a reader with these encodings, worked out once: keep it for the text's life. */
+/**
+ * Every form a text can take for a reader with these encodings, worked out once and only when asked: keep it for
+ * the text's life. Decoded forms come from the text as written and, when it is marked, from the text unmarked.
+ */
 export class ReadForms {
   readonly reading: ReadText;
   private plainForm: string | null = null;
-  readonly decoded: readonly ReadText[];
-  readonly unleet: string | null;
+  private decodedForms: readonly ReadText[] | null = null;
+  private unleetForm: ReadText | null | undefined = undefined;
 
   constructor(
     readonly text: string,
     readonly encodings: readonly Encoding[],
   ) {
     this.reading = new ReadText(text);
-    this.decoded = decodedForms(text, encodings).map((form) => new ReadText(form));
-    this.unleet = encodings.includes("leetspeak") ? unleet(this.reading.normal) : null;
   }
 
   get plain(): string {
     this.plainForm ??= plain(this.text);
     return this.plainForm;
+  }
+
+  get decoded(): readonly ReadText[] {
+    if (!this.decodedForms) {
+      const guesses = this.reading.markerGuesses();
+      const forms = [
+        ...decodedForms(this.text, this.encodings),
+        ...(this.reading.glued ? decodedGlued(this.text, this.encodings) : []),
+        ...guesses.flatMap((marker) => [...decodedForms(this.text.replaceAll(marker, " "), this.encodings), ...decodedThroughMarker(this.text, marker, this.encodings)]),
+      ];
+      this.decodedForms = forms.map((form) => new ReadText(form));
+    }
+    return this.decodedForms;
+  }
+
+  /** The text with leetspeak digits read as letters (a digit marker with them: it stays one consistent marker). */
+  get unleet(): ReadText | null {
+    if (this.unleetForm === undefined) this.unleetForm = this.encodings.includes("leetspeak") ? new ReadText(unleetDigits(this.text)) : null;
+    return this.unleetForm;
   }
 }
 
@@ -111,14 +206,18 @@ export class ReadPart {
     this.forms = typeof text === "string" ? new ReadForms(text, encodings) : text;
   }
 
-  /** Where the sought text is read in this part, or null. */
-  sight(wanted: Sought, wantedPlain: string, wantedUnleet: string | null, position: number): Sighting | null {
-    const { reading, decoded, unleet } = this.forms;
-    if (reading.contains(wanted)) {
-      const verbatim = reading.normal.includes(wanted.normal) && this.forms.plain.includes(wantedPlain);
-      return { channel: this.channel, verbatim, decoded: false, position };
-    }
-    if (decoded.some((d) => d.contains(wanted)) || (wantedUnleet !== null && unleet !== null && unleet.includes(wantedUnleet))) {
+  /** Where the sought text is read in this part as it stands, or null. */
+  sight(wanted: Sought, wantedPlain: string, position: number): Sighting | null {
+    const { reading } = this.forms;
+    if (!reading.contains(wanted)) return null;
+    const verbatim = reading.normal.includes(wanted.normal) && this.forms.plain.includes(wantedPlain);
+    return { channel: this.channel, verbatim, decoded: false, position };
+  }
+
+  /** Where the sought text is read in this part once decoded, or null. */
+  sightDecoded(wanted: Sought, wantedUnleet: Sought | null, position: number): Sighting | null {
+    const { decoded, unleet } = this.forms;
+    if (decoded.some((d) => d.contains(wanted)) || (wantedUnleet !== null && unleet !== null && unleet.contains(wantedUnleet))) {
       return { channel: this.channel, verbatim: false, decoded: true, position };
     }
     return null;
@@ -167,11 +266,15 @@ export class Perception {
     const wanted = sought(text);
     if (wanted.normal.length === 0) return null;
     const wantedPlain = plain(text);
-    const wantedUnleet = this.leet ? unleet(wanted.normal) : null;
-    for (let i = this.parts.length - 1; i >= 0; i--) {
-      const sighting = this.parts[i]!.sight(wanted, wantedPlain, wantedUnleet, i);
+    const wantedUnleet = this.leet ? sought(unleetDigits(text)) : null;
+    // The most recent part that carries it, read as it stands or decoded; decoding (the costly reading) is tried
+    // only in parts more recent than the latest plain sighting.
+    let plainSighting: Sighting | null = null;
+    for (let i = this.parts.length - 1; i >= 0 && !plainSighting; i--) plainSighting = this.parts[i]!.sight(wanted, wantedPlain, i);
+    for (let i = this.parts.length - 1; i > (plainSighting?.position ?? -1); i--) {
+      const sighting = this.parts[i]!.sightDecoded(wanted, wantedUnleet, i);
       if (sighting) return sighting;
     }
-    return null;
+    return plainSighting;
   }
 }
