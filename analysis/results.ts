@@ -22,7 +22,16 @@ export interface RunManifest {
   readonly git: { readonly commit: string | null; readonly dirty: boolean };
   readonly config: { readonly name: string };
   readonly config_hash: string;
-  readonly defenses: readonly { readonly name: string; readonly hash: string }[];
+  readonly defenses: readonly {
+    readonly name: string;
+    readonly hash: string;
+    /** Who answered approval requests (since schema 3); older runs recorded an error rate only. */
+    readonly approver?:
+      | { readonly kind: "ideal" }
+      | { readonly kind: "flip"; readonly error_rate: number }
+      | { readonly kind: "human"; readonly approve_unneeded: number; readonly approve_unneeded_max: number; readonly refuse_needed: number; readonly habituation: number };
+    readonly approver_error_rate?: number;
+  }[];
   readonly models: readonly { readonly name: string }[];
   readonly corpus: { readonly cases: number; readonly hash: string };
   readonly seeds: readonly number[];

@@ -226,10 +226,17 @@ program
   .argument("<run-dirs...>", "run folders, folders of runs, or patterns like results/2026*")
   .requiredOption("--out <dir>", "folder to write the leaderboard into")
   .option("--max-autoimmunity <rate>", "rank only configurations with autoimmunity at most this", rateOption("max-autoimmunity"), 0.25)
+  .option("--max-harmful-autoimmunity <rate>", "rank only configurations whose harmful autoimmunity is at most this", rateOption("max-harmful-autoimmunity"), 0.1)
   .option("--baseline <defense>", "configuration block rates are measured against", "none")
   .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
   .action(async (dirs: string[], opts) => {
-    const { files, entries } = await buildLeaderboard(resolveRunDirs(dirs), { out: opts.out, maxAutoimmunity: opts.maxAutoimmunity, baseline: opts.baseline, allowMixed: opts.allowMixed ?? false });
+    const { files, entries } = await buildLeaderboard(resolveRunDirs(dirs), {
+      out: opts.out,
+      maxAutoimmunity: opts.maxAutoimmunity,
+      maxHarmfulAutoimmunity: opts.maxHarmfulAutoimmunity,
+      baseline: opts.baseline,
+      allowMixed: opts.allowMixed ?? false,
+    });
     process.stdout.write(`wrote ${opts.out}: ${entries.length} entries, ${files.length} files (open ${join(opts.out, "index.html")})\n`);
   });
 

@@ -100,7 +100,7 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
   for (const [step, item] of plan.entries()) {
     if (item.kind === "benign") {
       const outcome = await runBenignTask(item.suite, item.task, layers(), { model: options.model });
-      events.push({ step, kind: "benign", family: null, id: `${item.suite}/${item.task}`, succeeded: null, blocked: null, intervened: outcome.interventions > 0, vaccine_version: version });
+      events.push({ step, kind: "benign", family: null, id: `${item.suite}/${item.task}`, succeeded: null, blocked: null, intervened: outcome.alarms > 0, vaccine_version: version });
       continue;
     }
     const outcome = await runCase(item.attack, layers(), { model: options.model });
@@ -113,7 +113,7 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
       id: item.attack.id,
       succeeded: outcome.attackSucceeded,
       blocked: !outcome.attackSucceeded && blockedByVaccine,
-      intervened: outcome.interventions > 0,
+      intervened: outcome.alarms > 0,
       vaccine_version: version,
     });
     // Self: an incident is an attack that got through or that only the late layer caught.

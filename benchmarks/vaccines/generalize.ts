@@ -77,7 +77,7 @@ export async function runGeneralization(options: {
   const db = await openResults([run.dir]);
   try {
     const bySplit = await computeReport(db, ["split"]);
-    const benign = await queryRows(db.connection, "SELECT defense, model, suite, user_task, interventions > 0 AS intervened FROM benign_episodes WHERE error IS NULL");
+    const benign = await queryRows(db.connection, "SELECT defense, model, suite, user_task, alarms > 0 AS intervened FROM benign_episodes WHERE error IS NULL");
     // Intervals from the same Wilson macro every report uses.
     const wilson = async (k: number, n: number): Promise<Rate> => {
       const [r] = await queryRows(db.connection, `SELECT rate(${k}, ${n}) AS rate, wilson_lo(${k}, ${n}) AS lo, wilson_hi(${k}, ${n}) AS hi`);

@@ -40,6 +40,11 @@ export function sought(text: string): Sought {
 
 /** Longest marker between two words that is read as a marker, in normalised characters. */
 const MAX_MARKER = 24;
+/** Whitespace as `\s` knows it, by code unit. */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
 /** How many guesses at an unknown marker a decoder tries. */
 const MARKER_GUESSES = 6;
 
@@ -179,21 +184,28 @@ export class ReadText {
   private shape() {
     if (!this.layout) {
       // What stands right after and right before each run of spaces: a marker beside the spaces dominates one of them.
-      const after = new Map<string, number>();
-      const before = new Map<string, number>();
+      const raw = this.raw;
+      const after = new Map<number, number>();
+      const before = new Map<number, number>();
       let boundaries = 0;
-      for (const m of this.raw.matchAll(/\s+/g)) {
-        const end = m.index + m[0].length;
-        if (m.index === 0 || end === this.raw.length) continue;
+      let dominant = 0;
+      for (let i = 1; i < raw.length; i++) {
+        if (!isSpace(raw.charCodeAt(i)) || isSpace(raw.charCodeAt(i - 1))) continue;
+        let end = i + 1;
+        while (end < raw.length && isSpace(raw.charCodeAt(end))) end++;
+        if (end === raw.length) break;
         boundaries++;
-        const next = String.fromCodePoint(this.raw.codePointAt(end)!);
-        const prev = this.raw[m.index - 1]!;
-        after.set(next, (after.get(next) ?? 0) + 1);
-        before.set(prev, (before.get(prev) ?? 0) + 1);
+        const next = raw.codePointAt(end)!;
+        const prev = raw.charCodeAt(i - 1);
+        const n = (after.get(next) ?? 0) + 1;
+        const p = (before.get(prev) ?? 0) + 1;
+        after.set(next, n);
+        before.set(prev, p);
+        dominant = Math.max(dominant, n, p);
+        i = end - 1;
       }
-      const dominant = Math.max(0, ...after.values(), ...before.values());
       // Spaces were replaced when fewer than one separator is left per twelve characters.
-      const glued = boundaries * 12 < this.raw.length;
+      const glued = boundaries * 12 < raw.length;
       this.layout = { glued, boundaries, marked: glued || (boundaries >= 4 && dominant >= boundaries / 2) };
     }
     return this.layout;

@@ -60,6 +60,13 @@ export function decodedForms(text: string, encodings: readonly Encoding[]): stri
   return out;
 }
 
+/**
+ * Runs long enough to hide an instruction once a marker is stuck to them: shorter ones are words and identifiers
+ * (an IBAN has 22 characters), not worth trying to decode in pieces.
+ */
+const SUSPECT_RUN = 24;
+const longRuns = (text: string, pattern: RegExp) => (text.match(pattern) ?? []).filter((run) => run.length >= SUSPECT_RUN);
+
 /** Longest marker a glued encoded run may carry at either end. */
 const MAX_EDGE = 12;
 const GLUED_HEX_RUN = /(?:[0-9a-fA-F]{2}){8,}/g;
@@ -84,7 +91,7 @@ function decodedGlued(text: string, encodings: readonly Encoding[]): string[] {
     }
   };
   if (encodings.includes("base64")) {
-    attempt(text.match(BASE64_RUN) ?? [], (run) => {
+    attempt(longRuns(text, BASE64_RUN), (run) => {
       // Only an exact encoding: a stray character at an end shifts every byte, yet may still read as printable.
       const bytes = Buffer.from(run, "base64");
       if (bytes.toString("base64").replace(/=+$/, "") !== run.replace(/=+$/, "")) return null;
@@ -93,7 +100,7 @@ function decodedGlued(text: string, encodings: readonly Encoding[]): string[] {
     });
   }
   if (encodings.includes("hex")) {
-    attempt(text.match(GLUED_HEX_RUN) ?? [], (run) => {
+    attempt(longRuns(text, GLUED_HEX_RUN), (run) => {
       if (run.length % 2 !== 0) return null;
       const decoded = Buffer.from(run, "hex").toString("utf8");
       return printableShare(decoded) > 0.95 ? decoded : null;
@@ -176,7 +183,9 @@ export class ReadForms {
 
   get decoded(): readonly ReadText[] {
     if (!this.decodedForms) {
-      const guesses = this.reading.markerGuesses();
+      // Guessing the marker is costly: only for a glued text with a run long enough to be an encoded instruction.
+      const suspect = this.reading.glued && (longRuns(this.text, BASE64_RUN).length > 0 || longRuns(this.text, GLUED_HEX_RUN).length > 0);
+      const guesses = suspect ? this.reading.markerGuesses() : [];
       const forms = [
         ...decodedForms(this.text, this.encodings),
         ...(this.reading.glued ? decodedGlued(this.text, this.encodings) : []),
@@ -207,10 +216,10 @@ export class ReadPart {
   }
 
   /** Where the sought text is read in this part as it stands, or null. */
-  sight(wanted: Sought, wantedPlain: string, position: number): Sighting | null {
+  sight(wanted: Sought, wantedPlain: string | null, position: number): Sighting | null {
     const { reading } = this.forms;
     if (!reading.contains(wanted)) return null;
-    const verbatim = reading.normal.includes(wanted.normal) && this.forms.plain.includes(wantedPlain);
+    const verbatim = wantedPlain !== null && reading.normal.includes(wanted.normal) && this.forms.plain.includes(wantedPlain);
     return { channel: this.channel, verbatim, decoded: false, position };
   }
 
@@ -222,6 +231,18 @@ export class ReadPart {
     }
     return null;
   }
+}
+
+/** What is sought, worked out once per text: the same payload cores and values are looked for at every step. */
+const soughtCache = new Map<string, Sought>();
+function soughtOf(text: string): Sought {
+  let wanted = soughtCache.get(text);
+  if (!wanted) {
+    if (soughtCache.size >= 20_000) soughtCache.clear();
+    wanted = sought(text);
+    soughtCache.set(text, wanted);
+  }
+  return wanted;
 }
 
 /** The model's reading of its context: the parts in order, each read once. */
@@ -257,16 +278,20 @@ export class Perception {
     return latest && { ...latest, verbatim, decoded };
   }
 
-  /** Whether a value (an address, an amount, a fact) can be read anywhere in the context. */
+  /** Whether a value (an address, an amount, a fact) can be read anywhere in the context: where does not matter. */
   reads(value: string): boolean {
-    return this.findOne(value) !== null;
+    const wanted = soughtOf(value);
+    if (wanted.normal.length === 0) return false;
+    if (this.parts.some((part, i) => part.sight(wanted, null, i) !== null)) return true;
+    const wantedUnleet = this.leet ? soughtOf(unleetDigits(value)) : null;
+    return this.parts.some((part, i) => part.sightDecoded(wanted, wantedUnleet, i) !== null);
   }
 
   private findOne(text: string): Sighting | null {
-    const wanted = sought(text);
+    const wanted = soughtOf(text);
     if (wanted.normal.length === 0) return null;
     const wantedPlain = plain(text);
-    const wantedUnleet = this.leet ? sought(unleetDigits(text)) : null;
+    const wantedUnleet = this.leet ? soughtOf(unleetDigits(text)) : null;
     // The most recent part that carries it, read as it stands or decoded; decoding (the costly reading) is tried
     // only in parts more recent than the latest plain sighting.
     let plainSighting: Sighting | null = null;
