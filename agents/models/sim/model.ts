@@ -138,8 +138,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   }
 
   private decide(messages: BaseMessage[], seed: number, payloads: readonly SimPayload[]): AIMessage {
-    const taskIndex = messages.findIndex((m) => m.getType() === "human");
-    const prompt = taskIndex >= 0 ? textOf(messages[taskIndex]!).trim() : "";
+    const { prompt, task, reading, hardened } = this.read(messages);
     const turn = messages.filter((m) => m.getType() === "ai").length;
     const idBase = `sim-${seed}-${uniform(prompt).toString(36).slice(2, 10)}-${turn}`;
     const emitted = messages.flatMap((m) => (m.getType() === "ai" ? ((m as AIMessage).tool_calls ?? []) : []));
@@ -148,27 +147,10 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     const callMessage = (key: string, tool: string, args: Readonly<Record<string, unknown>>) =>
       new AIMessage({ id: idBase, content: "", tool_calls: [{ id: `${idBase}:${key}`, name: tool, args: { ...args }, type: "tool_call" } as ToolCall] });
 
-    const decodes = this.simProfile.decodes;
-    const requestForms = taskIndex >= 0 ? formsOf(messages[taskIndex]!, decodes) : null;
-    const task = requestForms ? this.taskIn(requestForms.reading) : undefined;
-    // The request is read like the rest: the user's own words, or — handed on by another agent with its findings,
-    // or not a task the model knows — text that may carry more than a task.
-    const requestChannel: Channel = task && requestForms!.reading.normal === normalise(task.prompt) ? "user" : task ? "peer" : "user";
-    const system = messages[0]?.getType() === "system" ? messages[0] : undefined;
-    const reading = new Perception(
-      [
-        ...(system ? [new ReadPart("system", formsOf(system, decodes), decodes)] : []),
-        ...this.descriptionParts,
-        ...(requestForms ? [new ReadPart(requestChannel, requestForms, decodes)] : []),
-        ...contextParts(messages, taskIndex, decodes),
-      ],
-      decodes,
-    );
-    const hardened = system !== undefined && saysContentIsData(textOf(system));
-
     const intents = [...this.injectedCalls(reading, prompt, seed, payloads, hardened, task === undefined), ...(task ? [] : this.instructedCalls(reading, seed, hardened))];
     for (const { key, call, relay } of intents) {
-      if (done.has(key, call)) continue;
+      // A call it has already made, for whatever reason, it does not make again.
+      if (done.has(key) || made.includes(call)) continue;
       if (!this.boundTools.has(call.tool)) {
         // A hijacked agent that lacks a tool gets a peer to make the call for it, as it would for the user.
         const delegate = relay === undefined ? undefined : this.delegateFor(call.tool, true);
@@ -199,6 +181,33 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     const reviewer = [...this.delegates.keys()].find((d) => this.reviewers.has(d) && !delegated(d));
     if (reviewer) return handOff(reviewer);
     return new AIMessage({ id: idBase, content: finalReport(messages) });
+  }
+
+  /**
+   * What the model takes in at this step: the request and the task it asks for (if one it knows), and a reading of
+   * its whole context — its system prompt, the tool descriptions, the request, every message since — each message
+   * read once for the conversation's life.
+   */
+  private read(messages: BaseMessage[]) {
+    const taskIndex = messages.findIndex((m) => m.getType() === "human");
+    const prompt = taskIndex >= 0 ? textOf(messages[taskIndex]!).trim() : "";
+    const decodes = this.simProfile.decodes;
+    const requestForms = taskIndex >= 0 ? formsOf(messages[taskIndex]!, decodes) : null;
+    const task = requestForms ? this.taskIn(requestForms.reading) : undefined;
+    // The request is read like the rest: the user's own words, or — handed on by another agent with its findings,
+    // or not a task the model knows — text that may carry more than a task.
+    const requestChannel: Channel = task && requestForms!.reading.normal === normalise(task.prompt) ? "user" : task ? "peer" : "user";
+    const system = messages[0]?.getType() === "system" ? messages[0] : undefined;
+    const reading = new Perception(
+      [
+        ...(system ? [partOf(system, "system", decodes)] : []),
+        ...this.descriptionParts,
+        ...(requestForms ? [new ReadPart(requestChannel, requestForms, decodes)] : []),
+        ...contextParts(messages, taskIndex, decodes),
+      ],
+      decodes,
+    );
+    return { prompt, task, reading, hardened: system !== undefined && saysContentIsData(textOf(system)) };
   }
 
   /**
@@ -299,13 +308,17 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
 function madeCalls(emitted: readonly ToolCall[]) {
   const keys = new Set<string>();
   const foreign: string[] = [];
+  const all = new Set<string>();
   for (const call of emitted) {
     const id = call.id ?? "";
+    const signature = `${call.name}:${canonical(call.args)}`;
+    all.add(signature);
     if (id.startsWith("sim-") && id.includes(":")) keys.add(id.slice(id.lastIndexOf(":") + 1));
-    else foreign.push(`${call.name}:${canonical(call.args)}`);
+    else foreign.push(signature);
   }
   return {
     keys,
+    includes: (call: PlannedCall) => all.has(`${call.tool}:${canonical(call.args)}`),
     consume(call: PlannedCall): boolean {
       const i = foreign.indexOf(`${call.tool}:${canonical(call.args)}`);
       if (i < 0) return false;
