@@ -1,4 +1,5 @@
 import { isMainThread } from "node:worker_threads";
+import { AsyncLocalStorageProviderSingleton, MockAsyncLocalStorage } from "@langchain/core/singletons";
 import type { Campaign } from "./episode.ts";
 import { runCampaign } from "./episode.ts";
 import { errorCodesOf, JournalWriter } from "./journal.ts";
@@ -22,9 +23,29 @@ export type EpisodeDriver = "langgraph" | "langgraph-untuned" | "bare";
  * environment stays as it is: child processes and later changes go through it.
  */
 export async function prepareDriver(driver: EpisodeDriver): Promise<void> {
-  if (driver === "langgraph-untuned") await import("@langchain/langgraph");
-  else if (driver === "langgraph" && !isMainThread) process.env = { ...process.env };
+  if (driver === "langgraph-untuned") {
+    await import("@langchain/langgraph");
+    return;
+  }
+  if (driver !== "langgraph") return;
+  if (!isMainThread) process.env = { ...process.env };
+  skipUnreadRunTrees();
 }
+
+/**
+ * LangChain builds a root LangSmith run tree for every runnable call that has no tracer, to carry the call's config
+ * in the context storage — where, without AsyncLocalStorage, nothing can ever read it (the mock storage's `run`
+ * just calls back). Its own switch for this case, `avoidCreatingRootRunTree`, LangGraph never passes: in a thread
+ * without AsyncLocalStorage it is passed here. A tracer, when configured, still gets its run trees.
+ */
+function skipUnreadRunTrees(): void {
+  const provider = AsyncLocalStorageProviderSingleton as typeof AsyncLocalStorageProviderSingleton & { [SKIPS_RUN_TREES]?: true };
+  if (provider[SKIPS_RUN_TREES] || !(provider.getInstance() instanceof MockAsyncLocalStorage)) return;
+  const runWithConfig = provider.runWithConfig.bind(provider);
+  provider.runWithConfig = (config, callback) => runWithConfig(config, callback, true);
+  provider[SKIPS_RUN_TREES] = true;
+}
+const SKIPS_RUN_TREES = Symbol("anis:skips-run-trees");
 
 /** A campaign to run: its index in the matrix, and its id to check that both sides built the same matrix. */
 export interface Job {

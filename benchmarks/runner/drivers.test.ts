@@ -48,14 +48,22 @@ const STORAGE_PROBE = `(async () => {
   // Node's environment turns what is stored into a string; a plain copy keeps it as it is.
   const stored = () => { process.env.ANIS_PROBE = 1; return typeof process.env.ANIS_PROBE; };
   const before = stored();
+  // What a runnable call hands the context storage: a root run tree, or nothing.
+  const instance = AsyncLocalStorageProviderSingleton.getInstance();
+  const run = instance.run.bind(instance);
+  let handed = null;
+  instance.run = (store, callback) => { handed = store === undefined ? "nothing" : store.constructor.name; return run(store, callback); };
+  const handedFor = () => { AsyncLocalStorageProviderSingleton.runWithConfig({ tags: ["probe"] }, () => 1); return handed; };
+  const runTrees = { before: handedFor() };
   await prepareDriver("langgraph");
+  runTrees.after = handedFor();
   const environment = { before, after: stored(), path: process.env.PATH === ${JSON.stringify(process.env.PATH)} };
   await prepareDriver("langgraph-untuned");
-  require("node:worker_threads").parentPort.postMessage({ tuned, untuned: storage(), environment });
+  require("node:worker_threads").parentPort.postMessage({ tuned, untuned: storage(), environment, runTrees });
 })()`;
 
 describe("what the drivers run on", () => {
-  it("the agents and the runner load LangGraph without AsyncLocalStorage; the untuned driver installs it, as LangGraph's Node entry does; the tuned driver copies a worker's environment into a plain object", async () => {
+  it("the agents and the runner load LangGraph without AsyncLocalStorage; the untuned driver installs it, as LangGraph's Node entry does; the tuned driver copies a worker's environment into a plain object and builds no root run tree nothing can read", async () => {
     const worker = new Worker(STORAGE_PROBE, { eval: true });
     const storages = await new Promise((resolve, reject) => {
       worker.once("message", resolve);
@@ -66,6 +74,7 @@ describe("what the drivers run on", () => {
       tuned: "MockAsyncLocalStorage",
       untuned: "AsyncLocalStorage",
       environment: { before: "string", after: "number", path: true },
+      runTrees: { before: "RunTree", after: "nothing" },
     });
   }, 60_000);
 });

@@ -16,10 +16,16 @@ export interface PlannedCall {
   readonly from?: Readonly<Record<string, readonly string[]>>;
 }
 
-/** One argument and the texts that must be readable for the model to write it. */
-export interface Need {
+/**
+ * One value the model must write: readable as it stands, or — for prose it may word itself — through its facts.
+ * An argument declared with `from` is written from its facts alone.
+ */
+interface Need {
   readonly arg: string;
+  /** Texts that must all be readable. */
   readonly reads: readonly string[];
+  /** Prose the model could word itself: enough that these are readable (its figures, addresses, paths, ids). */
+  readonly orFacts: readonly string[] | null;
 }
 
 /** The values inside an argument: strings and numbers, at any depth. Booleans are choices, not facts. */
@@ -36,13 +42,35 @@ function leaves(value: unknown, out: string[] = []): string[] {
   return out;
 }
 
+/** Arguments that hold prose by convention across suites: the model words them, whatever their length. */
+const PROSE_ARGS = new Set(["subject", "body", "content", "text", "title", "memo", "reference", "note", "message", "description", "summary", "query", "payload", "comment"]);
+
+/**
+ * The facts in a piece of prose: the words a model cannot make up — those with a digit, an @, or a path or address
+ * inside (figures, dates, amounts, IBANs, e-mail addresses, URLs, file names, ids). The rest is its own wording.
+ */
+function factsOf(prose: string): string[] {
+  return prose
+    .split(/\s+/)
+    .map((word) => word.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, ""))
+    .filter((word) => /[0-9@]|\p{L}[./]\p{L}/u.test(word));
+}
+
 const needsOf = new WeakMap<PlannedCall, readonly Need[]>();
 
-/** What must be read to make a call, argument by argument (worked out once per call). */
-export function needs(call: PlannedCall): readonly Need[] {
+/**
+ * What must be read to make a call (worked out once per call). An argument declared with `from` needs its facts.
+ * Otherwise each value must be readable as it stands, except prose — a prose argument, or three words or more —
+ * which the model may word itself: then its facts must be readable.
+ */
+function needs(call: PlannedCall): readonly Need[] {
   let out = needsOf.get(call);
   if (!out) {
-    out = Object.entries(call.args).map(([arg, value]) => ({ arg, reads: call.from?.[arg] ?? leaves(value) }));
+    out = Object.entries(call.args).flatMap(([arg, value]): Need[] => {
+      const declared = call.from?.[arg];
+      if (declared) return [{ arg, reads: declared, orFacts: null }];
+      return leaves(value).map((leaf) => ({ arg, reads: [leaf], orFacts: PROSE_ARGS.has(arg) || leaf.trim().split(/\s+/).length >= 3 ? factsOf(leaf) : null }));
+    });
     needsOf.set(call, out);
   }
   return out;
@@ -50,9 +78,12 @@ export function needs(call: PlannedCall): readonly Need[] {
 
 /** The arguments of a call the model cannot write from what it has read; empty when it can make the call. */
 export function ungrounded(call: PlannedCall, reading: Perception): string[] {
-  return needs(call)
-    .filter((need) => !need.reads.every((text) => reading.reads(text)))
-    .map((need) => need.arg);
+  const missing = new Set<string>();
+  for (const need of needs(call)) {
+    if (missing.has(need.arg) || need.reads.every((text) => reading.reads(text))) continue;
+    if (need.orFacts === null || !need.orFacts.every((fact) => reading.reads(fact))) missing.add(need.arg);
+  }
+  return [...missing];
 }
 
 /** A value the model could not know, filled in the way a careless model does: never the right one. */
