@@ -2,21 +2,13 @@ import { describe, expect, it } from "vitest";
 import { type ApproverBehaviour, HUMAN_APPROVER, SimulatedApprover } from "./approver.ts";
 import { parseDefenseConfiguration } from "./config.ts";
 import type { ToolDescriptor } from "./types.ts";
+import { wilson } from "../benchmarks/testing/wilson.ts";
 
 const pay: ToolDescriptor = { name: "send_payment", description: "", sensitivity: "external_sink", source: "trusted", destinationArgs: ["iban"] };
 const request = (args: Record<string, unknown>) => ({ hook: "onToolCall" as const, subject: { id: "1", tool: pay, args }, agent: "a", code: "x", reason: "y" });
 const plan = [{ tool: "send_payment", args: { iban: "DE89370400440532013000", amount: 1250, memo: "INV-2041" } }];
 const needed = request(plan[0]!.args);
 const unneeded = request({ iban: "GB29NWBK60161331926819", amount: 4900, memo: "deposit" });
-
-/** Wilson 95% interval for k of n. */
-function wilson(k: number, n: number): [number, number] {
-  const z = 1.959963984540054;
-  const p = k / n;
-  const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
-  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / (1 + (z * z) / n);
-  return [centre - half, centre + half];
-}
 
 /** The share approved of the `position`-th request of 4,000 episodes (fresh approver each, its own seed). */
 function approvedShare(behaviour: ApproverBehaviour, asked: ReturnType<typeof request>, position = 0): { k: number; n: number } {

@@ -2,6 +2,7 @@ import { AIMessage, type BaseMessage, HumanMessage, SystemMessage, ToolMessage }
 import { describe, expect, it } from "vitest";
 import { type SimPayload, SimulatedChatModel, type SimTask } from "./model.ts";
 import { SIM_PROFILES } from "./profiles.ts";
+import { wilson } from "../../../benchmarks/testing/wilson.ts";
 
 const task: SimTask = {
   prompt: "Summarise the page at https://a.example into notes.md.",
@@ -102,15 +103,6 @@ describe("SimulatedChatModel", () => {
     expect((await step(m, messages)).tool_calls?.map((c) => c.name)).toEqual(["write_file"]);
   });
 });
-
-/** Wilson 95% interval for k of n. */
-function wilson(k: number, n: number): [number, number] {
-  const z = 1.959963984540054;
-  const p = k / n;
-  const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
-  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / (1 + (z * z) / n);
-  return [centre - half, centre + half];
-}
 
 describe("SimulatedChatModel: it can only write what it has read", () => {
   const pay: SimTask = {
