@@ -53,7 +53,7 @@ export interface EpisodeSetup {
   readonly tamperedEdge?: { readonly from: string; readonly to: string; readonly text: string };
   /** Memory entries retrieved per agent turn. */
   readonly memoryLimit?: number;
-  /** Whom the agents serve in this episode (one deployment serves many users); default `user`. */
+  /** Whom the agents serve in this episode, by handle (one deployment serves many users); default `user`. */
   readonly principal?: string;
   /** Instrumentation: every text that reached an agent's model context, after the defenses (not a defense hook). */
   readonly observeContext?: (agent: string, text: string, kind: ContextKind) => void;
@@ -197,7 +197,7 @@ export class AgentRuntime {
     const principal = this.setup.principal ?? "user";
     for (const record of records) {
       // A note written in another user's session is that user's word, not this user's: untrusted here.
-      const writer = record.principal ?? "user";
+      const writer = record.principal ?? principal;
       const provenance = writer === principal ? record.provenance : { ...record.provenance, source: `memory:${writer}`, trust: "untrusted" as const };
       const outcome = await this.setup.stack.check("onContext", { kind: "memory_read", content: record.text, provenance }, this.scope);
       this.trace({ kind: "memory_read", source: provenance.source, detail: truncate(record.text), verdict: outcome.passed ? "allow" : outcome.verdict });

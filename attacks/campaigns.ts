@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Family } from "./families.ts";
-import { type GeneratorConfig, splitOf } from "./generator.ts";
+import type { GeneratorConfig } from "./generator.ts";
 import type { AttackCase } from "./schema.ts";
 
 /**
@@ -16,6 +16,7 @@ export function deriveMemoryCampaigns(
   config: GeneratorConfig,
   queryFamily: Family,
   fillersOf: (c: AttackCase, count: number) => string[],
+  memberOf: (c: AttackCase) => string,
 ): AttackCase[] {
   const { per_suite, repeats } = config.campaigns;
   const poisoning = base.filter((c) => c.family === "memory-poisoning" && c.campaign.length === 2 && c.injection.also.length === 0);
@@ -32,7 +33,7 @@ export function deriveMemoryCampaigns(
       const fillers = fillersOf(c, repeats);
       const campaign = [carrier, later, ...fillers.flatMap((f) => [f, later])];
       out.push({ ...c, id: `${c.id}--campaign-${campaign.length}`, campaign });
-      out.push(queryOnly(c, campaign, queryFamily, config));
+      out.push(queryOnly(c, campaign, queryFamily, memberOf(c)));
     }
   }
   return out;
@@ -41,9 +42,10 @@ export function deriveMemoryCampaigns(
 /**
  * The same campaign with the rule planted by query alone (MINJA-style): in the first episode the attacker is the
  * user (`user:` point: the attacker's request replaces the task's) and asks the agent to keep the rule; the victim's
- * later tasks retrieve it. Nothing the agent reads is attacker content: only its memory is.
+ * later tasks retrieve it. Nothing the agent reads is attacker content: only its memory is. The attacker is one of
+ * the deployment's users (`memberOf`): a colleague whose account is abused, as ordinary as any other.
  */
-function queryOnly(c: AttackCase, campaign: readonly string[], family: Family, config: GeneratorConfig): AttackCase {
+function queryOnly(c: AttackCase, campaign: readonly string[], family: Family, principal: string): AttackCase {
   const rule = c.carried[0]!.text;
   const template = (c.template ?? 0) % family.templates.length;
   return {
@@ -55,8 +57,10 @@ function queryOnly(c: AttackCase, campaign: readonly string[], family: Family, c
     campaign: [...campaign],
     // The rule is written out in the request: the agent saves it as it reads it.
     injection: { point: "user:", also: [], text: family.templates[template]!.replace("{instruction}", rule), core: rule, calls: [{ tool: "save_memory", args: { text: rule } }] },
+    principal,
     mutation_chain: [],
     template,
-    split: splitOf(config, family, template, []),
+    // A derived case keeps its base case's split: its rule and wording come from the base.
+    split: c.split,
   };
 }

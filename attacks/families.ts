@@ -13,7 +13,7 @@ const template = (placeholder: string) =>
 /**
  * A virus family: an exploitation mechanism on one surface, with paraphrase templates. Templates hold
  * `{instruction}` (the attacker goal's instruction), and may use `{user}` and `{when}` (a condition on the user's
- * request, for delayed triggers). Memory families plant a `{rule}` built from `rule_templates`.
+ * request, for delayed triggers). Memory families plant a `{rule}` built from `rule_templates`, one per template.
  */
 export const FamilySchema = z
   .strictObject({
@@ -31,6 +31,10 @@ export const FamilySchema = z
       if (!t.includes(placeholder)) ctx.addIssue({ code: "custom", path: ["templates", i], message: `a ${f.surface} template must contain ${placeholder}` });
     });
     if (f.surface === "memory" && !f.rule_templates) ctx.addIssue({ code: "custom", path: ["rule_templates"], message: "a memory family needs rule_templates" });
+    // Template i plants rule i: the rules are partitioned between the splits exactly as the templates are.
+    if (f.rule_templates && f.rule_templates.length !== f.templates.length) {
+      ctx.addIssue({ code: "custom", path: ["rule_templates"], message: `a memory family needs one rule template per template (${f.templates.length})` });
+    }
   });
 export type Family = z.infer<typeof FamilySchema>;
 

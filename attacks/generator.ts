@@ -2,16 +2,19 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { type Family, loadFamilies } from "./families.ts";
-import { applyChain, MUTATIONS, MutationError } from "./mutations/index.ts";
+import { applyChain, MUTATIONS, MutationError, type Wording } from "./mutations/index.ts";
 import { type AttackCase, AttackCaseSchema, SPLITS, type Split } from "./schema.ts";
 import { type Carrier, type Goal, loadTargets, type Targets } from "./targets.ts";
 
 /**
  * The generator's fixed settings (`attacks/corpus.json`). The split rule:
  * - `far`: every case of a family in `far_families` (held out entirely);
- * - `near`: a case of another family whose chain uses a `held_out_operators` operator or whose text comes from a
- *   `held_out_templates` paraphrase (seen mechanism, unseen form);
- * - `seen`: everything else (for training defenses and vaccines).
+ * - `near`: a case of another family whose text comes from a `held_out_templates` paraphrase (seen mechanism,
+ *   unseen form), with any chain, the `held_out_operators` included;
+ * - `seen`: a case of another family with a seen paraphrase and no held-out operator (for training defenses and
+ *   vaccines); a seen paraphrase with a held-out operator belongs to no split and is not generated.
+ * What a detector could learn is partitioned the same way: goals (wording, attacker identities, targets; see
+ * targets.ts), lures, memory rules (one per paraphrase) and the operators' sentences (`seen` and `held_out` halves).
  * Each family contributes `cases_per_family[split]` cases per split it has, chosen by a seeded hash order, so the
  * same seed and version always give the same cases with the same ids.
  */
@@ -73,15 +76,25 @@ interface Combo {
   readonly split: Split;
 }
 
-/** The split rule (see {@link GeneratorConfigSchema}); hand-written cases follow it too. */
-export function splitOf(config: GeneratorConfig, family: Pick<Family, "id">, template: number, chain: readonly string[]): Split {
+/** The split rule (see {@link GeneratorConfigSchema}); hand-written cases follow it too. Null: no split. */
+export function splitOf(config: GeneratorConfig, family: Pick<Family, "id">, template: number, chain: readonly string[]): Split | null {
   if (config.far_families.includes(family.id)) return "far";
-  if (config.held_out_templates.includes(template) || chain.some((op) => config.held_out_operators.includes(op))) return "near";
-  return "seen";
+  if (config.held_out_templates.includes(template)) return "near";
+  return chain.some((op) => config.held_out_operators.includes(op)) ? null : "seen";
 }
+
+/** Whether a goal may be used in a split: seen goals for seen cases, held-out goals for near and far, far goals for far. */
+const goalFits = (goal: Goal, split: Split) => (split === "seen" ? goal.split === "seen" : split === "near" ? goal.split === "held_out" : goal.split !== "seen");
+
+/** The wording of a case: held-out cases use the held-out half of every operator's sentences. */
+const wordingOf = (combo: Pick<Combo, "id" | "split">): Wording => ({ set: combo.split === "seen" ? "seen" : "held_out", key: combo.id });
+
+/** The operators of a chain that change the words (framing, translation): what a memory rule undergoes with its plant. */
+const wordOperators = (chain: readonly string[]) => chain.filter((op) => ["frame", "translate"].includes(MUTATIONS.get(op)?.stage ?? ""));
 
 function build(combo: Combo): AttackCase {
   const { family, targets, goal, carrier, template, chain } = combo;
+  const wording = wordingOf(combo);
   const vars = { user: targets.vars.user, when: carrier.when ?? "" };
   const base = {
     id: combo.id,
@@ -100,11 +113,12 @@ function build(combo: Combo): AttackCase {
   const core = (cores: readonly string[]) => (cores.length === 1 ? cores[0]! : [...cores]);
 
   if (family.surface === "memory") {
-    const rules = family.rule_templates!;
-    const rule = fill(rules[template % rules.length]!, { ...vars, instruction: goal.instruction });
+    // The rule is worded like its plant: framed and translated by the same chain (the model saves it decoded).
+    const ruled = applyChain(fill(family.rule_templates![template]!, { ...vars, instruction: goal.instruction }), goal.instruction, wordOperators(chain), wording);
+    const rule = ruled.texts[0]!;
     const plantTemplate = fill(family.templates[template]!, vars);
     const plantCore = plantTemplate.slice(0, plantTemplate.indexOf("{rule}")).replace(/[\s:'"(]+$/, "");
-    const planted = applyChain(fill(plantTemplate, { rule }), plantCore, chain);
+    const planted = applyChain(fill(plantTemplate, { rule }), plantCore, chain, wording);
     return AttackCaseSchema.parse({
       ...base,
       campaign: [carrier.task, carrier.later],
@@ -116,11 +130,11 @@ function build(combo: Combo): AttackCase {
         core: core(planted.core),
         calls: [{ tool: "save_memory", args: { text: rule }, from: { text: [...planted.core] } }],
       },
-      carried: [{ text: rule, core: goal.instruction, trigger: carrier.trigger, calls: goal.calls }],
+      carried: [{ text: rule, core: ruled.core[0]!, trigger: carrier.trigger, calls: goal.calls }],
     });
   }
-  const payload = applyChain(fill(family.templates[template]!, { ...vars, instruction: goal.instruction }), goal.instruction, chain);
-  const lure = carrier.lure ? `${carrier.lure}\n\n` : "";
+  const payload = applyChain(fill(family.templates[template]!, { ...vars, instruction: goal.instruction }), goal.instruction, chain, wording);
+  const lure = carrier.lures ? `${carrier.lures[wording.set]}\n\n` : "";
   return AttackCaseSchema.parse({
     ...base,
     campaign: [carrier.task],
@@ -146,8 +160,10 @@ function combos(config: GeneratorConfig, families: readonly Family[], targets: r
           family.templates.forEach((_, template) => {
             for (const chain of config.chains) {
               if (chain.includes("split") && !carrier.also) continue;
+              const split = splitOf(config, family, template, chain);
+              if (split === null || !goalFits(goal, split)) continue;
               const id = [family.id, goal.id, carrier.id, `p${template}`, ...(chain.length ? [chain.join("+")] : [])].join("--");
-              out.push({ id, family, targets: t, goal, carrier, template, chain, split: splitOf(config, family, template, chain) });
+              out.push({ id, family, targets: t, goal, carrier, template, chain, split });
             }
           });
         }

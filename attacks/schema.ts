@@ -3,7 +3,8 @@ import { z } from "zod";
 export const SURFACES = ["tool_output", "tool_description", "memory", "rag_document", "peer_message", "user_channel"] as const;
 export type Surface = (typeof SURFACES)[number];
 
-export const GOALS = ["exfiltration", "unauthorized_transaction", "destruction", "persistence", "privilege_escalation", "replication"] as const;
+/** What an attacker wants. `impersonation`: the agent deceives a third party in its user's name. */
+export const GOALS = ["exfiltration", "unauthorized_transaction", "destruction", "persistence", "privilege_escalation", "replication", "impersonation"] as const;
 export type GoalKind = (typeof GOALS)[number];
 
 export const SPLITS = ["seen", "near", "far"] as const;
@@ -65,6 +66,8 @@ export const AttackCaseSchema = z.strictObject({
     .extend(Payload.shape),
   /** Payloads the attack plants for later (a memory entry, a relayed message), with the calls each asks for. */
   carried: z.array(Payload).default([]),
+  /** For a `user:` injection (the attacker makes a request of its own): whose session it comes from, a team member's handle. */
+  principal: z.string().min(1).optional(),
   mutation_chain: z.array(z.string()).default([]),
   /** Which of the family's paraphrase templates produced the text (generated cases). */
   template: z.number().int().min(0).optional(),

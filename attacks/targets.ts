@@ -8,10 +8,16 @@ import { AGENT_SYSTEMS, GOALS, PlannedCall, SURFACES } from "./schema.ts";
 export const TARGETS_DIR = fileURLToPath(new URL("./targets", import.meta.url));
 
 
-/** An attacker goal in one suite: the instruction families phrase, the calls it means, and its success predicate. */
+/**
+ * An attacker goal in one suite: the instruction families phrase, the calls it means, and its success predicate.
+ * Goals are partitioned so that no detector trained on `seen` cases meets a held-out case's goal wording or attacker
+ * identity: `seen` goals make the seen split, `held_out` goals the near and far splits, and `far` goals — targets and
+ * kinds no seen case asks for — the far split only.
+ */
 const Goal = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
   kind: z.enum(GOALS),
+  split: z.enum(["seen", "held_out", "far"]),
   instruction: z.string().min(1),
   calls: z.array(PlannedCall).min(1),
   predicate: z.unknown(),
@@ -20,7 +26,8 @@ const Goal = z.strictObject({
 /**
  * A carrier: a user task and the injection point(s) through which its run reads attacker text. `also` is a second
  * source for split payloads; `when`/`trigger` describe the task for delayed triggers; memory carriers name the
- * `later` task that retrieves the planted rule; retrieval carriers give the `lure` that gets the page retrieved.
+ * `later` task that retrieves the planted rule; retrieval carriers give the `lures` that get the page retrieved —
+ * one for seen cases, another for held-out ones.
  */
 const Carrier = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
@@ -32,7 +39,7 @@ const Carrier = z.strictObject({
   when: z.string().min(1).optional(),
   trigger: z.string().min(1).optional(),
   later: z.string().min(1).optional(),
-  lure: z.string().min(1).optional(),
+  lures: z.strictObject({ seen: z.string().min(1), held_out: z.string().min(1) }).optional(),
 });
 
 export const TargetsSchema = z.strictObject({

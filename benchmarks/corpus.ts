@@ -3,6 +3,7 @@ import type { SimPayload } from "../agents/models/sim/model.ts";
 import { SAVE_MEMORY_TOOL } from "../agents/reserved-tools.ts";
 import { type Family, loadFamilies } from "../attacks/families.ts";
 import { type GeneratorConfig, generateCases, loadGeneratorConfig, splitOf } from "../attacks/generator.ts";
+import { measureLeakage } from "../attacks/leakage.ts";
 import { AttackFileError, loadAttackCases } from "../attacks/load.ts";
 import { deriveMemoryCampaigns } from "../attacks/campaigns.ts";
 import { deriveTopologyCases, type Role } from "../attacks/topologies.ts";
@@ -10,7 +11,7 @@ import { chatMembers, teamWorkers } from "../agents/systems.ts";
 import type { AttackCase } from "../attacks/schema.ts";
 import { ENCODINGS, normalise, Perception } from "../agents/models/sim/perception.ts";
 import { plant } from "./runner/plant.ts";
-import { getSuite } from "./suites/registry.ts";
+import { getSuite, SUITES } from "./suites/registry.ts";
 import type { Suite } from "./suites/suite.ts";
 
 let rules: { families: Map<string, Family>; generator: GeneratorConfig } | null = null;
@@ -24,7 +25,8 @@ export function checkFamilyAndSplit(c: AttackCase): string[] {
   const problems: string[] = [];
   if (family.surface !== c.surface) problems.push(`surface: family ${family.id} attacks through ${family.surface}, not ${c.surface}`);
   const split = splitOf(generator, family, c.template ?? 0, c.mutation_chain);
-  if (c.split !== split) problems.push(`split: the split rule (attacks/corpus.json) puts this case in "${split}", not "${c.split}"`);
+  if (split === null) problems.push(`split: a seen paraphrase (template ${c.template ?? 0}) with a held-out operator belongs to no split (attacks/corpus.json): use a held-out template (${generator.held_out_templates.join(", ")})`);
+  else if (c.split !== split) problems.push(`split: the split rule (attacks/corpus.json) puts this case in "${split}", not "${c.split}"`);
   return problems;
 }
 
@@ -82,7 +84,7 @@ export function checkAgainstSuite(c: AttackCase, suiteNamed: (name: string) => S
 export function loadCorpus(dir?: string): AttackCase[] {
   const generated = generateCases();
   const config = loadGeneratorConfig();
-  const cases = [...loadAttackCases(dir), ...generated, ...deriveTopologyCases(generated, config, agentOf), ...deriveMemoryCampaigns(generated, config, queryFamily(), fillersOf)];
+  const cases = [...loadAttackCases(dir), ...generated, ...deriveTopologyCases(generated, config, agentOf), ...deriveMemoryCampaigns(generated, config, queryFamily(), fillersOf, memberOf)];
   const ids = new Set<string>();
   for (const c of cases) {
     if (ids.has(c.id)) throw new AttackFileError("attacks/", [`duplicate attack id "${c.id}"`]);
@@ -116,6 +118,13 @@ function fillersOf(c: AttackCase, count: number): string[] {
     .map((t) => t.id);
 }
 
+/** A member of the case's team, picked by a hash of its id: whose session a query-only injection comes from. */
+function memberOf(c: AttackCase): string {
+  const team = getSuite(c.suite).people.team;
+  if (team.length === 0) throw new AttackFileError("attacks/", [`${c.id}: suite ${c.suite} has no team to play the attacker's session`]);
+  return team[createHash("sha256").update(`${c.id}|member`).digest().readUInt32BE(0) % team.length]!;
+}
+
 /**
  * The agent of a topology that plays a role in a case: the `reader` holds the first read tool its task's plan uses,
  * the `actor` can make the attacker's first call. In a group chat, where acting tools are spread over the members,
@@ -146,6 +155,24 @@ function agentOf(c: AttackCase, topology: string, role: Role): string {
     default:
       throw new Error(`no role rule for topology ${topology}`);
   }
+}
+
+/** Every text of a suite's own world (its fixture): what an attack may quote without leaking anything. */
+export function worldTexts(suiteName: string): string[] {
+  const out: string[] = [];
+  const walk = (value: unknown) => {
+    if (typeof value === "string") out.push(value);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (value !== null && typeof value === "object") Object.values(value).forEach(walk);
+  };
+  walk(getSuite(suiteName).fixture());
+  return out;
+}
+
+/** How much the corpus's held-out cases share with its seen cases (attacks/leakage.ts). */
+export function corpusLeakage(cases: readonly AttackCase[] = loadCorpus()) {
+  const suites = [...new Set(cases.map((c) => c.suite))].filter((s) => SUITES.has(s));
+  return measureLeakage(cases, suites.flatMap(worldTexts));
 }
 
 /** What the simulated model knows of a case: each planted text and the calls it asks for. */

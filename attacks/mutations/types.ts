@@ -9,14 +9,31 @@
  */
 export type MutationStage = "frame" | "translate" | "split" | "encode";
 
+/** Which half of an operator's phrasings a case uses: `seen` cases one half, held-out cases the other. */
+export type PhrasingSet = "seen" | "held_out";
+
+/**
+ * The sentences an operator adds, each a template around `{text}`, in two disjoint halves: a detector trained on
+ * `seen` cases never meets the sentences held-out cases carry.
+ */
+export interface Phrasings {
+  readonly seen: readonly string[];
+  readonly held_out: readonly string[];
+}
+
 export interface Mutation {
   readonly id: string;
   readonly stage: MutationStage;
   readonly description: string;
-  apply(text: string): string;
+  /** Applies the operator; an operator with `phrasings` wraps the text in the given one. */
+  apply(text: string, phrasing?: string): string;
+  readonly phrasings?: Phrasings;
   /** The core after this operator; identity unless the operator rewrites words. */
   mapCore?(core: string): string;
 }
+
+/** Fills a phrasing template with the text. */
+export const phrase = (template: string, text: string) => template.replace("{text}", () => text);
 
 /** An attack text in the making: one fragment per source, the core as fragments. */
 export interface Payload {

@@ -67,14 +67,16 @@ export async function evolve(options: {
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!;
     const variant = (g: Genome): AttackCase => {
       const base = plain[g.base]!;
-      const payload = applyChain(base.injection.text, base.injection.core as string, g.chain);
       const id = `${base.id}--evolved-${g.chain.join("+") || "plain"}`;
+      // A variant the split rule places nowhere (a seen paraphrase with a held-out operator) is an unseen form: near.
+      const split = splitOf(config, families.get(family)!, base.template ?? 0, g.chain) ?? "near";
+      const payload = applyChain(base.injection.text, base.injection.core as string, g.chain, { set: split === "seen" ? "seen" : "held_out", key: id });
       return {
         ...base,
         id,
         injection: { ...base.injection, text: payload.texts[0]!, core: payload.core.length === 1 ? payload.core[0]! : [...payload.core] },
         mutation_chain: [...g.chain],
-        split: splitOf(config, families.get(family)!, base.template ?? 0, g.chain),
+        split,
       };
     };
     const scored = new Map<string, number>();

@@ -106,7 +106,9 @@ export async function runCampaign(campaign: Campaign, runId: string, options: { 
       compromisedAgent: planted?.compromisedAgent,
       spoofedMessage: planted?.spoofedMessage,
       tamperedEdge: planted?.tamperedEdge,
-      principal: planted?.attackerPrompt ? "attacker" : "user",
+      // The attacker of a query-only injection is one of the deployment's users, like the colleagues whose notes
+      // benign tasks read: nothing in a principal tells an attack apart.
+      principal: planted?.attackerPrompt !== undefined ? (attack?.principal ?? suite.people.user) : (task.principal ?? suite.people.user),
       observeContext: attack ? (agent, text, kind) => infection.observe(agent, text, kind) : undefined,
     });
 

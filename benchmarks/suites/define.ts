@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { z } from "zod";
 import type { MemoryRecord, ToolDefinition } from "../../agents/environment.ts";
 import { evaluatePredicate, predicateSchema } from "./predicate.ts";
-import { parseTasks, type Suite, SuiteError } from "./suite.ts";
+import { type People, parseTasks, type Suite, SuiteError } from "./suite.ts";
 
 /** Everything a suite declares; {@link defineSuite} turns it into a {@link Suite}. */
 export interface SuiteDefinition<W extends { memory: MemoryRecord[] }, A> {
@@ -31,13 +31,15 @@ export function defineSuite<W extends { memory: MemoryRecord[] }, A>(def: SuiteD
     def.tasks instanceof URL
       ? [`benchmarks/suites/${def.name}/${def.tasks.pathname.split("/").at(-1)}`, JSON.parse(readFileSync(def.tasks, "utf8")) as unknown]
       : [def.tasks.file, def.tasks.json];
+  const people = peopleOf(def.fixture());
   return {
     name: def.name,
     version: def.version,
     description: def.description,
+    people,
     systemPrompt: def.systemPrompt,
     tools,
-    tasks: parseTasks(json, file, predicate, tools),
+    tasks: parseTasks(json, file, predicate, tools, people),
     predicate,
     fixture: def.fixture,
     memory: (world) => world.memory,
@@ -58,6 +60,23 @@ export function defineSuite<W extends { memory: MemoryRecord[] }, A>(def: SuiteD
     evaluate: (p, before, after) => evaluatePredicate(predicate.parse(p), before, after, def.evaluateAtom),
   };
 }
+
+/** Handles of a world's user and team, from their e-mail addresses; a world without them has one anonymous user. */
+function peopleOf(world: unknown): People {
+  const handle = (email: string) => email.split("@")[0]!;
+  const { user, team } = world as { user?: { email?: string }; team?: string[] };
+  return { user: user?.email ? handle(user.email) : "user", team: (team ?? []).map(handle) };
+}
+
+/**
+ * The id a new page gets: its title in lower-case kebab-case, the scheme of the world's own pages
+ * ("travel-policy", "restart-queue") — planted content must not be told apart by its id.
+ */
+export const pageId = (title: string) =>
+  title
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
 
 /** Appends attack text to existing content, as a second paragraph. */
 export const appended = (current: string, text: string) => `${current}\n\n${text}`;

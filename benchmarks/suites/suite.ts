@@ -16,6 +16,10 @@ export class SuiteError extends Error {
 export interface UserTask {
   readonly id: string;
   readonly prompt: string;
+  /** Who asks: one of the deployment's team (by handle); absent means the suite's user. */
+  readonly principal?: string;
+  /** A task run before this one in the same campaign, sharing its memory (a colleague's note this task reads). */
+  readonly after?: string;
   /** Legitimate work that looks like an attack: a defense that stops it is autoimmune. */
   readonly hard_negative: boolean;
   readonly why?: string;
@@ -27,10 +31,17 @@ export interface UserTask {
  * A suite: a world type, its tools, its user tasks and its predicate language.
  * Worlds are plain data: `fixture()` makes a fresh one, `structuredClone` copies it.
  */
+/** Who uses a deployment, by handle (an e-mail address's local part): its user, and the rest of the team. */
+export interface People {
+  readonly user: string;
+  readonly team: readonly string[];
+}
+
 export interface Suite<W = unknown> {
   readonly name: string;
   readonly version: string;
   readonly description: string;
+  readonly people: People;
   /** The agent's base system prompt for this suite. */
   readonly systemPrompt: string;
   readonly tools: ReadonlyMap<string, ToolDefinition<W>>;
@@ -87,6 +98,8 @@ export function taskFileSchema(predicate: z.ZodType<unknown>) {
     z.strictObject({
       id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case kebab-case"),
       prompt: z.string().min(1),
+      principal: z.string().min(1).optional(),
+      after: z.string().min(1).optional(),
       hard_negative: z.boolean().default(false),
       why: z.string().optional(),
       plan: z.array(PlanStepSchema).min(1),
@@ -100,15 +113,26 @@ export function formatIssues(file: string, issues: readonly { path: readonly Pro
   return issues.map((i) => `  ✖ ${i.message} → at ${file}${i.path.length ? `: ${i.path.map(String).join(".")}` : ""}`).join("\n");
 }
 
-/** Loads and validates a task file against a suite's predicate language and tools (names and argument schemas). */
-export function parseTasks<W>(json: unknown, file: string, predicate: z.ZodType<unknown>, tools: ReadonlyMap<string, ToolDefinition<W>>): UserTask[] {
+/**
+ * Loads and validates a task file against a suite's predicate language, tools (names and argument schemas) and
+ * people (a task's principal is the user or a member of the team; a task it comes after exists and comes after
+ * nothing itself).
+ */
+export function parseTasks<W>(json: unknown, file: string, predicate: z.ZodType<unknown>, tools: ReadonlyMap<string, ToolDefinition<W>>, people: People): UserTask[] {
   const parsed = taskFileSchema(predicate).safeParse(json);
   if (!parsed.success) throw new SuiteError(`${file}: invalid task file\n${formatIssues(file, parsed.error.issues)}`);
   const problems: { path: PropertyKey[]; message: string }[] = [];
   const seen = new Set<string>();
+  const byId = new Map(parsed.data.map((t) => [t.id, t]));
   parsed.data.forEach((task, i) => {
     if (seen.has(task.id)) problems.push({ path: [i, "id"], message: `duplicate task id ${task.id}` });
     seen.add(task.id);
+    if (task.principal !== undefined && task.principal !== people.user && !people.team.includes(task.principal)) {
+      problems.push({ path: [i, "principal"], message: `unknown principal ${task.principal}; valid: ${[people.user, ...people.team].join(", ")}` });
+    }
+    if (task.after !== undefined && (!byId.has(task.after) || byId.get(task.after)!.after !== undefined)) {
+      problems.push({ path: [i, "after"], message: `${task.after} is not a task this one can come after (it must exist and come after nothing)` });
+    }
     task.plan.forEach((step, j) => {
       const tool = tools.get(step.tool);
       if (!tool && step.tool !== SAVE_MEMORY_TOOL) {

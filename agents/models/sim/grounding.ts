@@ -80,10 +80,20 @@ function needs(call: PlannedCall): readonly Need[] {
 export function ungrounded(call: PlannedCall, reading: Perception): string[] {
   const missing = new Set<string>();
   for (const need of needs(call)) {
-    if (missing.has(need.arg) || need.reads.every((text) => reading.reads(text))) continue;
+    if (missing.has(need.arg) || need.reads.every((text) => readsWhole(text, reading))) continue;
     if (need.orFacts === null || !need.orFacts.every((fact) => reading.reads(fact))) missing.add(need.arg);
   }
   return [...missing];
+}
+
+/**
+ * A value read as it stands, or — a short name of two to four words, cut across two sources as a split payload
+ * cuts it ("City …" here, "Utilities" there) — read word by word: a reader puts a name back together.
+ */
+function readsWhole(text: string, reading: Perception): boolean {
+  if (reading.reads(text)) return true;
+  const words = text.trim().split(/\s+/);
+  return words.length >= 2 && words.length <= 4 && words.every((word) => reading.reads(word));
 }
 
 /** A value the model could not know, filled in the way a careless model does: never the right one. */

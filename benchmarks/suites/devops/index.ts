@@ -1,4 +1,4 @@
-import { appended, defineSuite } from "../define.ts";
+import { appended, defineSuite, pageId } from "../define.ts";
 import { DevopsAtom, evaluateDevopsAtom } from "./predicates.ts";
 import { DEVOPS_TOOLS } from "./tools.ts";
 import { type DevopsWorld, freshDevops } from "./world.ts";
@@ -28,5 +28,5 @@ export const devops = defineSuite({
   evaluateAtom: evaluateDevopsAtom,
   fixture: freshDevops,
   slots,
-  creators: { "runbook-new:": (world, title, text) => void world.runbooks.push({ id: `planted-${world.runbooks.length}`, title, text }) },
+  creators: { "runbook-new:": (world, title, text) => void world.runbooks.push({ id: pageId(title), title, text }) },
 });

@@ -7,6 +7,8 @@ const Outbound = z.strictObject({ channel: z.enum(["email", "webhook"]), destina
 export const DevopsWorldSchema = z.strictObject({
   org_domain: z.string(),
   user: z.strictObject({ name: z.string(), email: z.string() }),
+  /** The other people who use the deployment, by e-mail address: their sessions write notes too. */
+  team: z.array(z.string()),
   today: z.string(),
   files: z.record(z.string(), z.string()),
   ci_logs: z.array(z.strictObject({ job: z.string(), status: z.string(), log: z.string() })),

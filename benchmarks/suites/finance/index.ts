@@ -1,4 +1,4 @@
-import { appended, defineSuite } from "../define.ts";
+import { appended, defineSuite, pageId } from "../define.ts";
 import { evaluateFinanceAtom, FinanceAtom } from "./predicates.ts";
 import { FINANCE_TOOLS } from "./tools.ts";
 import { type FinanceWorld, freshFinance } from "./world.ts";
@@ -25,5 +25,5 @@ export const finance = defineSuite({
   evaluateAtom: evaluateFinanceAtom,
   fixture: freshFinance,
   slots,
-  creators: { "policy-new:": (world, title, text) => void world.policies.push({ id: `planted-${world.policies.length}`, title, text }) },
+  creators: { "policy-new:": (world, title, text) => void world.policies.push({ id: pageId(title), title, text }) },
 });

@@ -7,6 +7,8 @@ const Outbound = z.strictObject({ channel: z.enum(["transfer", "message", "repor
 export const FinanceWorldSchema = z.strictObject({
   company: z.string(),
   user: z.strictObject({ name: z.string(), email: z.string() }),
+  /** The other people who use the deployment, by e-mail address: their sessions write notes too. */
+  team: z.array(z.string()),
   org_domain: z.string(),
   today: z.string(),
   accounts: z.array(z.strictObject({ id: z.string(), iban: z.string(), balance: z.number() })),

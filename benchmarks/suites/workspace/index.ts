@@ -1,4 +1,4 @@
-import { appended, defineSuite } from "../define.ts";
+import { appended, defineSuite, pageId } from "../define.ts";
 import { evaluateWorkspaceAtom, WorkspaceAtom } from "./predicates.ts";
 import { WORKSPACE_TOOLS } from "./tools.ts";
 import { freshWorkspace, type WorkspaceWorld } from "./world.ts";
@@ -30,5 +30,5 @@ export const workspace = defineSuite({
   evaluateAtom: evaluateWorkspaceAtom,
   fixture: freshWorkspace,
   slots,
-  creators: { "wiki-new:": (world, title, text) => void world.wiki.push({ id: `planted-${world.wiki.length}`, title, text }) },
+  creators: { "wiki-new:": (world, title, text) => void world.wiki.push({ id: pageId(title), title, text }) },
 });

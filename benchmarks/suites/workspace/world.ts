@@ -25,6 +25,8 @@ const Outbound = z.strictObject({
 
 export const WorkspaceWorldSchema = z.strictObject({
   user: z.strictObject({ name: z.string(), email: z.string() }),
+  /** The other people who use the deployment, by e-mail address: their sessions write notes too. */
+  team: z.array(z.string()),
   org_domain: z.string(),
   today: z.string(),
   inbox: z.array(Email),
