@@ -37,10 +37,12 @@ describe("corpus generator", () => {
     for (const op of config.held_out_operators) expect(seenOperators.has(op)).toBe(false);
   });
 
-  it("covers every goal kind", () => {
+  it("covers every goal kind, and far asks for one no seen case asks for", () => {
     expect(new Set(cases.map((c) => c.goal.kind))).toEqual(
-      new Set(["exfiltration", "unauthorized_transaction", "destruction", "persistence", "privilege_escalation", "replication"]),
+      new Set(["exfiltration", "unauthorized_transaction", "destruction", "persistence", "privilege_escalation", "replication", "impersonation"]),
     );
+    const seenKinds = new Set(cases.filter((c) => c.split === "seen").map((c) => c.goal.kind));
+    expect(cases.filter((c) => c.split === "far" && !seenKinds.has(c.goal.kind)).length).toBeGreaterThan(0);
   });
 
   it("every family file is valid and has at least 5 paraphrase templates", () => {

@@ -65,11 +65,24 @@ export async function evolve(options: {
     let draws = 0;
     const next = () => uniform(`${options.seed}|${family}|${draws++}`);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!;
+    // The split rule places no seen paraphrase with a held-out operator: such a variant would carry seen words into
+    // a held-out split. The search only makes variants the rule places.
+    const splitFor = (base: number, chain: readonly string[]) => splitOf(config, families.get(family)!, plain[base]!.template ?? 0, chain);
+    const operatorsFor = (base: number, chain: readonly string[]) => OPERATORS.filter((op) => !chain.includes(op) && splitFor(base, [...chain, op]) !== null);
+    const anyBaseFor = (chain: readonly string[]) => {
+      const fitting = plain.map((_, i) => i).filter((i) => splitFor(i, chain) !== null);
+      return fitting.length === 0 ? Math.floor(next() * plain.length) : pick(fitting);
+    };
+    const randomGenome = (length: number): Genome => {
+      const base = Math.floor(next() * plain.length);
+      const chain: string[] = [];
+      while (chain.length < length && operatorsFor(base, chain).length > 0) chain.push(pick(operatorsFor(base, chain)));
+      return { base, chain };
+    };
     const variant = (g: Genome): AttackCase => {
       const base = plain[g.base]!;
       const id = `${base.id}--evolved-${g.chain.join("+") || "plain"}`;
-      // A variant the split rule places nowhere (a seen paraphrase with a held-out operator) is an unseen form: near.
-      const split = splitOf(config, families.get(family)!, base.template ?? 0, g.chain) ?? "near";
+      const split = splitFor(g.base, g.chain)!;
       const payload = applyChain(base.injection.text, base.injection.core as string, g.chain, { set: split === "seen" ? "seen" : "held_out", key: id });
       return {
         ...base,
@@ -101,16 +114,16 @@ export async function evolve(options: {
     };
     const mutate = (g: Genome): Genome => {
       const r = next();
-      if (r < 0.2) return { base: Math.floor(next() * plain.length), chain: g.chain };
-      if (r < 0.5 || g.chain.length === 0) {
-        const op = pick(OPERATORS.filter((o) => !g.chain.includes(o)));
-        return { base: g.base, chain: [...g.chain, op].slice(-4) };
-      }
-      if (r < 0.7) return { base: g.base, chain: g.chain.filter((_, i) => i !== Math.floor(next() * g.chain.length)) };
+      if (r < 0.2) return { base: anyBaseFor(g.chain), chain: g.chain };
+      const addable = operatorsFor(g.base, g.chain);
+      if ((r < 0.5 || g.chain.length === 0) && addable.length > 0) return { base: g.base, chain: [...g.chain, pick(addable)].slice(-4) };
+      if (r < 0.7 || g.chain.length === 0) return { base: g.base, chain: g.chain.filter((_, i) => i !== Math.floor(next() * g.chain.length)) };
       const at = Math.floor(next() * g.chain.length);
-      return { base: g.base, chain: g.chain.map((op, i) => (i === at ? pick(OPERATORS.filter((o) => !g.chain.includes(o))) : op)) };
+      const rest = g.chain.filter((_, i) => i !== at);
+      const swaps = operatorsFor(g.base, rest);
+      return swaps.length === 0 ? g : { base: g.base, chain: g.chain.map((op, i) => (i === at ? pick(swaps) : op)) };
     };
-    let generation: Genome[] = Array.from({ length: population }, () => ({ base: Math.floor(next() * plain.length), chain: next() < 0.5 ? [] : [pick(OPERATORS)] }));
+    let generation: Genome[] = Array.from({ length: population }, () => randomGenome(next() < 0.5 ? 0 : 1));
     let best = 0;
     // Generations are bounded too: once the search has seen every variant it can reach, it stops.
     for (let round = 0; queries < options.budget && bypassAt === null && round < options.budget * 4; round++) {
@@ -122,7 +135,7 @@ export async function evolve(options: {
         if (bypassAt !== null) break;
       }
       // A generation of variants already tried spends no query: restart part of it at random.
-      if (queries === before) generation = generation.map((g, i) => (i % 2 === 0 ? g : { base: Math.floor(next() * plain.length), chain: [pick(OPERATORS), pick(OPERATORS)].filter((op, j, a) => a.indexOf(op) === j) }));
+      if (queries === before) generation = generation.map((g, i) => (i % 2 === 0 ? g : randomGenome(2)));
       ranked.sort((a, b) => b.f - a.f);
       best = Math.max(best, ranked[0]?.f ?? 0);
       const parents = ranked.slice(0, Math.max(1, Math.floor(ranked.length / 2))).map((x) => x.g);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { memoryQuarantine } from "../../defenses/builtins/memory-quarantine.ts";
 import { loadDefenseConfiguration } from "../../defenses/config.ts";
+import { loadCorpus } from "../corpus.ts";
+import { getSuite } from "../suites/registry.ts";
 import { findCase, runAttackCase } from "../testing/episodes.ts";
 
 /** Long memory campaigns end to end: poisoning through content and through a query, with one memory store. */
@@ -25,7 +27,10 @@ describe("memory campaigns", () => {
     const outcome = await runAttackCase(query, []);
     expect(outcome.attackSucceeded).toBe(true);
     expect(outcome.episodes.map((e) => e.attacker_turn)).toEqual([true, false, false, false, false, false]);
-    expect(outcome.events.filter((e) => e.kind === "memory_read").map((e) => e.source)).toContain("memory:attacker");
+    // The attacker is a member of the team: its note reads as a colleague's, like any other colleague's note.
+    const attack = loadCorpus().find((c) => c.id === query)!;
+    expect(getSuite(attack.suite).people.team).toContain(attack.principal);
+    expect(outcome.events.filter((e) => e.kind === "memory_read").map((e) => e.source)).toContain(`memory:${attack.principal}`);
   });
 
   it("KNOWN LIMITATION: memory quarantine does not stop a query-only injection (the attacker wrote it in its own session, untainted)", async () => {

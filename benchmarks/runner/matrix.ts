@@ -9,7 +9,7 @@ import { AttackFileError } from "../../attacks/load.ts";
 import { checkAgainstSuite, loadCorpus } from "../corpus.ts";
 import { injecAgentSuite } from "../suites/injecagent/index.ts";
 import { getSuite } from "../suites/registry.ts";
-import type { Suite } from "../suites/suite.ts";
+import { benignCampaign, type Suite } from "../suites/suite.ts";
 import { globMatcher, type RunConfig } from "./config.ts";
 import { type Campaign, campaignId } from "./episode.ts";
 import { hashOf } from "./manifest.ts";
@@ -91,8 +91,9 @@ export function buildMatrix(config: RunConfig, run: ResolvedRun, shard?: Shard):
           if (config.benign) {
             for (const agent of config.agents) {
               for (const task of suite.tasks) {
-                const id = campaignId(suite.name, agent, defense.name, model.name, seed, null, task.id);
-                out.push({ id, suite, system: systemFor(model, suite, agent), defense, model, seed, attack: null, tasks: [task] });
+                const tasks = benignCampaign(suite, task);
+                const id = campaignId(suite.name, agent, defense.name, model.name, seed, null, tasks.map((t) => t.id).join(","));
+                out.push({ id, suite, system: systemFor(model, suite, agent), defense, model, seed, attack: null, tasks });
               }
             }
           }

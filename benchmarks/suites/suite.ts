@@ -146,3 +146,9 @@ export function parseTasks<W>(json: unknown, file: string, predicate: z.ZodType<
   if (problems.length > 0) throw new SuiteError(`${file}: invalid task file\n${formatIssues(file, problems)}`);
   return parsed.data;
 }
+
+/** The tasks a benign campaign runs for a task: the task it comes after (a colleague's note it uses), then itself. */
+export function benignCampaign(suite: Pick<Suite, "tasks">, task: UserTask): UserTask[] {
+  const before = task.after === undefined ? undefined : suite.tasks.find((t) => t.id === task.after);
+  return before ? [before, task] : [task];
+}

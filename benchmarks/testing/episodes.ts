@@ -6,7 +6,7 @@ import type { Defense } from "../../defenses/types.ts";
 import { loadCorpus } from "../corpus.ts";
 import { type CampaignResult, campaignId, runCampaign } from "../runner/episode.ts";
 import { getSuite, SUITES } from "../suites/registry.ts";
-import type { Suite } from "../suites/suite.ts";
+import { benignCampaign, type Suite } from "../suites/suite.ts";
 
 /**
  * Runs single campaigns with real agents, suites and a given defense stack: how tests show that a layer stops an
@@ -98,7 +98,7 @@ export async function runBenignTask(suiteName: string, taskId: string, layers: r
   const handle = model(options.model ?? "sim:obedient");
   const agent = options.agent ?? "single";
   const result = await runCampaign(
-    { id: campaignId(suite.name, agent, "test", handle.name, 1, null, taskId), suite, system: system(handle, suite, agent), defense: configuration(layers), model: handle, seed: 1, attack: null, tasks: [task] },
+    { id: campaignId(suite.name, agent, "test", handle.name, 1, null, taskId), suite, system: system(handle, suite, agent), defense: configuration(layers), model: handle, seed: 1, attack: null, tasks: benignCampaign(suite, task) },
     "test",
   );
   if (result.episodes.some((e) => e.error)) throw new Error(`episode error: ${result.episodes.map((e) => e.error_message).join("; ")}`);

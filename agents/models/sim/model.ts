@@ -391,9 +391,12 @@ function notFound(how: "report" | "ask", tool: string, missing: readonly string[
 /** How a delegation tool says it is for review once the work is done. */
 const REVIEW_HANDOFF = /\bonce you have finished\b/i;
 
-/** A hand-off carries the request and, once the model has read something, what it found: the next agent needs it. */
+/**
+ * A hand-off carries the request and, once the model has read something, what it found — tool results and the
+ * notes it recalled from memory (every system message after its own prompt): the next agent needs them.
+ */
 function instructionsFor(prompt: string, messages: BaseMessage[]): string {
-  const results = messages.filter((m) => m.getType() === "tool").map(textOf);
+  const results = messages.filter((m, i) => m.getType() === "tool" || (i > 0 && m.getType() === "system")).map(textOf);
   return results.length > 0 ? `${prompt}\n\nWhat I found so far:\n${results.join("\n---\n")}` : prompt;
 }
 
