@@ -112,6 +112,8 @@ function fillersOf(c: AttackCase, count: number): string[] {
   const writes = (t: (typeof suite.tasks)[number]) => t.plan.some((s) => s.tool === SAVE_MEMORY_TOOL);
   const key = (id: string) => createHash("sha256").update(`${c.id}|${id}`).digest("hex");
   return suite.tasks
+    // The user's own tasks: a colleague's task, or one that needs the task before it, is a campaign of its own.
+    .filter((t) => t.principal === undefined && t.after === undefined)
     .filter((t) => !c.campaign.includes(t.id) && (trigger === "" || !normalise(t.prompt).includes(trigger)))
     .sort((a, b) => Number(writes(b)) - Number(writes(a)) || (key(a.id) < key(b.id) ? -1 : 1))
     .slice(0, count)
