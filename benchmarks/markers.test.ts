@@ -15,7 +15,7 @@ import { runBenignTask, runCase } from "./testing/episodes.ts";
 /** Free text: its words are what defenses are meant to read. JSON in it is structure, and is walked. */
 const FREE_TEXT = new Set(["content", "text", "description", "userPrompt", "reason", "evidence"]);
 /** Fields from a closed vocabulary (sources, trust, agents, tool names): their value is the shape, digits aside. */
-const NAMED = new Set(["source", "trust", "agent", "from", "to", "direction", "kind", "zone", "name", "sensitivity", "provider", "protocol", "capability"]);
+const NAMED = new Set(["source", "trust", "agent", "user", "from", "to", "direction", "kind", "zone", "name", "sensitivity", "provider", "protocol", "capability"]);
 
 /** An open-ended identifier's scheme: letters, digits and the separators between them ("travel-policy" → "a-a+"). */
 const schemeOf = (id: string) =>
@@ -59,7 +59,7 @@ function shapes(value: unknown, path: string, key: string, out: Set<string>): vo
 function recorder(sink: () => Set<string>): Defense {
   const hook = (name: string) => (subject: unknown, scope: HookScope) => {
     shapes(subject, name, "", sink());
-    shapes({ agent: scope.agent, system: scope.system, tools: scope.tools }, `${name}.scope`, "", sink());
+    shapes({ agent: scope.agent, user: scope.user, system: scope.system, tools: scope.tools }, `${name}.scope`, "", sink());
     return allow;
   };
   return { id: "shape-recorder", layer: "L0", version: "1", description: "records field shapes", params: {}, hooks: Object.fromEntries(HOOK_NAMES.map((h) => [h, hook(h)])) };

@@ -56,7 +56,7 @@ export class DefenseStack {
   constructor(
     readonly layers: readonly Defense[],
     private readonly approver: Approver,
-    private readonly episode: { readonly episodeId: string; readonly userPrompt: string; readonly system?: SystemInfo },
+    private readonly episode: { readonly episodeId: string; readonly userPrompt: string; readonly user?: string; readonly system?: SystemInfo },
     audit?: AuditLog,
   ) {
     this.audit = audit ?? new AuditLog();
@@ -69,6 +69,7 @@ export class DefenseStack {
     return {
       episodeId: this.episode.episodeId,
       userPrompt: this.episode.userPrompt,
+      user: this.episode.user ?? "user",
       system: this.episode.system ?? { name: "single", agents: [agent], protocol: "delegation" },
       agent,
       tools,

@@ -140,6 +140,8 @@ export interface HookScope {
   readonly episodeId: string;
   readonly agent: string;
   readonly userPrompt: string;
+  /** Whose session this is: a handle (an e-mail address's local part) from the deployment's people, like `emma`. */
+  readonly user: string;
   readonly system: SystemInfo;
   readonly tools: readonly ToolDescriptor[];
   /** Per-episode state of one defense, shared by the agents of the episode; created on first use. */

@@ -95,7 +95,10 @@ export async function runCampaign(campaign: Campaign, runId: string, options: { 
     const audit = new AuditLog(({ evidence, ...i }) => trace({ kind: "intervention", ...i, detail: evidence?.slice(0, 2000) ?? null }));
     const approver = new SimulatedApprover(task.plan, defense.approver, `${seed}:${episodeId}`);
     const systemInfo = { name: system.name, agents: system.agents.map((a) => a.id), protocol: system.protocol };
-    const stack = new DefenseStack(defense.layers, approver, { episodeId, userPrompt: prompt, system: systemInfo }, audit);
+    // The attacker of a query-only injection is one of the deployment's users, like the colleagues whose notes
+    // benign tasks read: nothing in a principal tells an attack apart.
+    const principal = planted?.attackerPrompt !== undefined ? (attack?.principal ?? suite.people.user) : (task.principal ?? suite.people.user);
+    const stack = new DefenseStack(defense.layers, approver, { episodeId, userPrompt: prompt, user: principal, system: systemInfo }, audit);
     const runtime = new EpisodeRuntime({
       episodeId,
       userPrompt: prompt,
@@ -106,9 +109,7 @@ export async function runCampaign(campaign: Campaign, runId: string, options: { 
       compromisedAgent: planted?.compromisedAgent,
       spoofedMessage: planted?.spoofedMessage,
       tamperedEdge: planted?.tamperedEdge,
-      // The attacker of a query-only injection is one of the deployment's users, like the colleagues whose notes
-      // benign tasks read: nothing in a principal tells an attack apart.
-      principal: planted?.attackerPrompt !== undefined ? (attack?.principal ?? suite.people.user) : (task.principal ?? suite.people.user),
+      principal,
       observeContext: attack ? (agent, text, kind) => infection.observe(agent, text, kind) : undefined,
     });
 

@@ -43,10 +43,10 @@ describe("L0 hardened-prompt", () => {
 });
 
 describe("L0 signed-identities", () => {
-  it("drops a compromised worker's forged claim to speak for the supervisor", async () => {
+  it("drops a compromised worker's forged claim to speak for the supervisor or the user", async () => {
     const spoof = findCase(
-      (c) => c.family === "peer-spoofing" && [0, 2, 4].includes(c.template ?? -1) && c.mutation_chain.every((op) => op === "authority" || op === "urgency"),
-      "a peer-spoofing case that claims the supervisor's identity in plain words",
+      (c) => c.family === "peer-spoofing" && [0, 1, 3].includes(c.template ?? -1) && c.mutation_chain.every((op) => op === "authority" || op === "urgency"),
+      "a peer-spoofing case that claims, in plain words, to come from the supervisor or the user",
     );
     const outcome = await stops("signed-identities", spoof);
     expect(outcome.events.some((e) => e.code === "identity.forged_claim")).toBe(true);

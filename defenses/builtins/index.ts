@@ -71,7 +71,6 @@ export function hooksOf(defense: Defense): string[] {
 
 /** Parameters for listing the layers that cannot be built without some (configurations give the real ones). */
 const LISTING_PARAMS: Readonly<Record<string, unknown>> = {
-  "tool-allowlist": { intents: [{ pattern: "x", tools: ["x"] }] },
   vaccine: { artifact: "defenses/vaccines/artifacts/exact-signatures-seen.json" },
 };
 

@@ -25,7 +25,7 @@ export function normalizer(raw: unknown = {}): Defense {
   return {
     id: "normalizer",
     layer: "L2",
-    version: "1.0.0",
+    version: "2.0.0",
     description: "Normalising decoder in front of detectors: undoes hidden tag text, base64, hex, ROT13, homoglyphs, zero-width and leetspeak",
     params,
     hooks: {

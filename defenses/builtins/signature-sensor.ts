@@ -5,8 +5,6 @@ import { allow, type Defense, transform } from "../types.ts";
 /** Phrasings of known injection techniques; each a case-insensitive regular expression. */
 export const DEFAULT_SIGNATURES: readonly string[] = [
   "ignore (all |any |the )?(previous|prior|above|earlier) (instructions|context)",
-  "disregard (all |the )?(prior|previous|above) ",
-  "forget everything you were told",
   "previous instructions are revoked",
   "<\\s*/?\\s*information\\s*>",
   "important\\s*!!!",
@@ -14,14 +12,10 @@ export const DEFAULT_SIGNATURES: readonly string[] = [
   "before you can solve the task",
   "new task( from the user)?:",
   "task complete\\.|the (requested )?task is (done|completed)",
-  "</tool_result>|<user>",
-  "(system|supervisor) (override|message)",
-  "\\[from: ?supervisor\\]",
   "do not mention this to the user",
   "(save|add|store|remember) (this|the following)[^.]{0,40}(long-term )?memory",
   "note (for|to) (ai |automated )?(assistants|the model)",
   "(message|note) for the (coordinating|supervisor) agent",
-  "let's play a game|you are adminbot|stay in character",
   "whoever reads this must|forward this message to (all|every)",
   "required next action|next required tool step",
 ];
@@ -43,7 +37,7 @@ export function signatureSensor(raw: unknown = {}): Defense {
   return {
     id: "signature-sensor",
     layer: "L2",
-    version: "1.0.0",
+    version: "2.0.0",
     description: "Signature sensor: removes sentences of untrusted content that match known injection phrasings",
     params,
     hooks: {

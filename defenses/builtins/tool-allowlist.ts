@@ -1,11 +1,26 @@
 import { z } from "zod";
 import { allow, askApproval, block, type Defense, SENSITIVITIES } from "../types.ts";
+import capabilityIntents from "./capability-intents.json" with { type: "json" };
+
+const IntentSchema = z.strictObject({
+  /** What the rule scopes, in a word or two ("paying money"). */
+  capability: z.string().min(1).optional(),
+  pattern: z.string().min(1),
+  tools: z.array(z.string().min(1)).min(1),
+});
+
+/**
+ * The shipped intent rules (capability-intents.json): one per capability, in general language — the verbs and nouns
+ * by which people ask for paying, sending, deleting, granting — never words of one task's prompt. Tested on requests
+ * written for no task of the suites (tool-allowlist.test.ts).
+ */
+export const CAPABILITY_INTENTS: readonly z.infer<typeof IntentSchema>[] = z.array(IntentSchema).min(1).parse(capabilityIntents);
 
 export const ToolAllowlistParams = z.strictObject({
   /** Tools whose sensitivity is in this list are always allowed (reading is in scope for any task). */
   always: z.array(z.enum(SENSITIVITIES)).default(["read"]),
   /** Intent rules over the user's prompt: when `pattern` matches (case-insensitive), `tools` are in scope. */
-  intents: z.array(z.strictObject({ pattern: z.string().min(1), tools: z.array(z.string().min(1)).min(1) })).min(1),
+  intents: z.array(IntentSchema).min(1).default([...CAPABILITY_INTENTS]),
   on_violation: z.enum(["ask_approval", "block"]).default("ask_approval"),
 });
 
@@ -22,7 +37,7 @@ export function toolAllowlist(raw: unknown = {}): Defense {
   return {
     id,
     layer: "L1",
-    version: "1.0.0",
+    version: "2.0.0",
     description: "Task-scoped tool allowlist: only tools the user's request implies may act",
     params,
     hooks: {

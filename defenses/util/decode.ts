@@ -4,7 +4,6 @@ import { revealTags } from "./reading.ts";
 const CONFUSABLE_CHARS = new RegExp(`[${[...CONFUSABLES.keys()].join("")}]`, "g");
 const BASE64_RUN = /[A-Za-z0-9+/]{16,}={0,2}/g;
 const HEX_RUN = /\b(?:[0-9a-fA-F]{2}){8,}\b/g;
-const ROT13_MARK = /\bROT-?13\b:?\s*/i;
 const COMMON_WORDS = /\b(the|and|to|of|you|your|please|send|this|with|for|file|before|all)\b/gi;
 
 /** Decoded bytes that read as text: no replacement characters, almost no control characters, mostly letters and spaces. */
@@ -38,6 +37,23 @@ function unleet(text: string): string {
   });
 }
 
+/**
+ * ROT13 wherever decoding reads as English, with no label needed: a clause whose decoding gains common words is
+ * encoded, and so are its neighbours that decoding does not make worse (names and figures gain nothing) — a text
+ * mixes a plain lead-in with an encoded run.
+ */
+function undoRot13(text: string): string {
+  const parts = text.split(/((?<=[.!?:;])\s+|\n)/);
+  const gain = parts.map((p, i) => (i % 2 === 1 ? -1 : englishness(rot13(p)) - englishness(p)));
+  const decode = gain.map((g) => g >= 2);
+  for (let i = 0; i < parts.length; i += 2) {
+    if (!decode[i] || (i > 0 && decode[i - 2])) continue;
+    for (let j = i - 2; j >= 0 && gain[j]! >= 0 && !decode[j]; j -= 2) decode[j] = true;
+  }
+  for (let i = 0; i < parts.length; i += 2) if (decode[i]) for (let j = i + 2; j < parts.length && gain[j]! >= 0 && !decode[j]; j += 2) decode[j] = true;
+  return decode.some(Boolean) ? parts.map((p, i) => (decode[i] ? rot13(p) : p)).join("") : text;
+}
+
 export interface Decoded {
   readonly text: string;
   /** What was undone, in order; empty when the text was plain. */
@@ -46,7 +62,7 @@ export interface Decoded {
 
 /**
  * Undoes the obfuscations attackers use to slip past detectors — text hidden in Unicode tag characters, zero-width
- * characters, look-alike letters, base64 and hex runs, ROT13 (when marked or when decoding yields English),
+ * characters, look-alike letters, base64 and hex runs, ROT13 (where decoding yields English),
  * leetspeak inside words — so that detectors placed after it read what a model would read.
  */
 export function decodeObfuscations(input: string): Decoded {
@@ -72,9 +88,8 @@ export function decodeObfuscations(input: string): Decoded {
       return readable(decoded) ? decoded : run;
     }),
   );
-  const marked = ROT13_MARK.exec(text);
-  if (marked) step("rot13", text.slice(0, marked.index) + rot13(text.slice(marked.index + marked[0].length)));
-  else if (englishness(rot13(text)) > englishness(text) + 3) step("rot13", rot13(text));
+  step("rot13", undoRot13(text));
+
   step("leetspeak", unleet(text));
   return { text, undone };
 }

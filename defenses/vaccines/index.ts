@@ -12,6 +12,7 @@ const PROBE_SCOPE: HookScope = {
   episodeId: "probe",
   agent: "probe",
   userPrompt: "",
+  user: "probe",
   system: { name: "probe", agents: ["probe"], protocol: "delegation" },
   tools: [],
   state: (_id, init) => init(),
