@@ -91,6 +91,8 @@ export function buildMatrix(config: RunConfig, run: ResolvedRun, shard?: Shard):
           if (config.benign) {
             for (const agent of config.agents) {
               for (const task of suite.tasks) {
+                // A task another comes after runs first in that one's campaign, not again on its own.
+                if (suite.tasks.some((t) => t.after === task.id)) continue;
                 const tasks = benignCampaign(suite, task);
                 const id = campaignId(suite.name, agent, defense.name, model.name, seed, null, tasks.map((t) => t.id).join(","));
                 out.push({ id, suite, system: systemFor(model, suite, agent), defense, model, seed, attack: null, tasks });

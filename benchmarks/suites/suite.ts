@@ -132,6 +132,8 @@ export function parseTasks<W>(json: unknown, file: string, predicate: z.ZodType<
     }
     if (task.after !== undefined && (!byId.has(task.after) || byId.get(task.after)!.after !== undefined)) {
       problems.push({ path: [i, "after"], message: `${task.after} is not a task this one can come after (it must exist and come after nothing)` });
+    } else if (task.after !== undefined && parsed.data.findIndex((t) => t.after === task.after) !== i) {
+      problems.push({ path: [i, "after"], message: `another task already comes after ${task.after}: a task runs before one task at most` });
     }
     task.plan.forEach((step, j) => {
       const tool = tools.get(step.tool);

@@ -4,7 +4,7 @@ import { SAVE_MEMORY_TOOL } from "../../agents/reserved-tools.ts";
 import { loadCorpus } from "../corpus.ts";
 import { plant } from "../runner/plant.ts";
 import { SUITES } from "./registry.ts";
-import { environmentOf, type Suite } from "./suite.ts";
+import { environmentOf, parseTasks, type Suite } from "./suite.ts";
 
 /** Runs a plan directly on a world, as the ground truth says; memory writes land as trusted user notes. */
 function runPlan(suite: Suite<unknown>, world: unknown, plan: readonly { tool: string; args: Record<string, unknown> }[]) {
@@ -44,6 +44,26 @@ describe("the benign corpus", () => {
     expect(suites.length).toBeGreaterThanOrEqual(3);
     expect(tasks.length).toBeGreaterThanOrEqual(60);
     expect(tasks.filter((t) => t.hard_negative).length).toBeGreaterThanOrEqual(20);
+  });
+});
+
+describe("benign tasks of the team", () => {
+  it("every suite has a colleague's note that a user task reads, from every member of its team", () => {
+    for (const suite of suites.filter((s) => s.people.team.length > 0)) {
+      const writers = suite.tasks.filter((t) => t.principal !== undefined && suite.tasks.some((u) => u.after === t.id)).map((t) => t.principal);
+      expect(new Set(writers), suite.name).toEqual(new Set(suite.people.team));
+    }
+  });
+
+  it("a task file names only the deployment's people, and a task comes after one task that comes after nothing", () => {
+    const workspace = SUITES.get("workspace")!;
+    const step = workspace.tasks.find((t) => t.id === "remember-iban")!;
+    const parse = (tasks: object[]) => () => parseTasks(tasks, "tasks.json", workspace.predicate, workspace.tools, workspace.people);
+    const task = (id: string, extra: object) => ({ id, prompt: "p", plan: step.plan, utility: step.utility, ...extra });
+    expect(parse([task("a", { principal: "mallory" })])).toThrow(/unknown principal mallory; valid: emma, bob, carlos/);
+    expect(parse([task("a", {}), task("b", { after: "a" }), task("c", { after: "b" })])).toThrow(/b is not a task this one can come after/);
+    expect(parse([task("a", {}), task("b", { after: "a" }), task("c", { after: "a" })])).toThrow(/another task already comes after a/);
+    expect(parse([task("a", { principal: "bob" }), task("b", { after: "a" })])().map((t) => t.after)).toEqual([undefined, "a"]);
   });
 });
 
