@@ -160,18 +160,26 @@ export function layerAblation(rows: readonly ReportRow[]): ChartSpec {
   };
 }
 
-/** Block rate on seen, near and far variants: does a defense stop what it was not built from? */
+/**
+ * Block rate on seen, near and far variants: does a defense stop what it was not built from? A learned
+ * configuration's training split is drawn as a hollow square marked training, and does not choose what is shown.
+ */
 export function generalizationChart(rows: readonly ReportRow[], limit = 10): ChartSpec {
   const overall = new Map<string, number>();
-  for (const r of rows) if (r.block_rate !== null) overall.set(r.defense, Math.max(overall.get(r.defense) ?? 0, r.block_rate));
+  for (const r of rows) if (r.block_rate !== null && !r.training) overall.set(r.defense, Math.max(overall.get(r.defense) ?? 0, r.block_rate));
   const shown = new Set([...overall].filter(([d, br]) => d !== "none" && br > 0).sort((a, b) => b[1] - a[1]).slice(0, limit).map(([d]) => d));
-  const values = rows.filter((r) => shown.has(r.defense) && r.block_rate !== null).map((r) => ({ ...pick(r), split: String(r.split) }));
+  const values = rows
+    .filter((r) => shown.has(r.defense) && r.block_rate !== null)
+    .map((r) => ({ ...pick(r), split: String(r.split), role: r.training ? "training (learned from)" : "test" }));
   return {
     name: "generalization",
     title: "Generalization by split",
     spec: {
       $schema: SCHEMA,
-      title: { text: "Block rate on seen, near and far variants", subtitle: `the ${shown.size} configurations with the highest block rate · Wilson 95% intervals` },
+      title: {
+        text: "Block rate on seen, near and far variants",
+        subtitle: `the ${shown.size} configurations with the highest held-out block rate · Wilson 95% intervals · ■ a split the configuration learned from`,
+      },
       config,
       data: { values },
       facet: { column: { field: "model", type: "nominal", title: null } },
@@ -183,7 +191,14 @@ export function generalizationChart(rows: readonly ReportRow[], limit = 10): Cha
           color: { field: "defense", type: "nominal", title: "configuration" },
         },
         layer: [
-          { mark: { type: "line", point: true }, encoding: { y: { field: "block_rate", ...rate("block rate") } } },
+          { mark: { type: "line" }, encoding: { y: { field: "block_rate", ...rate("block rate") } } },
+          {
+            mark: { type: "point", filled: true, size: 60 },
+            encoding: {
+              y: { field: "block_rate", type: "quantitative" },
+              shape: { field: "role", type: "nominal", title: "split", scale: { domain: ["test", "training (learned from)"], range: ["circle", "square"] } },
+            },
+          },
           { mark: { type: "rule", opacity: 0.6 }, encoding: { y: { field: "block_rate_lo", type: "quantitative" }, y2: { field: "block_rate_hi" } } },
         ],
       },

@@ -37,7 +37,8 @@ function cell(row: ReportRow, key: string): string {
 }
 
 function grid(rows: readonly ReportRow[], by: readonly string[]): { header: string[]; body: string[][] } {
-  const keys = ["defense", "model", ...by];
+  // Which attacks a row counts matters once a configuration learned from some of them.
+  const keys = ["defense", "model", ...by, ...(rows.some((r) => r.trained_on) ? ["attacks_scored"] : [])];
   const usedTokens = rows.some((r) => Number(r.tokens ?? 0) > 0);
   const shown = SHOWN.filter(([k]) => usedTokens || !COST_COLUMNS.has(k));
   const header = [...keys, ...shown.map(([, h]) => h)];
@@ -140,4 +141,4 @@ export const INFECTION_LEGEND =
   "infection rate: agents that executed an attacker action / agents · spread rate: episodes whose infection reached another agent · depth: hand-offs from the agent first reached to the farthest infected one · contained: exposed episodes in which a stop ended the spread · steps: model outputs, tool calls and messages from first exposure to that stop";
 
 export const METRIC_LEGEND =
-  "BU benign utility · ASR attack success rate · BR block rate (vs. the undefended baseline) · AIR autoimmunity rate (benign episodes with a stop, quarantine, approval request or a rewrite that removed information) · rewrites: benign episodes whose content was only marked, delimited or normalised · UA utility under attack · friction: approvals per benign episode · [lo–hi] Wilson 95%";
+  "BU benign utility · ASR attack success rate · BR block rate (vs. the undefended baseline) · AIR autoimmunity rate (benign episodes with a stop, quarantine, approval request or a rewrite that removed information) · rewrites: benign episodes whose content was only marked, delimited or normalised · UA utility under attack · friction: approvals per benign episode · [lo–hi] Wilson 95% · attacks_scored: a configuration with a learned layer (a vaccine) is scored on the splits it did not learn from (held-out); broken down by split, its training split says training";

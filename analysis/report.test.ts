@@ -100,3 +100,51 @@ describe("report metrics on a hand-computed fixture", () => {
     await expect(computeReport(db, ["colour"])).rejects.toThrow(/unknown breakdown "colour". Valid breakdowns: suite, agent_system, surface/);
   });
 });
+
+describe("a configuration with a learned layer", () => {
+  // `v` learned from seen: it blocks all three seen cases and one of three held-out (near) cases.
+  const cases = [
+    ["s1", "seen", false],
+    ["s2", "seen", false],
+    ["s3", "seen", false],
+    ["n1", "near", false],
+    ["n2", "near", true],
+    ["n3", "near", true],
+  ] as const;
+  const rows = [
+    row({ defense: "none", user_task: "t1" }),
+    row({ defense: "v", user_task: "t1" }),
+    ...cases.flatMap(([id, split, success]) => [
+      row({ defense: "none", user_task: "t1", attack_id: id, split, surface: "tool_output", attack_success: true }),
+      row({ defense: "v", user_task: "t1", attack_id: id, split, surface: "tool_output", attack_success: success, interventions: success ? 0 : 1 }),
+    ]),
+  ];
+  let db: ResultsDatabase;
+  beforeAll(async () => {
+    const dir = await writeFixtureRun(rows, { defenses: [{ name: "none", hash: "h0" }, { name: "v", hash: "h1", trained_on: ["seen"] }] });
+    db = await openResults([dir]);
+  });
+  afterAll(() => db.close());
+
+  it("is scored on the splits it did not learn from, and says so", async () => {
+    const v = (await computeReport(db)).find((r) => r.defense === "v")!;
+    expect(v).toMatchObject({ trained_on: "seen", attacks_scored: "held-out", n_attack: 3, n_block_base: 3 });
+    expect(v.block_rate).toBeCloseTo(1 / 3);
+    const none = (await computeReport(db)).find((r) => r.defense === "none")!;
+    expect(none).toMatchObject({ trained_on: null, attacks_scored: "all", n_attack: 6 });
+  });
+
+  it("counts its training split only when asked", async () => {
+    const v = (await computeReport(db, [], { includeTraining: true })).find((r) => r.defense === "v")!;
+    expect(v).toMatchObject({ attacks_scored: "all", n_attack: 6 });
+    expect(v.block_rate).toBeCloseTo(4 / 6);
+  });
+
+  it("broken down by split, marks the training split", async () => {
+    const bySplit = (await computeReport(db, ["split"])).filter((r) => r.defense === "v");
+    expect(bySplit.map((r) => [r.split, r.attacks_scored, r.block_rate])).toEqual([
+      ["near", "test", 1 / 3],
+      ["seen", "training", 1],
+    ]);
+  });
+});

@@ -40,10 +40,24 @@ export type ReportRow = Record<string, unknown> & {
   utility_under_attack: number | null;
   friction: number | null;
   errors: number;
+  /** The splits the configuration's learned layers were trained on, comma-separated; null when it learned nothing. */
+  trained_on: string | null;
+  /** The row's attack units are of a split the configuration learned from (a training score). */
+  training: boolean;
+  /**
+   * Which attack units the row's attack metrics count: `all`; `held-out` (a learned configuration without its
+   * training split); and, broken down by split, `training` or `test`.
+   */
+  attacks_scored: "all" | "held-out" | "training" | "test";
 };
 
-/** Computes the report in DuckDB. `by` adds breakdown columns after `defense, model`. */
-export async function computeReport(db: ResultsDatabase, by: readonly string[] = []): Promise<ReportRow[]> {
+/**
+ * Computes the report in DuckDB. `by` adds breakdown columns after `defense, model`. A configuration with a learned
+ * layer is scored on the splits it did not learn from: its training split's attack units are left out of its
+ * attack metrics, unless `includeTraining` — or the report is broken down by split, where each split is its own
+ * row and the training one says so (`training`).
+ */
+export async function computeReport(db: ResultsDatabase, by: readonly string[] = [], options: { readonly includeTraining?: boolean } = {}): Promise<ReportRow[]> {
   for (const column of by) {
     if (!BREAKDOWNS.includes(column)) throw new ResultsError(`unknown breakdown "${column}". Valid breakdowns: ${BREAKDOWNS.join(", ")}`);
   }
@@ -52,8 +66,12 @@ export async function computeReport(db: ResultsDatabase, by: readonly string[] =
   const rowSource = keys.length === benignKeys.length ? "episodes" : "attack_pairs";
   const sql = REPORT_SQL.replaceAll("{{benign_keys}}", benignKeys.join(", "))
     .replaceAll("{{keys}}", keys.join(", "))
-    .replaceAll("{{row_source}}", rowSource);
-  return (await queryRows(db.connection, sql)) as ReportRow[];
+    .replaceAll("{{row_source}}", rowSource)
+    .replaceAll("{{attack_filter}}", options.includeTraining || by.includes("split") ? "true" : "NOT training");
+  const rows = (await queryRows(db.connection, sql)) as ReportRow[];
+  const scored = (r: ReportRow): ReportRow["attacks_scored"] =>
+    by.includes("split") ? (r.trained_on === null ? "all" : r.training ? "training" : "test") : r.trained_on !== null && !options.includeTraining ? "held-out" : "all";
+  return rows.map((r) => ({ ...r, attacks_scored: scored(r) }));
 }
 
 const PAIRED_SQL = readFileSync(new URL("./sql/paired.sql", import.meta.url), "utf8");

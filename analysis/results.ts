@@ -31,6 +31,8 @@ export interface RunManifest {
       | { readonly kind: "flip"; readonly error_rate: number }
       | { readonly kind: "human"; readonly approve_unneeded: number; readonly approve_unneeded_max: number; readonly refuse_needed: number; readonly habituation: number };
     readonly approver_error_rate?: number;
+    /** The attack splits the configuration's learned layers were trained on (since issue 16; older runs: unknown). */
+    readonly trained_on?: readonly string[];
   }[];
   readonly models: readonly { readonly name: string }[];
   readonly corpus: { readonly cases: number; readonly hash: string };
@@ -160,6 +162,10 @@ export async function openResults(runDirs: readonly string[], options: { baselin
       throw new ResultsError(`refusing to pool these runs: ${overlap!.n} episodes appear in more than one of them, and would count twice. Pool disjoint runs (shards, other configurations or models), or report each run alone.`);
     }
   }
+  // Which splits each configuration learned from: its block rate there is a training score (views.sql).
+  await connection.run("CREATE TABLE training (defense VARCHAR, split VARCHAR)");
+  const trained = [...new Set([...manifests.values()].flatMap((m) => m.defenses.flatMap((d) => (d.trained_on ?? []).map((s) => `(${sqlString(d.name)}, ${sqlString(s)})`))))];
+  if (trained.length > 0) await connection.run(`INSERT INTO training VALUES ${trained.join(", ")}`);
   await connection.run(`SET VARIABLE baseline = ${sqlString(options.baseline ?? "none")}`);
   await connection.run(VIEWS);
   return {

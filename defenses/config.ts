@@ -45,6 +45,8 @@ export interface DefenseConfiguration {
   readonly layers: readonly Defense[];
   /** Who answers the configuration's approval requests. */
   readonly approver: ApproverBehaviour;
+  /** The attack splits its learned layers were trained on; empty when it learned nothing. */
+  readonly trainedOn: readonly string[];
   /** `{use, version, params}` per layer, as resolved: what the manifest records. */
   readonly spec: readonly { readonly use: string; readonly layer: string; readonly version: string; readonly params: unknown }[];
 }
@@ -87,6 +89,7 @@ export function parseDefenseConfiguration(text: string, file: string): DefenseCo
     file,
     layers,
     approver: approverOf(config.approver),
+    trainedOn: [...new Set(layers.flatMap((d) => d.trainedOn ?? []))].sort(),
     spec: layers.map((d) => ({ use: d.id, layer: d.layer, version: d.version, params: d.params })),
   };
 }

@@ -192,4 +192,9 @@ export interface Defense {
   readonly description: string;
   readonly params: Readonly<Record<string, unknown>>;
   readonly hooks: DefenseHooks;
+  /**
+   * The attack splits a learned layer was trained on (a vaccine's artifact records them): its block rate there is a
+   * training score, and reports leave those splits out of its headline numbers.
+   */
+  readonly trainedOn?: readonly string[];
 }

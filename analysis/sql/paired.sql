@@ -1,6 +1,7 @@
 -- Paired comparison of configuration A (getvariable('config_a')) with B (getvariable('config_b')) on the same
 -- units: attack campaigns (model, suite, agent system, case, seed) and benign episodes (…, task, seed). Errored
--- units on either side are left out and counted. One row per (model, metric).
+-- units on either side are left out and counted. One row per (model, metric). Attack units of a split either
+-- configuration learned from are left out too: a learned layer's training score is not a comparison.
 WITH
 attack AS (
   SELECT a.model, 'asr' AS metric,
@@ -11,7 +12,7 @@ attack AS (
          count(*) FILTER (WHERE NOT a.errored AND NOT b.errored AND NOT a.success AND NOT b.success) AS n00,
          count(*) FILTER (WHERE a.errored OR b.errored) AS errored
   FROM attack_pairs a JOIN attack_pairs b USING (model, suite, agent_system, attack_id, seed)
-  WHERE a.defense = getvariable('config_a') AND b.defense = getvariable('config_b')
+  WHERE a.defense = getvariable('config_a') AND b.defense = getvariable('config_b') AND NOT a.training AND NOT b.training
   GROUP BY a.model
 ),
 benign AS (

@@ -15,15 +15,22 @@ CREATE OR REPLACE MACRO rate(k, n) AS CASE WHEN n > 0 THEN k::DOUBLE / n END;
 CREATE OR REPLACE VIEW benign_episodes AS
 SELECT * FROM episodes WHERE attack_id IS NULL;
 
+-- Attack episodes, each marked `training` when its case is of a split the configuration learned from (the table
+-- `training (defense, split)` comes from the runs' manifests): there its block rate measures memory, not defense.
+CREATE OR REPLACE VIEW attack_episodes AS
+SELECT e.*, EXISTS (SELECT 1 FROM training t WHERE t.defense = e.defense AND t.split = e.split) AS training
+FROM episodes e WHERE e.attack_id IS NOT NULL;
+
 -- The unit of attack metrics is the (case, seed) pair: a campaign. It succeeded if the goal held after any of its
 -- episodes; it is an error if any of its episodes errored.
 CREATE OR REPLACE VIEW attack_pairs AS
 SELECT defense, model, suite, agent_system, attack_id, seed,
        any_value(surface) AS surface, any_value(family) AS family, any_value(goal) AS goal, any_value(split) AS split,
+       bool_or(training) AS training,
        bool_or(attack_success) AS success,
        bool_or(error IS NOT NULL) AS errored,
        sum(interventions) AS interventions
-FROM episodes WHERE attack_id IS NOT NULL
+FROM attack_episodes
 GROUP BY defense, model, suite, agent_system, attack_id, seed;
 
 -- Pairs that succeeded against the undefended baseline with the same model, next to the defended outcome.

@@ -60,10 +60,10 @@ const shardOption = (value: string) => {
 const FORMATS = ["table", "json", "md"] as const;
 type Format = (typeof FORMATS)[number];
 
-async function printReport(dirs: string[], format: Format, by: string[], baseline: string, attribution = false, allowMixed = false) {
+async function printReport(dirs: string[], format: Format, by: string[], baseline: string, attribution = false, allowMixed = false, includeTraining = false) {
   const db = await openResults(resolveRunDirs(dirs), { baseline, allowMixed });
   try {
-    const rows = await computeReport(db, by);
+    const rows = await computeReport(db, by, { includeTraining });
     const layers = attribution || format === "json" ? await computeAttribution(db) : [];
     if (format === "json") {
       const of = (r: { defense: string; model: string }) => layers.filter((l) => l.defense === r.defense && l.model === r.model);
@@ -183,11 +183,12 @@ program
   .option("--by <columns>", "break down by: suite, agent_system, surface, family, goal, split, attack_id", list, [])
   .option("--baseline <defense>", "configuration block rates are measured against", "none")
   .option("--attribution", "also attribute blocks and false alarms to the layer that acted first")
+  .option("--include-training", "score a learned configuration (a vaccine) on its training split too; by default it is scored on the splits it did not learn from")
   .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
   .option("--infection", "report the spread through multi-agent systems instead: infection rate, spread depth, secondary infections, containment")
   .option("--campaigns", "report the long memory campaigns instead: ASR, poisoned retrievals and memory integrity by episode position")
   .action(async (dirs: string[], opts) => {
-    if (!opts.infection && !opts.campaigns) return printReport(dirs, opts.format, opts.by, opts.baseline, opts.attribution, opts.allowMixed);
+    if (!opts.infection && !opts.campaigns) return printReport(dirs, opts.format, opts.by, opts.baseline, opts.attribution, opts.allowMixed, opts.includeTraining);
     const db = await openResults(resolveRunDirs(dirs), { allowMixed: opts.allowMixed });
     try {
       if (opts.infection) {

@@ -77,7 +77,7 @@ export function readRunManifest(dir: string): Manifest {
 function fingerprint(run: ResolvedRun) {
   return {
     // The approver is part of a configuration: its errors move the numbers, so it is in the hash.
-    defenses: run.defenses.map((d) => ({ name: d.name, file: d.file, layers: d.spec, approver: d.approver, hash: hashOf({ layers: d.spec, approver: d.approver }) })),
+    defenses: run.defenses.map((d) => ({ name: d.name, file: d.file, layers: d.spec, approver: d.approver, trained_on: d.trainedOn, hash: hashOf({ layers: d.spec, approver: d.approver }) })),
     models: run.models.map((m) => ({ name: m.name, kind: m.kind, params: m.params })),
     suites: run.suites.map((s) => ({ name: s.name, version: s.version, tasks: s.tasks.length, hash: hashOf(s.tasks) })),
     corpus: { cases: run.corpus.length, hash: corpusHash(run.corpus), selected: run.cases.length },

@@ -37,7 +37,7 @@ function system(handle: ModelHandle, suite: Suite<unknown>, agent: string): Agen
 }
 
 /** Tests check what layers do, so their approver is the ideal one: it never errs. */
-const configuration = (layers: readonly Defense[]) => ({ name: "test", description: "test", file: "", layers, approver: IDEAL_APPROVER, spec: [] });
+const configuration = (layers: readonly Defense[]) => ({ name: "test", description: "test", file: "", layers, approver: IDEAL_APPROVER, trainedOn: [], spec: [] });
 
 export interface Outcome extends CampaignResult {
   /** The goal held after some episode. */

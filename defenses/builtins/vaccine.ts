@@ -27,5 +27,6 @@ export function vaccine(raw: unknown = {}): Defense {
     description: `Vaccine layer from a learned artifact (${artifact.vaccinator}, ${vaccinator.depth}, trained on ${artifact.trained_on.split})`,
     params: { ...params, trained_on: artifact.trained_on },
     hooks,
+    trainedOn: [artifact.trained_on.split],
   };
 }
