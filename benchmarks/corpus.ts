@@ -3,7 +3,7 @@ import type { SimPayload } from "../agents/models/sim/model.ts";
 import { SAVE_MEMORY_TOOL } from "../agents/reserved-tools.ts";
 import { type Family, loadFamilies } from "../attacks/families.ts";
 import { type GeneratorConfig, generateCases, loadGeneratorConfig, splitOf } from "../attacks/generator.ts";
-import { measureLeakage } from "../attacks/leakage.ts";
+import { LEAK_RUN, MAX_LEAK_SHARE, measureLeakage } from "../attacks/leakage.ts";
 import { AttackFileError, loadAttackCases } from "../attacks/load.ts";
 import { deriveMemoryCampaigns } from "../attacks/campaigns.ts";
 import { deriveTopologyCases, type Role } from "../attacks/topologies.ts";
@@ -175,6 +175,24 @@ export function worldTexts(suiteName: string): string[] {
 export function corpusLeakage(cases: readonly AttackCase[] = loadCorpus()) {
   const suites = [...new Set(cases.map((c) => c.suite))].filter((s) => SUITES.has(s));
   return measureLeakage(cases, suites.flatMap(worldTexts));
+}
+
+/**
+ * The leakage check of a researcher's attack file: its held-out cases against the shipped seen split and the file's
+ * own seen cases. Problems name each leaking case when more than the allowed share of them leak.
+ */
+export function fileLeakage(file: string, cases: readonly AttackCase[]): { summary: string; problems: string[] } {
+  const shippedSeen = loadCorpus().filter((c) => c.split === "seen");
+  const ids = new Set(cases.map((c) => c.id));
+  const { cases: measured } = corpusLeakage([...shippedSeen.filter((c) => !ids.has(c.id)), ...cases]);
+  const leaking = measured.filter((m) => m.leaks);
+  const share = measured.length === 0 ? 0 : leaking.length / measured.length;
+  const summary = `${leaking.length} of ${measured.length} held-out case(s) share a run of ${LEAK_RUN} words with the seen split`;
+  const problems =
+    share > MAX_LEAK_SHARE
+      ? leaking.map((m) => `${file}: ${m.id}: split: a ${m.split} case repeats seen text ("${m.example}"); held out means at most ${MAX_LEAK_SHARE * 100}% of held-out cases share a run of ${LEAK_RUN} words with the seen split — reword it, or mark it seen`)
+      : [];
+  return { summary, problems };
 }
 
 /** What the simulated model knows of a case: each planted text and the calls it asks for. */

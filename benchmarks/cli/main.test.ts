@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -52,9 +52,30 @@ describe.concurrent("anis CLI", () => {
     expect(stdout).toMatch(/9 attack case\(s\) ok[\s\S]*defense configuration ok[\s\S]*run configuration ok/);
   });
 
-  it("list attacks --json and list defenses", async () => {
-    const attacks = JSON.parse((await anis("list", "attacks", "--json")).stdout) as { surface: string }[];
-    expect(attacks.length).toBeGreaterThanOrEqual(12);
+  it("validate refuses a held-out case that repeats seen text, naming the case and the words", async () => {
+    const shipped = JSON.parse(readFileSync(join(ROOT, "attacks/cases/workspace/tool-output.json"), "utf8")) as { id: string; split: string; injection: { text: string } }[];
+    const seen = shipped.find((c) => (c.split ?? "seen") === "seen" && c.injection.text.split(" ").length > 12)!;
+    const near = shipped.find((c) => c.split === "near")!;
+    const file = join(mkdtempSync(join(tmpdir(), "anis-validate-")), "leaky.json");
+    writeFileSync(file, JSON.stringify([{ ...near, id: "leaky-near", injection: { ...near.injection, text: `${near.injection.text} ${seen.injection.text}` } }]));
+    const { code, stderr } = await anis("validate", file);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/leaky-near: split: a near case repeats seen text \("[^"]+"\)/);
+  });
+
+  it("list attacks --json: the cases, each held-out one with what it shares with the seen split, and the leakage check", async () => {
+    const { cases, leakage } = JSON.parse((await anis("list", "attacks", "--json")).stdout) as {
+      cases: { split: string; shared_with_seen?: number }[];
+      leakage: { split: string; share: number; max_share: number }[];
+    };
+    expect(cases.length).toBeGreaterThanOrEqual(12);
+    expect(cases.filter((c) => c.split !== "seen").every((c) => typeof c.shared_with_seen === "number")).toBe(true);
+    expect(leakage.map((l) => l.split)).toEqual(["far", "near"]);
+    for (const l of leakage) expect(l.share).toBeLessThanOrEqual(l.max_share);
+    expect((await anis("list", "attacks", "--split", "far")).stdout).toMatch(/far \d+\/\d+ \(\d+\.\d%\) share a run of 8 words with the seen split/);
+  });
+
+  it("list defenses", async () => {
     const defenses = (await anis("list", "defenses")).stdout;
     expect(defenses).toMatch(/configuration ifc: .*\n\s+L1 information-flow \(onContext, onToolCall\)/);
   });

@@ -22,7 +22,8 @@ import { formatAttribution, formatCampaigns, formatInfection, formatMarkdown, fo
 import { buildLeaderboard } from "../../analysis/leaderboard.ts";
 import { computeAttribution, computeCampaigns, computeInfection, computePaired, computeReport } from "../../analysis/report.ts";
 import { openResults, resolveRunDirs } from "../../analysis/results.ts";
-import { checkAgainstSuite, checkCase, loadCorpus } from "../corpus.ts";
+import { checkAgainstSuite, checkCase, corpusLeakage, fileLeakage, loadCorpus } from "../corpus.ts";
+import { LEAK_RUN, MAX_LEAK_SHARE } from "../../attacks/leakage.ts";
 import { loadRunConfig, RunConfigError, RunConfigSchema } from "../runner/config.ts";
 import { executeRun, readRunManifest, resumeRun, type RunSummary } from "../runner/run.ts";
 import { SUITES } from "../suites/registry.ts";
@@ -247,13 +248,44 @@ program
   .description(`list ${LISTS.join(", ")}`)
   .addArgument(new Argument("<kind>", "what to list").choices(LISTS))
   .option("--json", "print JSON")
-  .action((kind: (typeof LISTS)[number], opts: { json?: boolean }) => {
+  .addOption(new Option("--split <split>", "attacks: only cases of this split").choices(["seen", "near", "far"]))
+  .action((kind: (typeof LISTS)[number], opts: { json?: boolean; split?: string }) => {
+    if (kind === "attacks") return listAttacks(opts);
     const items = listOf(kind);
     if (opts.json) process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
     else process.stdout.write(`${items.length === 0 ? `no ${kind} yet` : items.map(describe).join("\n")}\n`);
   });
 
-function listOf(kind: (typeof LISTS)[number]): Record<string, unknown>[] {
+/**
+ * The corpus, one case per line, each held-out case with the longest run of words it shares with the seen split
+ * (attacks/leakage.ts); then the leakage check per split. JSON: `{ cases, leakage }`.
+ */
+function listAttacks(opts: { json?: boolean; split?: string }) {
+  const corpus = loadCorpus();
+  const leakage = corpusLeakage(corpus);
+  const byId = new Map(leakage.cases.map((c) => [c.id, c]));
+  const cases = corpus
+    .filter((c) => !opts.split || c.split === opts.split)
+    .map((c) => ({
+      id: c.id,
+      suite: c.suite,
+      agent: c.agent,
+      surface: c.surface,
+      family: c.family,
+      goal: c.goal.kind,
+      split: c.split,
+      campaign: c.campaign,
+      ...(byId.has(c.id) && { shared_with_seen: byId.get(c.id)!.longest, leaks: byId.get(c.id)!.leaks }),
+    }));
+  const splits = leakage.splits.map((s) => ({ ...s, run: LEAK_RUN, max_share: MAX_LEAK_SHARE }));
+  if (opts.json) return void process.stdout.write(`${JSON.stringify({ cases, leakage: splits }, null, 2)}\n`);
+  const summary = splits.map(
+    (s) => `${s.split} ${s.leaking}/${s.cases} (${(s.share * 100).toFixed(1)}%) share a run of ${LEAK_RUN} words with the seen split; longest shared run: median ${s.longest_median}, max ${s.longest_max}`,
+  );
+  process.stdout.write(`${cases.map(describe).join("\n")}\n\n${cases.length} cases. Leakage (held out means at most ${MAX_LEAK_SHARE * 100}% leak): ${summary.join("; ")}\n`);
+}
+
+function listOf(kind: Exclude<(typeof LISTS)[number], "attacks">): Record<string, unknown>[] {
   switch (kind) {
     case "suites":
       return [...SUITES.values()].map((s) => ({
@@ -269,8 +301,6 @@ function listOf(kind: (typeof LISTS)[number]): Record<string, unknown>[] {
         ...describeConfigurations().map((c) => ({ kind: "configuration", ...c })),
         ...describeBuiltins().map((b) => ({ kind: "layer", ...b })),
       ];
-    case "attacks":
-      return loadCorpus().map((c) => ({ id: c.id, suite: c.suite, agent: c.agent, surface: c.surface, family: c.family, goal: c.goal.kind, split: c.split, campaign: c.campaign }));
     case "models":
       return [
         ...[...SIM_PROFILES.values()].map((p) => ({ name: `sim:${p.name}`, description: p.description })),
@@ -406,8 +436,10 @@ program
         const json = JSON.parse(text) as unknown;
         if (Array.isArray(json)) {
           const cases = parseAttackFile(text, file);
-          problems.push(...cases.flatMap((c) => checkCase(c).map((p) => `${file}: ${c.id}: ${p}`)));
-          if (problems.length === 0) process.stdout.write(`${file}: ${cases.length} attack case(s) ok\n`);
+          const found = cases.flatMap((c) => checkCase(c).map((p) => `${file}: ${c.id}: ${p}`));
+          const leakage = fileLeakage(file, cases);
+          problems.push(...found, ...leakage.problems);
+          if (found.length + leakage.problems.length === 0) process.stdout.write(`${file}: ${cases.length} attack case(s) ok; leakage: ${leakage.summary}\n`);
         } else if (json && typeof json === "object" && "layers" in json) {
           parseDefenseConfiguration(text, file);
           process.stdout.write(`${file}: defense configuration ok\n`);
