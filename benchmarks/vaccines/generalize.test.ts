@@ -12,6 +12,13 @@ describe("the generalization index", () => {
     expect(r.hi).toBeCloseTo(0.666667 * Math.exp(1.959964 * 0.124722), 4);
   });
 
+  it("has an upper end when nothing unseen was blocked: Haldane's half a block, by hand", () => {
+    // 0/100 unseen vs 50/50 seen: 0.5/100.5 = 0.004975; se = sqrt(1/0.5 − 1/100.5 + 1/50 − 1/50) = 1.410691.
+    const r = generalizationIndex({ k: 0, n: 100, rate: 0, lo: null, hi: null }, { k: 50, n: 50, rate: 1, lo: null, hi: null });
+    expect(r).toMatchObject({ index: 0, lo: 0 });
+    expect(r.hi).toBeCloseTo(0.004975 * Math.exp(1.959964 * 1.410691), 4);
+  });
+
   it("is undefined when the vaccine stops nothing it was trained on", () => {
     expect(generalizationIndex({ k: 3, n: 10, rate: 0.3, lo: null, hi: null }, { k: 0, n: 10, rate: 0, lo: null, hi: null }).index).toBeNull();
   });

@@ -19,13 +19,19 @@ export interface Rate {
   readonly hi: number | null;
 }
 
-/** BR(unseen) / BR(seen) with Katz's log interval for a ratio of two independent proportions. */
+/**
+ * BR(unseen) / BR(seen) with Katz's log interval for a ratio of two independent proportions. When nothing unseen
+ * was blocked the log interval has no upper end; it is taken with half a block added (Haldane's correction), and
+ * the lower end is 0.
+ */
 export function generalizationIndex(unseen: Rate, seen: Rate): { index: number | null; lo: number | null; hi: number | null } {
   if (!unseen.n || !seen.n || !seen.k) return { index: null, lo: null, hi: null };
   const index = unseen.k / unseen.n / (seen.k / seen.n);
-  if (unseen.k === 0) return { index: 0, lo: 0, hi: null };
-  const se = Math.sqrt(1 / unseen.k - 1 / unseen.n + 1 / seen.k - 1 / seen.n);
-  return { index, lo: index * Math.exp(-Z * se), hi: index * Math.exp(Z * se) };
+  const k = unseen.k === 0 ? 0.5 : unseen.k;
+  const n = unseen.k === 0 ? unseen.n + 0.5 : unseen.n;
+  const se = Math.sqrt(1 / k - 1 / n + 1 / seen.k - 1 / seen.n);
+  const corrected = k / n / (seen.k / seen.n);
+  return { index, lo: unseen.k === 0 ? 0 : index * Math.exp(-Z * se), hi: corrected * Math.exp(Z * se) };
 }
 
 export interface GeneralizationRow {
