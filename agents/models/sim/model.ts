@@ -391,17 +391,17 @@ function notFound(how: "report" | "ask", tool: string, missing: readonly string[
 /** How a delegation tool says it is for review once the work is done. */
 const REVIEW_HANDOFF = /\bonce you have finished\b/i;
 
-/**
- * A hand-off carries the request and, once the model has read something, what it found — tool results and the
- * notes it recalled from memory (every system message after its own prompt): the next agent needs them.
- */
+/** What the model found: tool results and the notes it recalled from memory (every system message after its own prompt). */
+const foundIn = (messages: BaseMessage[]) => messages.filter((m, i) => m.getType() === "tool" || (i > 0 && m.getType() === "system")).map(textOf);
+
+/** A hand-off carries the request and, once the model has found something, what it found: the next agent needs it. */
 function instructionsFor(prompt: string, messages: BaseMessage[]): string {
-  const results = messages.filter((m, i) => m.getType() === "tool" || (i > 0 && m.getType() === "system")).map(textOf);
+  const results = foundIn(messages);
   return results.length > 0 ? `${prompt}\n\nWhat I found so far:\n${results.join("\n---\n")}` : prompt;
 }
 
-/** The final answer quotes what the tools returned, as a worker's report to its supervisor would. */
+/** The final answer quotes what it found, as a worker's report to its supervisor or a group-chat member's turn would. */
 function finalReport(messages: BaseMessage[]): string {
-  const results = messages.filter((m) => m.getType() === "tool").map(textOf);
+  const results = foundIn(messages);
   return results.length > 0 ? `Done. What I found:\n${results.join("\n---\n")}` : "Done.";
 }
