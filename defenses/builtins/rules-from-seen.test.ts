@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { injectedTexts } from "../../attacks/leakage.ts";
 import { loadCorpus } from "../../benchmarks/corpus.ts";
-import { DEFAULT_SIGNATURES } from "./signature-sensor.ts";
+import { loadDefenseConfiguration } from "../config.ts";
+import { DEFAULT_SIGNATURES, signatureSensor } from "./signature-sensor.ts";
 import { AUTHOR_CLAIM } from "./signed-identities.ts";
 import { ADDRESS_OPENINGS, CLAIM_WORDS, ORDER_WORDS, ROLE_WORDS } from "./typed-protocol.ts";
 
@@ -58,5 +59,14 @@ describe("built-in rules", () => {
   it("see the difference: a rule written from a held-out template fails the check", () => {
     const fromFarTemplate = /on behalf of the supervisor/i;
     expect(heldOut.some((t) => fromFarTemplate.test(t)) && !seen.some((t) => fromFarTemplate.test(t))).toBe(true);
+  });
+
+  it("that are written from a split say so, and reports score them on the others", () => {
+    expect(loadDefenseConfiguration("signature-sensor").trainedOn).toEqual(["seen"]);
+    expect(loadDefenseConfiguration("l2").trainedOn).toEqual(["seen"]);
+    expect(loadDefenseConfiguration("l3").trainedOn).toEqual(["seen"]);
+    expect(loadDefenseConfiguration("l1").trainedOn).toEqual([]);
+    expect(signatureSensor({ signatures: ["my own phrase"] }).trainedOn).toBeUndefined();
+    expect(signatureSensor({ signatures: ["my own phrase"], trained_on: ["near"] }).trainedOn).toEqual(["near"]);
   });
 });

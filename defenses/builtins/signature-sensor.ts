@@ -2,7 +2,13 @@ import { z } from "zod";
 import { sentences } from "../util/decode.ts";
 import { allow, type Defense, transform } from "../types.ts";
 
-/** Phrasings of known injection techniques; each a case-insensitive regular expression. */
+/**
+ * Phrasings of known injection techniques; each a case-insensitive regular expression. Written from the injected
+ * texts of the `seen` split (several are the published phrasings that split holds: InjecAgent's "IMPORTANT!!!",
+ * AgentDojo's "<INFORMATION>"); `rules-from-seen.test.ts` checks that each matches a seen case and none matches
+ * held-out text that no seen case has. A list written from a split is trained on it: the sensor says so
+ * (`trained_on`), and reports score it on the other splits.
+ */
 export const DEFAULT_SIGNATURES: readonly string[] = [
   "ignore (all |any |the )?(previous|prior|above|earlier) (instructions|context)",
   "previous instructions are revoked",
@@ -24,6 +30,8 @@ export const SignatureSensorParams = z.strictObject({
   signatures: z.array(z.string().min(1)).default([...DEFAULT_SIGNATURES]),
   /** Also inspect trusted content (off: trusted sources are the user's own). */
   include_trusted: z.boolean().default(false),
+  /** The attack splits the signatures were written from; the default list's is `seen`. */
+  trained_on: z.array(z.string().min(1)).optional(),
 });
 
 /**
@@ -32,7 +40,9 @@ export const SignatureSensorParams = z.strictObject({
  * encodings unless a normaliser runs before it.
  */
 export function signatureSensor(raw: unknown = {}): Defense {
-  const params = SignatureSensorParams.parse(raw);
+  const parsed = SignatureSensorParams.parse(raw);
+  const isDefault = parsed.signatures.length === DEFAULT_SIGNATURES.length && parsed.signatures.every((s, i) => s === DEFAULT_SIGNATURES[i]);
+  const params = { ...parsed, trained_on: parsed.trained_on ?? (isDefault ? ["seen"] : []) };
   const patterns = params.signatures.map((s) => new RegExp(s, "i"));
   return {
     id: "signature-sensor",
@@ -40,6 +50,7 @@ export function signatureSensor(raw: unknown = {}): Defense {
     version: "2.0.0",
     description: "Signature sensor: removes sentences of untrusted content that match known injection phrasings",
     params,
+    ...(params.trained_on.length > 0 && { trainedOn: params.trained_on }),
     hooks: {
       onContext(entry) {
         if (entry.provenance.trust === "trusted" && !params.include_trusted) return allow;
