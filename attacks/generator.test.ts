@@ -2,6 +2,9 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { loadFamilies, parseFamily } from "./families.ts";
 import { generateCases, loadGeneratorConfig } from "./generator.ts";
+import { injectedTexts } from "./leakage.ts";
+import { MUTATIONS } from "./mutations/index.ts";
+import { loadTargets } from "./targets.ts";
 
 const digest = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex");
 
@@ -43,6 +46,27 @@ describe("corpus generator", () => {
     );
     const seenKinds = new Set(cases.filter((c) => c.split === "seen").map((c) => c.goal.kind));
     expect(cases.filter((c) => c.split === "far" && !seenKinds.has(c.goal.kind)).length).toBeGreaterThan(0);
+  });
+
+  it("draws seen cases from seen goals, near cases from held-out goals, far cases from held-out and far goals", () => {
+    const splitOfGoal = new Map(loadTargets().flatMap((t) => t.goals.map((g) => [`${t.suite}/${g.id}`, g.split] as const)));
+    const fits = { seen: ["seen"], near: ["held_out"], far: ["held_out", "far"] } as const;
+    // A generated case's id is family--goal--carrier--template--chain.
+    const goalSplits = cases.map((c) => [c, splitOfGoal.get(`${c.suite}/${c.id.split("--")[1]}`)] as const);
+    for (const [c, split] of goalSplits) expect(fits[c.split], c.id).toContain(split);
+    expect(goalSplits.filter(([, split]) => split === "far").length).toBeGreaterThan(0);
+  });
+
+  it("words seen and held-out cases with disjoint halves of every operator's sentences", () => {
+    // The fixed words of a phrasing (around {text}) that a detector could learn.
+    const fragments = (set: "seen" | "held_out") =>
+      [...MUTATIONS.values()].flatMap((op) => (op.phrasings?.[set] ?? []).flatMap((p) => p.split("{text}").map((f) => f.trim()).filter((f) => f.length >= 12)));
+    const textsOf = (held: boolean) => cases.filter((c) => (c.split !== "seen") === held).flatMap(injectedTexts);
+    const seenTexts = textsOf(false);
+    const heldOutTexts = textsOf(true);
+    expect(fragments("held_out").filter((f) => seenTexts.some((t) => t.includes(f)))).toEqual([]);
+    expect(fragments("seen").filter((f) => heldOutTexts.some((t) => t.includes(f)))).toEqual([]);
+    expect(fragments("held_out").filter((f) => heldOutTexts.some((t) => t.includes(f))).length).toBeGreaterThan(5);
   });
 
   it("every family file is valid and has at least 5 paraphrase templates", () => {

@@ -55,6 +55,16 @@ describe("the splits", () => {
     }
   });
 
+  it("give every derived case (multi-agent, campaign) its base case's split", () => {
+    const byId = new Map(corpus.map((c) => [c.id, c]));
+    const derived = corpus.filter((c) => /--(campaign-\d+|\w+-on-\w+)$/.test(c.id));
+    expect(derived.length).toBeGreaterThan(150);
+    for (const c of derived) {
+      const baseId = c.id.replace(/--(campaign-\d+|\w+-on-\w+)$/, "").replace(/^query-injection/, "memory-poisoning");
+      expect(c.split, c.id).toBe(byId.get(baseId)?.split);
+    }
+  });
+
   it("the check sees a leak: a near case that repeats a seen case's sentence", () => {
     const seen = corpus.find((c) => c.split === "seen" && c.injection.text.split(/\s+/).length > 20)!;
     const near = corpus.find((c) => c.split === "near")!;
