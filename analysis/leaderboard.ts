@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import {
@@ -15,7 +15,7 @@ import {
 } from "./charts.ts";
 import { renderPng, renderSvg } from "./render.ts";
 import { computeAttribution, computeCampaigns, computeInfection, computeInfectionHops, computeReport, type ReportRow } from "./report.ts";
-import { openResults, queryRows, type RunManifest } from "./results.ts";
+import { openResults, queryRows, ResultsError, type RunManifest } from "./results.ts";
 
 export interface LeaderboardOptions {
   readonly out: string;
@@ -24,6 +24,8 @@ export interface LeaderboardOptions {
   /** Configurations that break more benign work than this (harmful autoimmunity) are shown but not ranked. */
   readonly maxHarmfulAutoimmunity: number;
   readonly baseline: string;
+  /** The user named the baseline: refuse one that is not a configuration of the runs. */
+  readonly checkBaseline?: boolean;
   readonly allowMixed: boolean;
 }
 
@@ -102,6 +104,18 @@ const RUNTIME = [
   ["vega-lite.min.js", join(dirname(require.resolve("vega-lite/vega-lite-schema.json")), "vega-lite.min.js")],
 ] as const;
 
+/** The output folders, or one message saying why they cannot be made. */
+function makeOutDirs(out: string): void {
+  try {
+    if (existsSync(out) && !statSync(out).isDirectory()) throw new ResultsError(`--out ${out} is a file, not a folder`);
+    for (const dir of ["charts", "assets", "runs"]) mkdirSync(join(out, dir), { recursive: true });
+  } catch (error) {
+    if (error instanceof ResultsError) throw error;
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new ResultsError(`cannot write the leaderboard into --out ${out}: ${code === "EACCES" || code === "EROFS" ? "the folder is not writable" : code === "ENOTDIR" ? "a part of the path is a file" : message}`);
+  }
+}
+
 /**
  * Builds the leaderboard of one or many run folders into `out`: `index.html` (opens from disk, no network: the
  * chart runtime is copied beside it), `leaderboard.md`, `data.json`, and each chart as Vega-Lite JSON, SVG and PNG.
@@ -109,7 +123,7 @@ const RUNTIME = [
  * package versions), copied under `runs/`.
  */
 export async function buildLeaderboard(runDirs: readonly string[], options: LeaderboardOptions): Promise<{ files: string[]; entries: LeaderboardEntry[] }> {
-  const db = await openResults(runDirs, { baseline: options.baseline, allowMixed: options.allowMixed });
+  const db = await openResults(runDirs, { baseline: options.baseline, allowMixed: options.allowMixed, checkBaseline: options.checkBaseline });
   try {
     const rows = await computeReport(db);
     const [bySurface, bySplit, attribution] = [await computeReport(db, ["surface"]), await computeReport(db, ["split"]), await computeAttribution(db)];
@@ -127,7 +141,7 @@ export async function buildLeaderboard(runDirs: readonly string[], options: Lead
       writeFileSync(join(options.out, path), content);
       files.push(path);
     };
-    for (const dir of ["charts", "assets", "runs"]) mkdirSync(join(options.out, dir), { recursive: true });
+    makeOutDirs(options.out);
     for (const chart of charts) {
       const svg = await renderSvg(chart.spec);
       write(`charts/${chart.name}.vl.json`, `${JSON.stringify(chart.spec, null, 2)}\n`);
@@ -220,18 +234,26 @@ const COLUMNS: readonly (readonly [string, (e: LeaderboardEntry) => string])[] =
   ["approver", (e) => e.approver],
 ];
 
+/**
+ * Text from manifests and results (names of runs, configurations, models) as Markdown shows it: as text. HTML,
+ * link and emphasis syntax and the table's `|` are written as entities, a line break as a space.
+ */
+export const markdownText = (s: string) => s.replace(/[\r\n]+/g, " ").replace(/[&<>|[\]`*_\\!#]/g, (c) => `&#${c.charCodeAt(0)};`);
+const runLink = (id: string) => `[${markdownText(id)}](runs/${encodeURIComponent(id)}/manifest.json)`;
+
 function markdown(entries: readonly LeaderboardEntry[], manifests: readonly RunManifest[], charts: readonly ChartSpec[], options: LeaderboardOptions): string {
-  const out = ["# ANIS Bench leaderboard", "", `**Ranking rule.** ${RANKING_RULE} Bounds: ${boundsText(options)}; baseline \`${options.baseline}\`. ◆ marks the Pareto front; the approver column says who answered approval requests.`, ""];
+  const out = ["# ANIS Bench leaderboard", "", `**Ranking rule.** ${RANKING_RULE} Bounds: ${boundsText(options)}; baseline ${markdownText(options.baseline)}. ◆ marks the Pareto front; the approver column says who answered approval requests.`, ""];
   for (const model of [...new Set(entries.map((e) => e.model))]) {
-    out.push(`## ${model}`, "", `| ${COLUMNS.map(([h]) => h).join(" | ")} | runs |`, `|${COLUMNS.map(() => "---").join("|")}|---|`);
+    out.push(`## ${markdownText(model)}`, "", `| ${COLUMNS.map(([h]) => h).join(" | ")} | runs |`, `|${COLUMNS.map(() => "---").join("|")}|---|`);
     for (const e of entries.filter((x) => x.model === model)) {
-      out.push(`| ${COLUMNS.map(([, f]) => f(e)).join(" | ")} | ${e.runs.map((id) => `[${id}](runs/${id}/manifest.json)`).join(", ")} |`);
+      out.push(`| ${COLUMNS.map(([, f]) => markdownText(f(e))).join(" | ")} | ${e.runs.map(runLink).join(", ")} |`);
     }
     out.push("");
   }
   out.push("## Charts", "", ...charts.map((c) => `![${c.title}](charts/${c.name}.png)`), "", "## Runs", "");
   for (const m of manifests) {
-    out.push(`- [${m.run_id}](runs/${m.run_id}/manifest.json): commit ${m.git.commit ?? "?"}${m.git.dirty ? " (dirty)" : ""}, corpus ${m.corpus.hash}, configuration ${m.config.name} (${m.config_hash}), models ${m.models.map((x) => x.name).join(", ")}, seeds ${m.seeds.join(", ")}`);
+    const text = `commit ${m.git.commit ?? "?"}${m.git.dirty ? " (dirty)" : ""}, corpus ${m.corpus.hash}, configuration ${m.config.name} (${m.config_hash}), models ${m.models.map((x) => x.name).join(", ")}, seeds ${m.seeds.join(", ")}`;
+    out.push(`- ${runLink(m.run_id)}: ${markdownText(text)}`);
   }
   return `${out.join("\n")}\n`;
 }
@@ -244,7 +266,7 @@ function html(entries: readonly LeaderboardEntry[], manifests: readonly RunManif
       .filter((e) => e.model === model)
       .map(
         (e) =>
-          `<tr${e.rank === null ? ' class="unranked"' : ""}>${COLUMNS.map(([, f]) => `<td>${escape(f(e))}</td>`).join("")}<td>${e.runs.map((id) => `<a href="runs/${escape(id)}/manifest.json">${escape(id)}</a>`).join(" ")}</td></tr>`,
+          `<tr${e.rank === null ? ' class="unranked"' : ""}>${COLUMNS.map(([, f]) => `<td>${escape(f(e))}</td>`).join("")}<td>${e.runs.map((id) => `<a href="runs/${escape(encodeURIComponent(id))}/manifest.json">${escape(id)}</a>`).join(" ")}</td></tr>`,
       )
       .join("\n");
     return `<h2>${escape(model)}</h2>\n<table><thead><tr>${COLUMNS.map(([h]) => `<th>${escape(h)}</th>`).join("")}<th>runs</th></tr></thead>\n<tbody>\n${body}\n</tbody></table>`;

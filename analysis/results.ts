@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { isRunId, RUN_ID_RULE, sqlLiteralPath } from "./paths.ts";
 
 /** A run folder that cannot be read: missing, or without results. CLI exit code 2. */
 export class ResultsError extends Error {
@@ -76,11 +77,51 @@ export function resolveRunDirs(args: readonly string[]): string[] {
   return [...new Set(dirs)];
 }
 
+/** The fields every reader relies on; a run folder may come from anyone, so each is checked before use. */
+function manifestProblems(m: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const object = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+  if (!isRunId(m.run_id)) problems.push(`run_id ${JSON.stringify(m.run_id)}: ${RUN_ID_RULE}`);
+  for (const k of ["created_at", "status", "config_hash"]) if (typeof m[k] !== "string") problems.push(`${k} is not a string`);
+  if (!object(m.git)) problems.push("git is not an object");
+  if (!object(m.config) || typeof m.config.name !== "string") problems.push("config.name is not a string");
+  if (!object(m.corpus) || typeof m.corpus.hash !== "string") problems.push("corpus.hash is not a string");
+  if (!Array.isArray(m.defenses) || !m.defenses.every((d) => object(d) && typeof d.name === "string" && typeof d.hash === "string")) problems.push("defenses is not a list of { name, hash }");
+  if (!Array.isArray(m.models) || !m.models.every((x) => object(x) && typeof x.name === "string")) problems.push("models is not a list of { name }");
+  if (!Array.isArray(m.seeds) || !m.seeds.every((x) => typeof x === "number")) problems.push("seeds is not a list of numbers");
+  return problems;
+}
+
 function readManifest(dir: string): RunManifest {
   const file = join(dir, "manifest.json");
   if (!existsSync(file)) throw new ResultsError(`${dir}: no manifest.json, so its numbers cannot be traced to a commit, corpus and configuration`);
-  return JSON.parse(readFileSync(file, "utf8")) as RunManifest;
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new ResultsError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+  const problems = manifest !== null && typeof manifest === "object" && !Array.isArray(manifest) ? manifestProblems(manifest as Record<string, unknown>) : ["not a JSON object"];
+  if (problems.length > 0) throw new ResultsError(`${file}: not a run manifest: ${problems.join("; ")}`);
+  return manifest as RunManifest;
 }
+
+/** Each result file must be Parquet that DuckDB can open: a truncated or foreign file is named, not a stack trace. */
+async function checkResultFiles(connection: DuckDBConnection, runDirs: readonly string[]): Promise<void> {
+  for (const dir of runDirs) {
+    for (const name of ["episodes.parquet", "events.parquet"]) {
+      const file = join(dir, name);
+      if (!existsSync(file)) throw new ResultsError(`${file}: missing; a run folder holds episodes.parquet and events.parquet as \`anis run\` writes them`);
+      try {
+        await connection.run(`SELECT count(*) FROM parquet_metadata(${sqlLiteralPath(file)})`);
+      } catch (error) {
+        throw new ResultsError(`${file}: not a readable Parquet file (${firstLine(error)}); the run folder is damaged: copy it again, or rerun it`);
+      }
+    }
+  }
+}
+
+const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
 
 /**
  * Runs pool only when their numbers mean the same thing: one attack corpus, and one definition per configuration
@@ -130,7 +171,11 @@ const COLUMNS_SINCE_SCHEMA_1: readonly (readonly [string, string])[] = [
  * Opens run folders (several machines' folders merge by listing them side by side). Each must hold
  * `episodes.parquet` and `events.parquet` as the runner writes them.
  */
-export async function openResults(runDirs: readonly string[], options: { baseline?: string; allowMixed?: boolean } = {}): Promise<ResultsDatabase> {
+export async function openResults(
+  runDirs: readonly string[],
+  /** `checkBaseline`: the user named the baseline, so it must be a configuration of these runs. */
+  options: { baseline?: string; allowMixed?: boolean; checkBaseline?: boolean } = {},
+): Promise<ResultsDatabase> {
   if (runDirs.length === 0) throw new ResultsError("no run folder given: pass one or more results/<run-id> folders");
   for (const dir of runDirs) {
     if (!isRunDir(dir)) {
@@ -138,13 +183,25 @@ export async function openResults(runDirs: readonly string[], options: { baselin
     }
   }
   const manifests = new Map(runDirs.map((dir) => [dir, readManifest(dir)]));
+  const names = [...new Set([...manifests.values()].flatMap((m) => m.defenses.map((d) => d.name)))].sort();
+  if (options.checkBaseline && options.baseline !== undefined && !names.includes(options.baseline)) {
+    throw new ResultsError(`--baseline ${options.baseline}: no such configuration in these runs; valid: ${names.join(", ")}`);
+  }
   const conflicts = poolingConflicts(manifests);
   if (conflicts.length > 0 && !options.allowMixed) {
     throw new ResultsError(`refusing to pool these runs: ${conflicts.join("; ")}. Report them separately, or pass --allow-mixed to pool anyway.`);
   }
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
-  const list = (file: string) => `[${runDirs.map((d) => sqlString(join(d, file))).join(", ")}]`;
+  try {
+    await checkResultFiles(connection, runDirs);
+  } catch (error) {
+    connection.closeSync();
+    instance.closeSync();
+    throw error;
+  }
+  // Literal paths: DuckDB would expand `?`, `*` and `[` in a folder's name and read other runs.
+  const list = (file: string) => `[${runDirs.map((d) => sqlLiteralPath(join(d, file))).join(", ")}]`;
   await connection.run(`CREATE VIEW episodes AS SELECT * FROM read_parquet(${list("episodes.parquet")}, union_by_name = true)`);
   const present = new Set((await queryRows(connection, "SELECT column_name FROM (DESCRIBE episodes)")).map((r) => String(r.column_name)));
   const missing = COLUMNS_SINCE_SCHEMA_1.filter(([name]) => !present.has(name));
@@ -179,8 +236,12 @@ export async function openResults(runDirs: readonly string[], options: { baselin
   };
 }
 
-/** Rows as plain objects, BIGINTs as numbers. */
+/** Rows as plain objects, BIGINTs as numbers. A result file that breaks mid-read is named as bad input. */
 export async function queryRows(connection: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
-  const reader = await connection.runAndReadAll(sql);
+  const reader = await connection.runAndReadAll(sql).catch((error: unknown) => {
+    const message = firstLine(error);
+    if (/parquet/i.test(message) && /(IO|Invalid Input) Error/i.test(message)) throw new ResultsError(`cannot read the results: ${message}; the run folder is damaged: copy it again, or rerun it`);
+    throw error;
+  });
   return reader.getRowObjectsJS().map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v])));
 }

@@ -61,8 +61,8 @@ const shardOption = (value: string) => {
 const FORMATS = ["table", "json", "md"] as const;
 type Format = (typeof FORMATS)[number];
 
-async function printReport(dirs: string[], format: Format, by: string[], baseline: string, attribution = false, allowMixed = false, includeTraining = false) {
-  const db = await openResults(resolveRunDirs(dirs), { baseline, allowMixed });
+async function printReport(dirs: string[], format: Format, by: string[], baseline: string, attribution = false, allowMixed = false, includeTraining = false, checkBaseline = false) {
+  const db = await openResults(resolveRunDirs(dirs), { baseline, allowMixed, checkBaseline });
   try {
     const rows = await computeReport(db, by, { includeTraining });
     const layers = attribution || format === "json" ? await computeAttribution(db) : [];
@@ -107,6 +107,8 @@ program
   .option("--out <dir>", "folder for run folders", "results")
   .option("--run-id <id>", "name of the run folder (default: time and configuration)")
   .option("--resume <dir>", "continue a killed or failed run in this folder: what is done is kept, the rest runs")
+  .option("--retry-errors", "with --resume: run again every campaign with an errored episode, even in a complete run")
+  .option("--force-unlock", "with --resume: take over a run folder whose lock names a live process that is not running it")
   .option("--shard <i/n>", "run only shard i of n (by campaign); pool the n run folders with report", shardOption)
   .option("--base-url <url>", "OpenAI-compatible endpoint (default: OPENAI_BASE_URL)")
   .option("--api-key <key>", "API key (default: OPENAI_API_KEY)")
@@ -130,8 +132,14 @@ program
       const manifest = readRunManifest(opts.resume);
       if (manifest.config.models.some((m) => m.startsWith("openai:"))) await checkEndpoint(endpoint);
       const progress = createProgress(`resume ${manifest.run_id}`);
-      const summary = await resumeRun({ dir: opts.resume, endpoint, workers, onProgress: (d, t) => progress.update(d, t) }).finally(() => progress.stop());
-      process.stderr.write(`resumed ${summary.dir}: ${summary.resumed?.campaigns ?? 0} campaigns were done (${summary.resumed?.tornLines ?? 0} torn lines redone)\n`);
+      const summary = await resumeRun({ dir: opts.resume, endpoint, workers, retryErrors: opts.retryErrors, forceUnlock: opts.forceUnlock, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
+        progress.stop(),
+      );
+      const dropped = Object.entries(summary.resumed?.dropped ?? {}).filter(([, n]) => n > 0);
+      const reasons = { torn: "torn or malformed, their campaigns run again", repeated: "repeating a campaign already recorded", unknown: "for campaigns not in this run", errored: "of campaigns with errors, run again" } as const;
+      process.stderr.write(
+        `resumed ${summary.dir}: ${summary.resumed?.campaigns ?? 0} campaigns were done${dropped.length > 0 ? `; journal lines dropped: ${dropped.map(([k, n]) => `${n} ${reasons[k as keyof typeof reasons]}`).join(", ")}` : ""}\n`,
+      );
       return finishRun(summary, opts);
     }
     const base = loadRunConfig(opts.config);
@@ -173,6 +181,15 @@ async function finishRun(summary: RunSummary, opts: { report?: boolean; format: 
   process.stderr.write(
     `wrote ${summary.dir}: ${summary.episodes} episodes (${summary.errors} errors) in ${summary.seconds.toFixed(1)} s, ${summary.episodesPerSecond.toFixed(1)} episodes/s${retried}\n`,
   );
+  if (summary.errors > 0) {
+    process.stderr.write(`${summary.errors} episodes errored (${Object.entries(summary.errorsByCode).map(([code, n]) => `${n} ${code}`).join(", ")}): fix the cause, then run them again with --resume ${summary.dir} --retry-errors\n`);
+  }
+  // A run that measured nothing must not look like a success to a script.
+  if (summary.episodes > 0 && summary.errors === summary.episodes) {
+    process.stderr.write(`error: every one of the ${summary.episodes} episodes errored; there is nothing to report\n`);
+    process.exitCode = 1;
+    return;
+  }
   if (opts.report) await printReport([summary.dir], opts.format, [], "none");
 }
 
@@ -188,8 +205,9 @@ program
   .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
   .option("--infection", "report the spread through multi-agent systems instead: infection rate, spread depth, secondary infections, containment")
   .option("--campaigns", "report the long memory campaigns instead: ASR, poisoned retrievals and memory integrity by episode position")
-  .action(async (dirs: string[], opts) => {
-    if (!opts.infection && !opts.campaigns) return printReport(dirs, opts.format, opts.by, opts.baseline, opts.attribution, opts.allowMixed, opts.includeTraining);
+  .action(async (dirs: string[], opts, command: Command) => {
+    const namedBaseline = command.getOptionValueSource("baseline") === "cli";
+    if (!opts.infection && !opts.campaigns) return printReport(dirs, opts.format, opts.by, opts.baseline, opts.attribution, opts.allowMixed, opts.includeTraining, namedBaseline);
     const db = await openResults(resolveRunDirs(dirs), { allowMixed: opts.allowMixed });
     try {
       if (opts.infection) {
@@ -231,12 +249,13 @@ program
   .option("--max-harmful-autoimmunity <rate>", "rank only configurations whose harmful autoimmunity is at most this", rateOption("max-harmful-autoimmunity"), 0.1)
   .option("--baseline <defense>", "configuration block rates are measured against", "none")
   .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
-  .action(async (dirs: string[], opts) => {
+  .action(async (dirs: string[], opts, command: Command) => {
     const { files, entries } = await buildLeaderboard(resolveRunDirs(dirs), {
       out: opts.out,
       maxAutoimmunity: opts.maxAutoimmunity,
       maxHarmfulAutoimmunity: opts.maxHarmfulAutoimmunity,
       baseline: opts.baseline,
+      checkBaseline: command.getOptionValueSource("baseline") === "cli",
       allowMixed: opts.allowMixed ?? false,
     });
     process.stdout.write(`wrote ${opts.out}: ${entries.length} entries, ${files.length} files (open ${join(opts.out, "index.html")})\n`);

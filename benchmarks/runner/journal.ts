@@ -1,6 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { sqlLiteralPath } from "../../analysis/paths.ts";
 import type { CampaignResult } from "./episode.ts";
 import { type Column, EPISODE_COLUMNS, EVENT_COLUMNS } from "./tables.ts";
 
@@ -35,6 +36,11 @@ export interface JournalState {
   readonly done: Map<string, { readonly episodes: number; readonly errorCodes: Record<string, number> }>;
   /** Lines dropped: torn by a killed process (their campaigns run again), or repeating a campaign already recorded. */
   readonly tornLines: number;
+  /**
+   * Lines dropped by reason: `torn` (not a whole record), `repeated` (a campaign already recorded), `unknown` (a
+   * campaign not in the run), `errored` (a campaign with an errored episode, when errors are retried).
+   */
+  readonly dropped: { readonly torn: number; readonly repeated: number; readonly unknown: number; readonly errored: number };
   /** Files in the journal, so a new session's writers can take fresh names. */
   readonly files: number;
 }
@@ -44,11 +50,15 @@ interface JournalLine {
   episodes: { error: string | null }[];
 }
 
-/** Reads what a run has recorded; rewrites any file with a torn line to its whole lines (atomically). */
-export function recoverJournal(runDir: string): JournalState {
+/**
+ * Reads what a run has recorded and rewrites any file with a dropped line to its whole lines (atomically). Only
+ * campaigns of the run's matrix (`campaigns`) count as done: a line for any other campaign is a stranger's and is
+ * dropped, as are torn lines and repeats.
+ */
+export function recoverJournal(runDir: string, campaigns: ReadonlySet<string>, options: { readonly dropErrored?: boolean } = {}): JournalState {
   const dir = join(runDir, JOURNAL_DIR);
   const done = new Map<string, { episodes: number; errorCodes: Record<string, number> }>();
-  let tornLines = 0;
+  const dropped = { torn: 0, repeated: 0, unknown: 0, errored: 0 };
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".ndjson")).sort() : [];
   for (const name of files) {
     const file = join(dir, name);
@@ -59,8 +69,18 @@ export function recoverJournal(runDir: string): JournalState {
     for (const [i, line] of lines.entries()) {
       if (line === "" && i === lines.length - 1) continue;
       const parsed = i === lines.length - 1 ? null : parseLine(line);
-      if (parsed === null || done.has(parsed.campaign)) {
-        tornLines++;
+      const reason =
+        parsed === null
+          ? "torn"
+          : !campaigns.has(parsed.campaign)
+            ? "unknown"
+            : done.has(parsed.campaign)
+              ? "repeated"
+              : options.dropErrored && parsed.episodes.some((e) => e.error !== null)
+                ? "errored"
+                : null;
+      if (reason !== null || parsed === null) {
+        dropped[reason ?? "torn"]++;
         continue;
       }
       whole.push(line);
@@ -71,7 +91,7 @@ export function recoverJournal(runDir: string): JournalState {
       renameSync(`${file}.tmp`, file);
     }
   }
-  return { done, tornLines, files: files.length };
+  return { done, tornLines: dropped.torn + dropped.repeated + dropped.unknown + dropped.errored, dropped, files: files.length };
 }
 
 /** Errored episodes by error code. */
@@ -83,8 +103,9 @@ export function errorCodesOf(episodes: readonly { error: string | null }[]): Rec
 
 function parseLine(line: string): JournalLine | null {
   try {
-    const parsed = JSON.parse(line) as JournalLine;
-    return typeof parsed.campaign === "string" && Array.isArray(parsed.episodes) ? parsed : null;
+    const parsed = JSON.parse(line) as JournalLine & { events?: unknown };
+    const whole = typeof parsed?.campaign === "string" && Array.isArray(parsed.episodes) && Array.isArray(parsed.events);
+    return whole && parsed.episodes.every((e) => e !== null && typeof e === "object" && (e.error === null || typeof e.error === "string")) ? parsed : null;
   } catch {
     return null;
   }
@@ -111,6 +132,35 @@ export async function resultsDigest(connection: DuckDBConnection, episodes: stri
 }
 
 /**
+ * Puts a finished run's results back into its journal, one line per campaign as the runner wrote it, so the run can
+ * continue (`--retry-errors`). The Parquet files stay until the journal is merged again.
+ */
+export async function reopenJournal(runDir: string): Promise<void> {
+  const dir = join(runDir, JOURNAL_DIR);
+  mkdirSync(dir, { recursive: true });
+  const instance = await DuckDBInstance.create(":memory:", { temp_directory: join(runDir, ".spill"), memory_limit: "2GB" });
+  const connection = await instance.connect();
+  const [episodes, events] = [join(runDir, "episodes.parquet"), join(runDir, "events.parquet")].map(sqlLiteralPath);
+  const target = join(dir, "reopened.ndjson");
+  try {
+    await connection.run(
+      `COPY (
+         SELECT e.campaign_id AS campaign, e.episodes, coalesce(v.events, []) AS events
+         FROM (SELECT campaign_id, list(x ORDER BY x.campaign_pos) AS episodes FROM read_parquet(${episodes}) x GROUP BY campaign_id) e
+         LEFT JOIN (SELECT p.campaign_id, list(v ORDER BY v.episode_id, v.seq) AS events
+                    FROM read_parquet(${events}) v JOIN read_parquet(${episodes}) p USING (episode_id) GROUP BY p.campaign_id) v
+           ON v.campaign_id = e.campaign_id
+         ORDER BY campaign
+       ) TO ${sqlString(`${target}.tmp`)} (FORMAT json)`,
+    );
+    renameSync(`${target}.tmp`, target);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/**
  * Merges the journal into sorted Parquet files, returns their digest, and removes the journal. DuckDB streams and
  * sorts with spilling to the run folder, so memory stays bounded however long the run was.
  */
@@ -120,11 +170,12 @@ export async function finishJournal(runDir: string): Promise<{ episodes: string;
   const instance = await DuckDBInstance.create(":memory:", { temp_directory: join(runDir, ".spill"), memory_limit: "2GB" });
   const connection = await instance.connect();
   try {
-    const files = readdirSync(dir).filter((f) => f.endsWith(".ndjson"));
+    const files = readdirSync(dir).filter((f) => f.endsWith(".ndjson")).map((f) => join(dir, f));
     const episodeColumns = EPISODE_COLUMNS as readonly Column<unknown>[];
     const eventColumns = EVENT_COLUMNS as readonly Column<unknown>[];
     const columns = `{campaign: 'VARCHAR', episodes: '${structOf(episodeColumns)}', events: '${structOf(eventColumns)}'}`;
-    const journal = `read_json(${sqlString(join(dir, "*.ndjson"))}, format = 'newline_delimited', columns = ${columns})`;
+    // This run's files by name: a pattern would also read what another folder's name happens to match.
+    const journal = `read_json([${files.map(sqlLiteralPath).join(", ")}], format = 'newline_delimited', columns = ${columns})`;
     const rows = (field: string, cols: readonly Column<unknown>[]) =>
       files.length === 0
         ? `SELECT ${cols.map((c) => `NULL::${c.type} AS ${c.name}`).join(", ")} WHERE false`
@@ -133,7 +184,7 @@ export async function finishJournal(runDir: string): Promise<{ episodes: string;
     const events = join(runDir, "events.parquet");
     await connection.run(`COPY (SELECT * FROM (${rows("episodes", episodeColumns)}) ORDER BY episode_id) TO ${sqlString(episodes)} (FORMAT parquet, COMPRESSION zstd)`);
     await connection.run(`COPY (SELECT * FROM (${rows("events", eventColumns)}) ORDER BY episode_id, seq) TO ${sqlString(events)} (FORMAT parquet, COMPRESSION zstd)`);
-    const digest = await resultsDigest(connection, `read_parquet(${sqlString(episodes)})`, `read_parquet(${sqlString(events)})`);
+    const digest = await resultsDigest(connection, `read_parquet(${sqlLiteralPath(episodes)})`, `read_parquet(${sqlLiteralPath(events)})`);
     rmSync(dir, { recursive: true, force: true });
     rmSync(join(runDir, ".spill"), { recursive: true, force: true });
     return digest;

@@ -58,7 +58,7 @@ describe("resume after SIGKILL", () => {
     expect(existsSync(join(killed, "episodes.parquet"))).toBe(false);
 
     // The killed process's lock is stale; a live holder's is not.
-    expect(Number(readFileSync(join(killed, "run.lock"), "utf8"))).toBe(child.pid);
+    expect(JSON.parse(readFileSync(join(killed, "run.lock"), "utf8")).pid).toBe(child.pid);
     writeFileSync(join(killed, "run.lock"), String(process.ppid));
     await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(`is being run by process ${process.ppid}`);
     writeFileSync(join(killed, "run.lock"), String(child.pid));
@@ -79,7 +79,7 @@ describe("resume after SIGKILL", () => {
     expect(await episodesIn(killed)).toBe(whole.episodes);
   }, 90_000);
 
-  it("the journal keeps whole lines, drops a torn last line and never counts a campaign twice", () => {
+  it("the journal keeps whole lines of the run's campaigns, drops torn lines, strangers and repeats, and says how many of each", () => {
     const dir = mkdtempSync(join(tmpdir(), "anis-journal-"));
     const file = join(dir, JOURNAL_DIR, "s000-w00.ndjson");
     const journal = new JournalWriter(file);
@@ -87,14 +87,20 @@ describe("resume after SIGKILL", () => {
     journal.append("c-1", { episodes: [episode(null), episode("model_error")], events: [] });
     journal.append("c-2", { episodes: [episode(null)], events: [] });
     journal.append("c-1", { episodes: [episode(null)], events: [] });
+    journal.append("bogus", { episodes: [episode(null)], events: [] });
     journal.close();
-    appendFileSync(file, '{"campaign":"c-3","epis');
+    appendFileSync(file, 'garbage in the middle\n{"campaign":"c-2","episodes":"not a list","events":[]}\n{"campaign":"c-3","epis');
+    const campaigns = new Set(["c-1", "c-2", "c-3"]);
 
-    const state = recoverJournal(dir);
+    const state = recoverJournal(dir, campaigns);
     expect([...state.done.keys()]).toEqual(["c-1", "c-2"]);
     expect(state.done.get("c-1")).toEqual({ episodes: 2, errorCodes: { model_error: 1 } });
-    expect(state.tornLines).toBe(2);
+    expect(state.dropped).toEqual({ torn: 3, repeated: 1, unknown: 1, errored: 0 });
     expect(readFileSync(file, "utf8").split("\n")).toHaveLength(3);
-    expect(recoverJournal(dir).tornLines).toBe(0);
+    expect(recoverJournal(dir, campaigns).tornLines).toBe(0);
+    // Retrying errors drops the campaigns that have one, so they run again.
+    const retried = recoverJournal(dir, campaigns, { dropErrored: true });
+    expect([...retried.done.keys()]).toEqual(["c-2"]);
+    expect(retried.dropped.errored).toBe(1);
   });
 });

@@ -1,11 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { isRunId, RUN_ID_RULE, runIdPart } from "../../analysis/paths.ts";
 import type { OpenAIEndpoint } from "../../agents/models/openai.ts";
 import { addRequestStats, type RequestStats } from "../../agents/models/resilient-fetch.ts";
 import { corpusHash } from "../corpus.ts";
 import type { EpisodeDriver } from "./campaign-runner.ts";
 import { type RunConfig, RunConfigError, RunConfigSchema } from "./config.ts";
-import { finishJournal, recoverJournal } from "./journal.ts";
+import { finishJournal, recoverJournal, reopenJournal } from "./journal.ts";
 import { gitState, hashOf, packageVersions, writeManifest } from "./manifest.ts";
 import { buildMatrix, type ResolvedRun, resolveRun, type Shard } from "./matrix.ts";
 import { runPool, workerCount } from "./pool.ts";
@@ -34,6 +36,10 @@ export interface ResumeOptions {
   readonly endpoint: OpenAIEndpoint;
   readonly onProgress?: (done: number, total: number) => void;
   readonly workers?: number;
+  /** Run again every campaign with an errored episode, the run complete or not; the manifest keeps the history. */
+  readonly retryErrors?: boolean;
+  /** Take over a run folder whose lock names a live process (the lock is stale: its pid was reused). */
+  readonly forceUnlock?: boolean;
 }
 
 export interface RunSummary {
@@ -41,11 +47,13 @@ export interface RunSummary {
   readonly dir: string;
   readonly episodes: number;
   readonly errors: number;
+  /** Errored episodes by error code. */
+  readonly errorsByCode: Readonly<Record<string, number>>;
   /** This session's wall-clock seconds, and its episodes per second. */
   readonly seconds: number;
   readonly episodesPerSecond: number;
-  /** Campaigns found already done in the journal (a resumed run), and torn lines redone. */
-  readonly resumed: { readonly campaigns: number; readonly tornLines: number } | null;
+  /** Campaigns found already done in the journal (a resumed run), and the lines dropped, by reason. */
+  readonly resumed: { readonly campaigns: number; readonly tornLines: number; readonly dropped: { readonly torn: number; readonly repeated: number; readonly unknown: number; readonly errored: number } } | null;
   readonly requests: RequestStats;
   readonly digest: { readonly episodes: string; readonly events: string };
 }
@@ -57,6 +65,9 @@ interface Session {
   workers: number;
   campaigns_found_done: number;
   torn_lines_redone: number;
+  /** Journal lines dropped by reason (torn, repeated, unknown campaign, errored when retrying errors). */
+  lines_dropped?: Record<string, number>;
+  retry_errors?: boolean;
   campaigns_run?: number;
   episodes_run?: number;
   seconds?: number;
@@ -65,13 +76,34 @@ interface Session {
 
 type Manifest = Record<string, unknown> & { sessions: Session[]; config: RunConfig; run_id: string; shard: string | null };
 
-type SessionOptions = Pick<RunOptions, "config" | "endpoint" | "shard" | "workers" | "driver" | "onProgress">;
+type SessionOptions = Pick<RunOptions, "config" | "endpoint" | "shard" | "workers" | "driver" | "onProgress"> & Pick<ResumeOptions, "retryErrors" | "forceUnlock">;
 
-/** A run folder's manifest, for resuming it. */
+/** A run folder's manifest, for resuming it: checked, because a run folder may come from anyone. */
 export function readRunManifest(dir: string): Manifest {
   const file = join(dir, "manifest.json");
   if (!existsSync(file)) throw new RunConfigError(`cannot resume ${dir}: no manifest.json there (is it a run folder?)`);
-  return JSON.parse(readFileSync(file, "utf8")) as Manifest;
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(file, "utf8")) as Manifest;
+  } catch (error) {
+    throw new RunConfigError(`cannot resume ${dir}: ${file} is not valid JSON (${(error as Error).message})`);
+  }
+  const missing = ["run_id", "status", "config", "corpus", "defenses", "suites"].filter((k) => manifest === null || typeof manifest !== "object" || !(k in manifest));
+  if (missing.length > 0) throw new RunConfigError(`cannot resume ${dir}: ${file} is not a run manifest (missing ${missing.join(", ")})`);
+  if (!isRunId(manifest.run_id)) throw new RunConfigError(`cannot resume ${dir}: ${file} has run_id ${JSON.stringify(manifest.run_id)}, and ${RUN_ID_RULE}`);
+  return manifest;
+}
+
+/** Creates the run folder, or says in one line why it cannot be made. */
+function makeRunDir(out: string, dir: string): void {
+  try {
+    if (existsSync(out) && !statSync(out).isDirectory()) throw new RunConfigError(`--out ${out} is a file, not a folder`);
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    if (error instanceof RunConfigError) throw error;
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new RunConfigError(`cannot create the run folder ${dir} under --out ${out}: ${code === "EACCES" || code === "EROFS" ? "the folder is not writable" : code === "ENOTDIR" ? "a part of the path is a file" : message}`);
+  }
 }
 
 function fingerprint(run: ResolvedRun) {
@@ -90,10 +122,11 @@ export async function executeRun(options: RunOptions): Promise<RunSummary> {
   const run = resolveRun(config, endpoint);
   const matrix = buildMatrix(config, run, shard);
   const shardSuffix = shard ? `-shard${shard.index}of${shard.count}` : "";
-  const runId = options.runId ?? `${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${config.name}${shardSuffix}`;
+  if (options.runId !== undefined && !isRunId(options.runId)) throw new RunConfigError(`--run-id ${JSON.stringify(options.runId)}: ${RUN_ID_RULE}`);
+  const runId = options.runId ?? `${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${runIdPart(config.name)}${shardSuffix}`;
   const dir = join(options.out, runId);
   if (existsSync(join(dir, "manifest.json"))) throw new RunConfigError(`${dir} already holds a run: resume it with --resume ${dir}, or choose another --run-id`);
-  mkdirSync(dir, { recursive: true });
+  makeRunDir(options.out, dir);
   const manifest: Manifest = {
     run_id: runId,
     created_at: new Date().toISOString(),
@@ -119,7 +152,13 @@ export async function executeRun(options: RunOptions): Promise<RunSummary> {
  */
 export async function resumeRun(options: ResumeOptions): Promise<RunSummary> {
   const manifest = readRunManifest(options.dir);
-  if (manifest.status === "complete") throw new RunConfigError(`cannot resume ${options.dir}: the run is already complete (${String((manifest.counts as { episodes?: number })?.episodes ?? 0)} episodes); report it, or start a new run`);
+  const counts = manifest.counts as { episodes?: number; errors?: number } | undefined;
+  if (manifest.status === "complete" && !options.retryErrors) {
+    const errors = counts?.errors ?? 0;
+    throw new RunConfigError(
+      `cannot resume ${options.dir}: the run is already complete (${counts?.episodes ?? 0} episodes, ${errors} errors); ${errors > 0 ? `run its errored campaigns again with --resume ${options.dir} --retry-errors, ` : ""}report it, or start a new run`,
+    );
+  }
   const config = RunConfigSchema.parse(manifest.config);
   const shard = parseShard(manifest.shard);
   const run = resolveRun(config, options.endpoint);
@@ -128,6 +167,13 @@ export async function resumeRun(options: ResumeOptions): Promise<RunSummary> {
   if (changed.length > 0) throw new RunConfigError(`cannot resume ${options.dir}: the ${changed.join(", ")} changed since the run started; start a new run`);
   const matrix = buildMatrix(config, run, shard);
   return runSession(options.dir, { ...manifest, sessions: manifest.sessions ?? [] }, run, matrix, { ...options, config, shard });
+}
+
+/** What a run lock holds: the holder's pid and a token only that process knows, with when it took the lock. */
+interface RunLock {
+  readonly pid: number;
+  readonly token: string;
+  readonly started_at: string;
 }
 
 const parseShard = (text: string | null): Shard | undefined => {
@@ -143,7 +189,7 @@ async function runSession(
   matrix: ReturnType<typeof buildMatrix>,
   options: SessionOptions,
 ): Promise<RunSummary> {
-  const unlock = lockRun(dir);
+  const unlock = lockRun(dir, options.forceUnlock ?? false);
   try {
     return await runLocked(dir, manifest, run, matrix, options);
   } finally {
@@ -151,15 +197,41 @@ async function runSession(
   }
 }
 
-/** One process at a time per run folder: a second would append to the same journal. A killed holder's lock is stale. */
-function lockRun(dir: string): () => void {
+/**
+ * One process at a time per run folder: a second would append to the same journal. A killed holder's lock is
+ * stale. A pid can be reused by an unrelated process after a reboot or a long time, so the lock also says when it
+ * was taken: `--force-unlock` takes over a lock whose process is alive, with a warning naming it.
+ */
+function lockRun(dir: string, force: boolean): () => void {
   const file = join(dir, "run.lock");
   if (existsSync(file)) {
-    const pid = Number(readFileSync(file, "utf8"));
-    if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) throw new RunConfigError(`${dir} is being run by process ${pid}: wait for it to finish or stop it, then resume`);
+    const held = readLock(file);
+    if (held && held.pid !== process.pid && isAlive(held.pid)) {
+      if (!force) {
+        throw new RunConfigError(
+          `${dir} is being run by process ${held.pid} (lock taken ${held.started_at}): wait for it to finish or stop it, then resume. If that process is not a run of this folder (its pid was reused), resume with --force-unlock`,
+        );
+      }
+      process.stderr.write(`warning: taking over ${file} from process ${held.pid} (lock taken ${held.started_at}); if that process is still running this folder, its results will be mixed with these\n`);
+    }
   }
-  writeFileSync(file, String(process.pid));
-  return () => rmSync(file, { force: true });
+  const token = randomUUID();
+  writeFileSync(file, `${JSON.stringify({ pid: process.pid, token, started_at: new Date().toISOString() } satisfies RunLock)}\n`);
+  return () => {
+    if (readLock(file)?.token === token) rmSync(file, { force: true });
+  };
+}
+
+/** The lock's holder; an old lock holds a bare pid; an unreadable one is no lock. */
+function readLock(file: string): RunLock | null {
+  const text = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
+  if (/^\d+$/.test(text)) return { pid: Number(text), token: "", started_at: "unknown" };
+  try {
+    const lock = JSON.parse(text) as RunLock;
+    return Number.isInteger(lock?.pid) && lock.pid > 0 ? lock : null;
+  } catch {
+    return null;
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -178,7 +250,9 @@ async function runLocked(
   matrix: ReturnType<typeof buildMatrix>,
   options: SessionOptions,
 ): Promise<RunSummary> {
-  const journal = recoverJournal(dir);
+  // A complete run retried: its results go back into the journal, so the campaigns without errors are kept.
+  if (options.retryErrors && manifest.status === "complete") await reopenJournal(dir);
+  const journal = recoverJournal(dir, new Set(matrix.map((c) => c.id)), { dropErrored: options.retryErrors ?? false });
   const total = matrix.reduce((n, c) => n + c.tasks.length, 0);
   let episodes = 0;
   const errorCodes: Record<string, number> = {};
@@ -190,7 +264,14 @@ async function runLocked(
   const pending = matrix.flatMap((c, i) => (journal.done.has(c.id) ? [] : [i]));
   const workers = options.workers ?? workerCount(options.config);
   const driver = options.driver ?? "langgraph";
-  const session: Session = { started_at: new Date().toISOString(), workers, campaigns_found_done: journal.done.size, torn_lines_redone: journal.tornLines };
+  const session: Session = {
+    started_at: new Date().toISOString(),
+    workers,
+    campaigns_found_done: journal.done.size,
+    torn_lines_redone: journal.tornLines,
+    lines_dropped: journal.dropped,
+    ...(options.retryErrors && { retry_errors: true }),
+  };
   manifest.sessions.push(session);
   manifest.status = "running";
   writeManifest(dir, manifest);
@@ -252,9 +333,10 @@ async function runLocked(
     dir,
     episodes,
     errors,
+    errorsByCode: errorCodes,
     seconds,
     episodesPerSecond: episodesRun / Math.max(seconds, 1e-9),
-    resumed: manifest.sessions.length > 1 ? { campaigns: journal.done.size, tornLines: journal.tornLines } : null,
+    resumed: manifest.sessions.length > 1 ? { campaigns: journal.done.size, tornLines: journal.tornLines, dropped: journal.dropped } : null,
     requests,
     digest: digest!,
   };
