@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type AttackCase, AttackFileSchema } from "./schema.ts";
 
@@ -59,4 +59,20 @@ export function loadAttackCases(dir: string = CASES_DIR): AttackCase[] {
     }
   }
   return cases;
+}
+
+/**
+ * What the corpus loader would refuse later, said now by `validate`: an id twice in one file, or an id the shipped
+ * corpus already has (`shipped`: every id of the corpus). A shipped file is not a clash with itself.
+ */
+export function idProblems(file: string, cases: readonly AttackCase[], shipped: ReadonlySet<string>): string[] {
+  const own = resolve(file).startsWith(`${CASES_DIR}/`) ? new Set(cases.map((c) => c.id)) : new Set<string>();
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  for (const c of cases) {
+    if (seen.has(c.id)) problems.push(`${file}: duplicate attack id "${c.id}" in this file`);
+    else if (shipped.has(c.id) && !own.has(c.id)) problems.push(`${file}: attack id "${c.id}" is already a case of the shipped corpus; choose another id`);
+    seen.add(c.id);
+  }
+  return problems;
 }

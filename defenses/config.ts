@@ -82,7 +82,19 @@ export function parseDefenseConfiguration(text: string, file: string): DefenseCo
     throw new DefenseConfigError(`${file}: invalid defense configuration\n${issues.join("\n")}`);
   }
   const config = parsed.data;
-  const layers = config.layers.map((l, i) => createDefense(l.use, l.params, `${file} → at layers.${i}`));
+  // Every bad layer and parameter at once, as attack files report every problem.
+  const problems: string[] = [];
+  const built = config.layers.map((l, i) => {
+    try {
+      return createDefense(l.use, l.params, `layers.${i}`);
+    } catch (error) {
+      if (!(error instanceof DefenseConfigError)) throw error;
+      problems.push(error.message);
+      return null;
+    }
+  });
+  if (problems.length > 0) throw new DefenseConfigError(`${file}: invalid defense configuration\n${problems.map((p) => `  ✖ ${p}`).join("\n")}`);
+  const layers = built.filter((d): d is Defense => d !== null);
   return {
     name: config.name,
     description: config.description,

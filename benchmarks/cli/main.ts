@@ -8,7 +8,7 @@ import { SIM_PROFILES } from "../../agents/models/sim/profiles.ts";
 import { AGENT_SYSTEMS } from "../../agents/systems.ts";
 import { loadFamilies, parseFamily } from "../../attacks/families.ts";
 import { generateCases, loadGeneratorConfig } from "../../attacks/generator.ts";
-import { parseAttackFile } from "../../attacks/load.ts";
+import { idProblems, parseAttackFile } from "../../attacks/load.ts";
 import { parseTargets } from "../../attacks/targets.ts";
 import { describeBuiltins } from "../../defenses/builtins/index.ts";
 import { configurationNames, describeConfigurations, loadDefenseConfiguration, parseDefenseConfiguration } from "../../defenses/config.ts";
@@ -455,7 +455,7 @@ program
         const json = JSON.parse(text) as unknown;
         if (Array.isArray(json)) {
           const cases = parseAttackFile(text, file);
-          const found = cases.flatMap((c) => checkCase(c).map((p) => `${file}: ${c.id}: ${p}`));
+          const found = [...idProblems(file, cases, shippedIds()), ...cases.flatMap((c) => checkCase(c).map((p) => `${file}: ${c.id}: ${p}`))];
           const leakage = fileLeakage(file, cases);
           problems.push(...found, ...leakage.problems);
           if (found.length + leakage.problems.length === 0) process.stdout.write(`${file}: ${cases.length} attack case(s) ok; leakage: ${leakage.summary}\n`);
@@ -482,6 +482,19 @@ program
     }
     if (problems.length > 0) throw new UsageError(problems.join("\n"));
   });
+
+let shipped: ReadonlySet<string> | undefined;
+/** Ids of the shipped corpus; empty when the shipped corpus itself does not load (validate names that file). */
+function shippedIds(): ReadonlySet<string> {
+  if (!shipped) {
+    try {
+      shipped = new Set(loadCorpus().map((c) => c.id));
+    } catch {
+      shipped = new Set();
+    }
+  }
+  return shipped;
+}
 
 try {
   await program.parseAsync(process.argv);

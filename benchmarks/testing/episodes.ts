@@ -15,7 +15,9 @@ import { benignCampaign, type Suite } from "../suites/suite.ts";
  */
 const models = new Map<string, ModelHandle>();
 const systems = new Map<string, AgentSystem>();
-const corpus = new Map(loadCorpus().map((c) => [c.id, c]));
+// Loaded on first use: a bad attack file must not break every command that imports this module.
+let corpusById: Map<string, AttackCase> | undefined;
+const corpus = () => (corpusById ??= new Map(loadCorpus().map((c) => [c.id, c])));
 
 function model(name: string): ModelHandle {
   let handle = models.get(name);
@@ -66,12 +68,12 @@ function outcome(result: CampaignResult): Outcome {
 
 /** The id of the first corpus case (in corpus order) that fits: tests name cases by what they are, not by id. */
 export function findCase(fits: (c: AttackCase) => boolean, what: string): string {
-  for (const c of corpus.values()) if (fits(c)) return c.id;
+  for (const c of corpus().values()) if (fits(c)) return c.id;
   throw new Error(`no attack case is ${what}`);
 }
 
 export async function runAttackCase(id: string, layers: readonly Defense[], options: { model?: string; seed?: number } = {}): Promise<Outcome> {
-  const attack = corpus.get(id);
+  const attack = corpus().get(id);
   if (!attack) throw new Error(`no attack case ${id}`);
   return runCase(attack, layers, options);
 }

@@ -1,3 +1,4 @@
+import { ZodError } from "zod";
 import { DefenseConfigError } from "../errors.ts";
 import { type Defense, HOOK_NAMES, type HookName, type Layer } from "../types.ts";
 import { argumentConstraints } from "./argument-constraints.ts";
@@ -59,8 +60,14 @@ export function createDefense(id: string, params: unknown, where: string): Defen
   try {
     return factory(params ?? {});
   } catch (error) {
-    throw new DefenseConfigError(`${where}: invalid params for "${id}": ${error instanceof Error ? error.message : String(error)}`);
+    throw new DefenseConfigError(`${where}: invalid params for "${id}": ${paramProblems(error).join("; ")}`);
   }
+}
+
+/** A factory's error as one line per bad parameter: `params.name: message` for zod's issues. */
+function paramProblems(error: unknown): string[] {
+  if (error instanceof ZodError) return error.issues.map((i) => `params${i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}: ${i.message}`);
+  return [error instanceof Error ? error.message.split("\n")[0]! : String(error)];
 }
 
 export function hooksOf(defense: Defense): string[] {
