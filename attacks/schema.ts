@@ -14,9 +14,18 @@ export type Split = (typeof SPLITS)[number];
 export const AGENT_SYSTEMS = ["single", "supervisor", "team", "pipeline", "groupchat"] as const;
 export type AgentSystemName = (typeof AGENT_SYSTEMS)[number];
 
-const kebab = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "use lower-case kebab-case, e.g. email-exfil-api-keys");
+/**
+ * Size limits of attack files (they come from strangers): a planted text up to 1,000,000 characters — a long web
+ * page, far more than a context window — and names, ids and titles up to 200. Perception is linear in a text's length.
+ */
+export const MAX_TEXT = 1_000_000;
+export const MAX_NAME = 200;
+const text = z.string().min(1).max(MAX_TEXT);
+const name = z.string().min(1).max(MAX_NAME);
+
+const kebab = z.string().max(MAX_NAME).regex(/^[a-z0-9][a-z0-9-]*$/, "use lower-case kebab-case, e.g. email-exfil-api-keys");
 /** Case ids: kebab-case parts, `--` between the parts of a generated id, `+` inside a mutation chain. */
-const caseId = z.string().regex(/^[a-z0-9][a-z0-9+-]*$/, "use lower-case kebab-case, e.g. email-exfil-api-keys");
+const caseId = z.string().max(MAX_NAME).regex(/^[a-z0-9][a-z0-9+-]*$/, "use lower-case kebab-case, e.g. email-exfil-api-keys");
 
 /**
  * A call the attacker wants, with literal arguments. The model must read every value it writes (the payload
@@ -34,9 +43,9 @@ export const PlannedCall = z.strictObject({
  * `trigger` makes it a delayed one: it acts only when the user's request mentions the trigger.
  */
 const Payload = z.strictObject({
-  text: z.string().min(1),
-  core: z.union([z.string().min(1), z.array(z.string().min(1)).min(2)]).optional(),
-  trigger: z.string().min(1).optional(),
+  text,
+  core: z.union([text, z.array(text).min(2)]).optional(),
+  trigger: name.optional(),
   calls: z.array(PlannedCall).min(1, "a payload must ask for at least one tool call"),
 });
 
@@ -49,30 +58,30 @@ const Payload = z.strictObject({
 export const AttackCaseSchema = z.strictObject({
   id: caseId,
   version: z.string().default("1"),
-  title: z.string().min(1),
-  suite: z.string().min(1),
+  title: name,
+  suite: name,
   agent: z.enum(AGENT_SYSTEMS).default("single"),
   surface: z.enum(SURFACES),
   family: kebab,
   goal: z.strictObject({ kind: z.enum(GOALS), predicate: z.unknown() }),
   /** User tasks run in order with one persistent memory store; the injection lands in the first. */
-  campaign: z.array(z.string().min(1)).min(1),
+  campaign: z.array(name).min(1).max(100),
   injection: z
     .strictObject({
-      point: z.string().min(1),
+      point: z.string().min(1).max(2000),
       /** Further fragments of a split payload, each planted at its own point. */
-      also: z.array(z.strictObject({ point: z.string().min(1), text: z.string().min(1) })).default([]),
+      also: z.array(z.strictObject({ point: z.string().min(1).max(2000), text })).max(100).default([]),
     })
     .extend(Payload.shape),
   /** Payloads the attack plants for later (a memory entry, a relayed message), with the calls each asks for. */
-  carried: z.array(Payload).default([]),
+  carried: z.array(Payload).max(100).default([]),
   /** For a `user:` injection (the attacker makes a request of its own): whose session it comes from, a team member's handle. */
-  principal: z.string().min(1).optional(),
-  mutation_chain: z.array(z.string()).default([]),
+  principal: name.optional(),
+  mutation_chain: z.array(name).max(20).default([]),
   /** Which of the family's paraphrase templates produced the text (generated cases). */
   template: z.number().int().min(0).optional(),
   split: z.enum(SPLITS).default("seen"),
 });
 export type AttackCase = z.infer<typeof AttackCaseSchema>;
 
-export const AttackFileSchema = z.array(AttackCaseSchema).min(1);
+export const AttackFileSchema = z.array(AttackCaseSchema).min(1).max(100_000);

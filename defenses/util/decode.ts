@@ -1,9 +1,8 @@
 import { CONFUSABLES, rot13, UNLEET, ZERO_WIDTH } from "./alphabets.ts";
 import { revealTags } from "./reading.ts";
+import { base64Runs, hexRuns, replaceRuns } from "./runs.ts";
 
 const CONFUSABLE_CHARS = new RegExp(`[${[...CONFUSABLES.keys()].join("")}]`, "g");
-const BASE64_RUN = /[A-Za-z0-9+/]{16,}={0,2}/g;
-const HEX_RUN = /\b(?:[0-9a-fA-F]{2}){8,}\b/g;
 const COMMON_WORDS = /\b(the|and|to|of|you|your|please|send|this|with|for|file|before|all)\b/gi;
 
 /** Decoded bytes that read as text: no replacement characters, almost no control characters, mostly letters and spaces. */
@@ -79,13 +78,13 @@ export function decodeObfuscations(input: string): Decoded {
   step("homoglyphs", text.replace(CONFUSABLE_CHARS, (c) => CONFUSABLES.get(c) ?? c));
   step(
     "base64",
-    text.replace(BASE64_RUN, (run) => base64Text(run) ?? run),
+    replaceRuns(text, base64Runs(text), base64Text),
   );
   step(
     "hex",
-    text.replace(HEX_RUN, (run) => {
+    replaceRuns(text, hexRuns(text, true), (run) => {
       const decoded = Buffer.from(run, "hex").toString("utf8");
-      return readable(decoded) ? decoded : run;
+      return readable(decoded) ? decoded : null;
     }),
   );
   step("rot13", undoRot13(text));

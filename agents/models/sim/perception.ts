@@ -8,6 +8,7 @@
 import { rot13, UNLEET } from "../../../defenses/util/alphabets.ts";
 import { normalise } from "../../../defenses/util/normalise.ts";
 import { hiddenTagText, ReadText, type Sought, sought } from "../../../defenses/util/reading.ts";
+import { base64Runs, hexRuns, isBase64Token, isHexToken, trimToEncoding } from "../../../defenses/util/runs.ts";
 
 export { normalise };
 
@@ -18,8 +19,6 @@ export function plain(text: string): string {
 
 const unleetDigits = (text: string) => text.replace(/[0-9]/g, (d) => UNLEET.get(d) ?? d);
 
-const BASE64_RUN = /[A-Za-z0-9+/]{16,}={0,2}/g;
-const HEX_RUN = /\b(?:[0-9a-fA-F]{2}){8,}\b/g;
 
 function printableShare(text: string): number {
   if (text.length === 0) return 0;
@@ -44,13 +43,13 @@ export type Encoding = (typeof ENCODINGS)[number];
 export function decodedForms(text: string, encodings: readonly Encoding[]): string[] {
   const out: string[] = [];
   if (encodings.includes("base64")) {
-    for (const run of text.match(BASE64_RUN) ?? []) {
+    for (const { run } of base64Runs(text)) {
       const decoded = Buffer.from(run, "base64").toString("utf8");
       if (decoded.length >= 8 && printableShare(decoded) > 0.95) out.push(decoded);
     }
   }
   if (encodings.includes("hex")) {
-    for (const run of text.match(HEX_RUN) ?? []) {
+    for (const { run } of hexRuns(text, true)) {
       const decoded = Buffer.from(run, "hex").toString("utf8");
       if (printableShare(decoded) > 0.95) out.push(decoded);
     }
@@ -65,11 +64,10 @@ export function decodedForms(text: string, encodings: readonly Encoding[]): stri
  * (an IBAN has 22 characters), not worth trying to decode in pieces.
  */
 const SUSPECT_RUN = 24;
-const longRuns = (text: string, pattern: RegExp) => (text.match(pattern) ?? []).filter((run) => run.length >= SUSPECT_RUN);
+const longRuns = (found: readonly { readonly run: string }[]) => found.map((r) => r.run).filter((run) => run.length >= SUSPECT_RUN);
 
 /** Longest marker a glued encoded run may carry at either end. */
 const MAX_EDGE = 12;
-const GLUED_HEX_RUN = /(?:[0-9a-fA-F]{2}){8,}/g;
 
 /**
  * Encoded runs of a glued text (its spaces replaced by a marker), decoded: a marker of letters or digits sticks to
@@ -91,7 +89,7 @@ function decodedGlued(text: string, encodings: readonly Encoding[]): string[] {
     }
   };
   if (encodings.includes("base64")) {
-    attempt(longRuns(text, BASE64_RUN), (run) => {
+    attempt(longRuns(base64Runs(text)), (run) => {
       // Only an exact encoding: a stray character at an end shifts every byte, yet may still read as printable.
       const bytes = Buffer.from(run, "base64");
       if (bytes.toString("base64").replace(/=+$/, "") !== run.replace(/=+$/, "")) return null;
@@ -100,7 +98,7 @@ function decodedGlued(text: string, encodings: readonly Encoding[]): string[] {
     });
   }
   if (encodings.includes("hex")) {
-    attempt(longRuns(text, GLUED_HEX_RUN), (run) => {
+    attempt(longRuns(hexRuns(text, false)), (run) => {
       if (run.length % 2 !== 0) return null;
       const decoded = Buffer.from(run, "hex").toString("utf8");
       return printableShare(decoded) > 0.95 ? decoded : null;
@@ -111,8 +109,6 @@ function decodedGlued(text: string, encodings: readonly Encoding[]): string[] {
 
 /** Longest run of pieces an encoded token may have been cut into by a marker that is also one of its characters. */
 const MAX_PIECES = 24;
-const BASE64_TOKEN = /^[A-Za-z0-9+/]{16,}={0,2}$/;
-const HEX_TOKEN = /^(?:[0-9a-fA-F]{2}){8,}$/;
 
 /**
  * Encoded tokens in a text whose spaces became a marker, decoded. Where the marker is also a character of the
@@ -123,16 +119,16 @@ function decodedThroughMarker(text: string, marker: string, encodings: readonly 
   const base64 = encodings.includes("base64");
   const hex = encodings.includes("hex");
   if (!base64 && !hex) return [];
-  const pieces = text.split(marker).map((p) => p.replace(/^[^A-Za-z0-9+/=]+|[^A-Za-z0-9+/=]+$/g, ""));
+  const pieces = text.split(marker).map(trimToEncoding);
   const out: string[] = [];
   for (let i = 0; i < pieces.length; i++) {
     let token = "";
     for (let j = i; j < Math.min(pieces.length, i + MAX_PIECES); j++) {
       token = j === i ? pieces[j]! : `${token}${marker}${pieces[j]}`;
-      if (hex && HEX_TOKEN.test(token)) {
+      if (hex && isHexToken(token)) {
         const decoded = Buffer.from(token, "hex").toString("utf8");
         if (printableShare(decoded) > 0.95) out.push(decoded);
-      } else if (base64 && BASE64_TOKEN.test(token)) {
+      } else if (base64 && isBase64Token(token)) {
         const decoded = Buffer.from(token, "base64").toString("utf8");
         if (decoded.length >= 8 && printableShare(decoded) > 0.95) out.push(decoded);
       }
@@ -184,7 +180,7 @@ export class ReadForms {
   get decoded(): readonly ReadText[] {
     if (!this.decodedForms) {
       // Guessing the marker is costly: only for a glued text with a run long enough to be an encoded instruction.
-      const suspect = this.reading.glued && (longRuns(this.text, BASE64_RUN).length > 0 || longRuns(this.text, GLUED_HEX_RUN).length > 0);
+      const suspect = this.reading.glued && (longRuns(base64Runs(this.text)).length > 0 || longRuns(hexRuns(this.text, false)).length > 0);
       const guesses = suspect ? this.reading.markerGuesses() : [];
       const forms = [
         ...decodedForms(this.text, this.encodings),
