@@ -31,15 +31,25 @@ export class DiskResponseCache extends BaseCache<Generation[]> {
     return join(this.dir, key.slice(0, 2), `${key}.json`);
   }
 
+  /**
+   * The cached answer, or null. An entry that does not read back as generations (truncated, edited, from another
+   * version) is a miss: the request is made again and, in `readwrite`, the entry rewritten.
+   */
   async lookup(prompt: string, llmKey: string): Promise<Generation[] | null> {
     const file = this.file(prompt, llmKey);
     if (!existsSync(file)) return null;
-    const stored = JSON.parse(readFileSync(file, "utf8")) as ReturnType<typeof serializeGeneration>[];
-    return stored.map((g) => {
-      const generation = deserializeStoredGeneration(g) as Generation & { message?: BaseMessage };
-      if (generation.message) generation.message.response_metadata = { ...generation.message.response_metadata, [CACHE_HIT]: true };
-      return generation;
-    });
+    try {
+      const stored = JSON.parse(readFileSync(file, "utf8")) as ReturnType<typeof serializeGeneration>[];
+      if (!Array.isArray(stored) || stored.length === 0) return null;
+      return stored.map((g) => {
+        const generation = deserializeStoredGeneration(g) as Generation & { message?: BaseMessage };
+        if (typeof generation?.text !== "string") throw new Error("not a generation");
+        if (generation.message) generation.message.response_metadata = { ...generation.message.response_metadata, [CACHE_HIT]: true };
+        return generation;
+      });
+    } catch {
+      return null;
+    }
   }
 
   async update(prompt: string, llmKey: string, value: Generation[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,7 +40,9 @@ describe("openai: adapter against a real OpenAI-compatible HTTP server on 127.0.
       for await (const chunk of req) chunks.push(chunk as Buffer);
       res.setHeader("content-type", "application/json");
       if (req.method === "GET" && req.url === "/v1/models") {
-        res.end(JSON.stringify({ object: "list", data: [{ id: "test-model", object: "model" }] }));
+        const refusal = { "Bearer bad-key": 401, "Bearer no-access-key": 403 }[String(req.headers.authorization)];
+        res.statusCode = refusal ?? 200;
+        res.end(JSON.stringify(refusal ? { error: { message: "refused" } } : { object: "list", data: [{ id: "test-model", object: "model" }] }));
         return;
       }
       if (req.method !== "POST" || req.url !== "/v1/chat/completions" || req.headers.authorization !== "Bearer test-key") {
@@ -99,6 +101,16 @@ describe("openai: adapter against a real OpenAI-compatible HTTP server on 127.0.
     expect(again.runtime.counters).toMatchObject({ modelCalls: 3, inputTokens: 0, outputTokens: 0, cachedCalls: 3 });
     expect(again.world.notes).toEqual(first.world.notes);
     expect(again.trace.filter((e) => e.kind === "tool_call").map((e) => e.detail)).toEqual(first.trace.filter((e) => e.kind === "tool_call").map((e) => e.detail));
+
+    // A corrupt entry (a truncated file, an edited one) is a miss: asked again and rewritten, never a model error.
+    const entries = readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".json")).map((f) => join(dir, f));
+    writeFileSync(entries[0]!, readFileSync(entries[0]!, "utf8").slice(0, 40));
+    writeFileSync(entries[1]!, JSON.stringify({ not: "generations" }));
+    const mended = await episode("readwrite");
+    expect(requests.length - before).toBe(5);
+    expect(mended.runtime.counters).toMatchObject({ modelCalls: 3, cachedCalls: 1 });
+    expect(mended.world.notes).toEqual(first.world.notes);
+    expect((await episode("read")).runtime.counters).toMatchObject({ cachedCalls: 3 });
   });
 
   it("sends no sampling seed the server did not ask for and nothing of the simulation", async () => {
@@ -106,8 +118,11 @@ describe("openai: adapter against a real OpenAI-compatible HTTP server on 127.0.
     expect(model.callOptions({ seed: 3, payloads: [{ id: "p", text: "secret", calls: [] }] })).toEqual({ seed: 3 });
   });
 
-  it("probes a live endpoint as reachable and names an unreachable one", async () => {
-    expect(await probeEndpoint({ baseURL, apiKey: "test-key" })).toBeNull();
+  it("probes a live endpoint as reachable and names an unreachable one, a refused key and a model it does not serve", async () => {
+    expect(await probeEndpoint({ baseURL, apiKey: "test-key" }, ["test-model"])).toBeNull();
+    expect(await probeEndpoint({ baseURL, apiKey: "bad-key" })).toMatch(/refused the API key \(401 Unauthorized\)/);
+    expect(await probeEndpoint({ baseURL, apiKey: "no-access-key" })).toMatch(/denied access \(403 Forbidden\)/);
+    expect(await probeEndpoint({ baseURL, apiKey: "test-key" }, ["gpt-nope"])).toBe(`the endpoint at ${baseURL} does not serve gpt-nope (404 model not found); it serves: test-model`);
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const port = (closed.address() as AddressInfo).port;

@@ -59,16 +59,27 @@ export function createOpenAIModel(model: string, endpoint: OpenAIEndpoint, stats
  * Checks that the endpoint answers at all before a run starts, so an unreachable server is one clear message
  * rather than a run of errored episodes. Any HTTP answer counts as reachable (not every server lists models).
  */
-export async function probeEndpoint(endpoint: OpenAIEndpoint, timeoutMs = 5000): Promise<string | null> {
+export async function probeEndpoint(endpoint: OpenAIEndpoint, models: readonly string[] = [], timeoutMs = 5000): Promise<string | null> {
   const base = (endpoint.baseURL ?? "https://api.openai.com/v1").replace(/\/+$/, "");
+  let response: Response;
   try {
-    await fetch(`${base}/models`, {
+    response = await fetch(`${base}/models`, {
       headers: endpoint.apiKey ? { authorization: `Bearer ${endpoint.apiKey}` } : {},
       signal: AbortSignal.timeout(timeoutMs),
     });
-    return null;
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     return `cannot reach the OpenAI-compatible endpoint at ${base}: ${cause?.code ?? cause?.message ?? (error as Error).message}. Set --base-url or OPENAI_BASE_URL to a running server.`;
   }
+  // Refusals no retry mends stop the run here, before any episode is spent on them.
+  if (response.status === 401) return `the endpoint at ${base} refused the API key (401 Unauthorized): set --api-key or OPENAI_API_KEY to a valid key`;
+  if (response.status === 403) return `the endpoint at ${base} denied access (403 Forbidden): the API key lacks permission for this endpoint`;
+  if (!response.ok) return null;
+  // A server that lists its models must list the ones asked for (a 404 "model not found" on every request otherwise).
+  const listed = await response
+    .json()
+    .then((body: { data?: { id?: unknown }[] }) => (Array.isArray(body?.data) ? body.data.map((m) => m?.id).filter((id): id is string => typeof id === "string") : []))
+    .catch(() => [] as string[]);
+  const missing = models.filter((m) => listed.length > 0 && !listed.includes(m));
+  return missing.length > 0 ? `the endpoint at ${base} does not serve ${missing.join(", ")} (404 model not found); it serves: ${listed.join(", ")}` : null;
 }

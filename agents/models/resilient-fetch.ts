@@ -68,7 +68,14 @@ export function resilientFetch(policy: RetryPolicy, stats: RequestStats, random:
         const response = await fetch(input, { ...init, signal });
         const body = await response.arrayBuffer();
         const copy = () => new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-        if (!retriable(response.status)) return copy();
+        if (!retriable(response.status)) {
+          // A refusal that no retry mends (a bad key, no permission, no such model) fails the request at once.
+          if (response.status >= 400) {
+            stats.by_cause[`http_${response.status}`] = (stats.by_cause[`http_${response.status}`] ?? 0) + 1;
+            stats.failed++;
+          }
+          return copy();
+        }
         cause = `http_${response.status}`;
         wait = retryAfterMs(response.headers, policy.maxDelayMs);
         giveUp = copy;

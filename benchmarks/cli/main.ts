@@ -130,7 +130,7 @@ program
     const workers = opts.workers === "auto" ? undefined : opts.workers;
     if (opts.resume) {
       const manifest = readRunManifest(opts.resume);
-      if (manifest.config.models.some((m) => m.startsWith("openai:"))) await checkEndpoint(endpoint);
+      await checkEndpoint(endpoint, manifest.config.models);
       const progress = createProgress(`resume ${manifest.run_id}`);
       const summary = await resumeRun({ dir: opts.resume, endpoint, workers, retryErrors: opts.retryErrors, forceUnlock: opts.forceUnlock, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
         progress.stop(),
@@ -162,7 +162,7 @@ program
     });
     if (!parsed.success) throw new RunConfigError(`invalid options: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     const config = parsed.data;
-    if (config.models.some((m) => m.startsWith("openai:"))) await checkEndpoint(endpoint);
+    await checkEndpoint(endpoint, config.models);
     const progress = createProgress(`run ${config.name}`);
     const summary = await executeRun({ config, out: opts.out, runId: opts.runId, endpoint, shard: opts.shard, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
       progress.stop(),
@@ -170,8 +170,11 @@ program
     await finishRun(summary, opts);
   });
 
-async function checkEndpoint(endpoint: OpenAIEndpoint): Promise<void> {
-  const problem = await probeEndpoint(endpoint);
+/** Before a run with endpoint models: the endpoint answers, takes the key and serves each model (`openai:NAME[+…]`). */
+async function checkEndpoint(endpoint: OpenAIEndpoint, models: readonly string[]): Promise<void> {
+  const served = models.filter((m) => m.startsWith("openai:")).map((m) => m.slice("openai:".length).split("+")[0]!);
+  if (served.length === 0) return;
+  const problem = await probeEndpoint(endpoint, served);
   if (problem) throw new UsageError(problem);
 }
 
