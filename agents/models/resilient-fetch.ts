@@ -65,7 +65,10 @@ export function resilientFetch(policy: RetryPolicy, stats: RequestStats, random:
       let wait: number | null = null;
       let giveUp: () => Response;
       try {
-        const response = await fetch(input, { ...init, signal });
+        // Which attempt this is, as OpenAI's own SDK says in x-stainless-retry-count: a server can count retries.
+        const headers = new Headers(init?.headers);
+        headers.set("x-anis-attempt", String(attempt));
+        const response = await fetch(input, { ...init, headers, signal });
         const body = await response.arrayBuffer();
         const copy = () => new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
         if (!retriable(response.status)) {

@@ -19,6 +19,9 @@ export interface FaultPlan {
 /** What the server did, by kind: the test checks every failure is accounted for on the client's side. */
 export interface ServerLog {
   completions: number;
+  /** Chat requests received (every attempt), and those that were a first attempt (`x-anis-attempt: 0`). */
+  received: number;
+  first: number;
   /** Injected failures by kind: `http_429`, `http_500`, `slow`, `drop`, `drop_mid_body`, `malformed`, `http_503_always`. */
   faults: Record<string, number>;
 }
@@ -28,8 +31,8 @@ export interface ServerLog {
  * given (call the first tool with placeholder arguments, then answer with what it returned), deterministically
  * from the request, and injects faults on request.
  */
-export async function startOpenAIServer(plan: FaultPlan, slowMs = 1500): Promise<{ baseURL: string; log: ServerLog; close: () => Promise<void> }> {
-  const log: ServerLog = { completions: 0, faults: {} };
+export async function startOpenAIServer(plan: FaultPlan): Promise<{ baseURL: string; log: ServerLog; close: () => Promise<void> }> {
+  const log: ServerLog = { completions: 0, received: 0, first: 0, faults: {} };
   const attempts = new Map<string, number>();
   const fault = (kind: string) => (log.faults[kind] = (log.faults[kind] ?? 0) + 1);
   const server: Server = createServer(async (req, res) => {
@@ -41,6 +44,8 @@ export async function startOpenAIServer(plan: FaultPlan, slowMs = 1500): Promise
     const key = createHash("sha256").update(raw).digest("hex");
     const attempt = (attempts.get(key) ?? 0) + 1;
     attempts.set(key, attempt);
+    log.received++;
+    if (req.headers["x-anis-attempt"] === "0") log.first++;
     const bucket = Number.parseInt(key.slice(0, 8), 16);
     const body = JSON.parse(raw) as ChatRequest;
     const message = scriptedAgent(body, key);
@@ -59,9 +64,10 @@ export async function startOpenAIServer(plan: FaultPlan, slowMs = 1500): Promise
           fault("http_500");
           return json(res, 500, { error: { message: "internal error" } });
         case 3:
+          // A slow answer that never comes: the client's timeout ends it however fast or slow the machine is.
+          if (bucket % 24 !== 3) break;
           fault("slow");
-          await new Promise((resolve) => setTimeout(resolve, slowMs));
-          break;
+          return req.socket.destroyed ? undefined : new Promise<void>((resolve) => req.socket.once("close", resolve));
         case 4:
           fault("drop");
           return req.socket.destroy();
