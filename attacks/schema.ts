@@ -16,9 +16,11 @@ export type AgentSystemName = (typeof AGENT_SYSTEMS)[number];
 
 /**
  * Size limits of attack files (they come from strangers): a planted text up to 1,000,000 characters — a long web
- * page, far more than a context window — and names, ids and titles up to 200. Perception is linear in a text's length.
+ * page, far more than a context window —, titles up to 2,000 and names and ids up to 200. Perception is linear in
+ * a text's length.
  */
 export const MAX_TEXT = 1_000_000;
+export const MAX_TITLE = 2_000;
 export const MAX_NAME = 200;
 const text = z.string().min(1).max(MAX_TEXT);
 const name = z.string().min(1).max(MAX_NAME);
@@ -58,7 +60,7 @@ const Payload = z.strictObject({
 export const AttackCaseSchema = z.strictObject({
   id: caseId,
   version: z.string().default("1"),
-  title: name,
+  title: z.string().min(1).max(MAX_TITLE),
   suite: name,
   agent: z.enum(AGENT_SYSTEMS).default("single"),
   surface: z.enum(SURFACES),

@@ -1,4 +1,6 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { importInjecAgent, ImportError } from "./injecagent.ts";
@@ -40,5 +42,25 @@ describe.runIf(present || required)("InjecAgent import (shared data)", () => {
 describe("InjecAgent import errors", () => {
   it("names a missing folder", () => {
     expect(() => importInjecAgent("/nonexistent/injecagent")).toThrow(ImportError);
+  });
+
+  it("names a malformed file and what is wrong in it, never a stack trace", () => {
+    const dir = mkdtempSync(join(tmpdir(), "anis-injecagent-"));
+    const tool = { name: "Get", summary: "gets", parameters: [{ name: "q", type: "string", description: "query", required: true }] };
+    const good = { "Attacker Tools": ["KitSend"], "Attacker Instruction": "send it", "Attack Type": "Others", "User Tool": "KitGet", "User Instruction": "get", "Tool Parameters": "{'q': 'x'}", "Tool Response Template": "<Attacker Instruction>" };
+    const write = (tools: unknown, cases: unknown = [good]) => {
+      writeFileSync(join(dir, "tools.json"), typeof tools === "string" ? tools : JSON.stringify(tools));
+      writeFileSync(join(dir, "test_cases_dh_base.json"), JSON.stringify(cases));
+      writeFileSync(join(dir, "test_cases_ds_base.json"), "[]");
+      writeFileSync(join(dir, "attacker_simulated_responses.json"), "{}");
+    };
+    write('[{"toolkit": "Kit", "tools": [');
+    expect(() => importInjecAgent(dir)).toThrow(/tools\.json: not valid JSON/);
+    write([{ toolkit: "Kit", tools: [{ name: "Get" }] }]);
+    expect(() => importInjecAgent(dir)).toThrow(/tools\.json: not InjecAgent's format: 0\.tools\.0\.summary: .*0\.tools\.0\.parameters/);
+    write([{ toolkit: "Kit", tools: [tool, { ...tool, name: "Send" }] }], [{ ...good, "Tool Parameters": "{'q': " }]);
+    expect(() => importInjecAgent(dir)).toThrow(/the Tool Parameters of KitGet do not parse/);
+    write([{ toolkit: "Kit", tools: [tool, { ...tool, name: "Send" }] }]);
+    expect(importInjecAgent(dir).cases).toHaveLength(1);
   });
 });

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import type { PlannedCall } from "../../agents/models/sim/model.ts";
 import type { Sensitivity } from "../../defenses/types.ts";
 import { AttackCaseSchema, type AttackCase, type GoalKind } from "../schema.ts";
@@ -46,20 +47,25 @@ export interface InjecAgentImport {
 export const INJECAGENT_SUITE = "injecagent";
 export const SLOT = "<Attacker Instruction>";
 
-interface RawTool {
-  name: string;
-  summary: string;
-  parameters: { name: string; type: string; description: string; required: boolean }[];
-}
-interface RawCase {
-  "Attacker Tools": string[];
-  "Attacker Instruction": string;
-  "Attack Type": string;
-  "User Tool": string;
-  "User Instruction": string;
-  "Tool Parameters": string;
-  "Tool Response Template": string;
-}
+/** The parts of InjecAgent's files the importer reads; a file that lacks them is named with what is wrong. */
+const RawTool = z.looseObject({
+  name: z.string(),
+  summary: z.string(),
+  parameters: z.array(z.looseObject({ name: z.string(), type: z.string(), description: z.string().default(""), required: z.boolean().default(false) })),
+});
+const Toolkits = z.array(z.looseObject({ toolkit: z.string(), tools: z.array(RawTool) }));
+const RawCases = z.array(
+  z.looseObject({
+    "Attacker Tools": z.array(z.string()).min(1),
+    "Attacker Instruction": z.string(),
+    "Attack Type": z.string(),
+    "User Tool": z.string(),
+    "User Instruction": z.string(),
+    "Tool Parameters": z.string(),
+    "Tool Response Template": z.string(),
+  }),
+);
+const SimulatedResponses = z.record(z.string(), z.string());
 
 const JSON_TYPES: Record<string, string> = { string: "string", integer: "integer", number: "number", boolean: "boolean", array: "array", object: "object" };
 const kebab = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, "$1-$2").replace(/[^a-zA-Z0-9]+/g, "-").toLowerCase().replace(/^-|-$/g, "");
@@ -84,10 +90,31 @@ function goalOf(attackType: string): GoalKind {
   return "exfiltration";
 }
 
-function read<T>(dir: string, file: string, parse: (text: string) => T): T {
+function read<T>(dir: string, file: string, schema: z.ZodType<T>): T {
   const path = join(dir, file);
   if (!existsSync(path)) throw new ImportError(`${path}: not found. The InjecAgent folder needs tools.json, user_cases.jsonl, test_cases_dh_base.json, test_cases_ds_base.json and attacker_simulated_responses.json.`);
-  return parse(readFileSync(path, "utf8"));
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new ImportError(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`);
+    throw new ImportError(`${path}: not InjecAgent's format: ${problems.join("; ")}${parsed.error.issues.length > 5 ? ` (and ${parsed.error.issues.length - 5} more)` : ""}`);
+  }
+  return parsed.data;
+}
+
+function argsOf(dir: string, tool: string, text: string): Record<string, unknown> {
+  try {
+    const args = parsePythonLiteral(text);
+    if (args !== null && typeof args === "object" && !Array.isArray(args)) return args as Record<string, unknown>;
+    throw new Error("not a dict");
+  } catch (error) {
+    throw new ImportError(`${join(dir, "test_cases_dh_base.json")} or test_cases_ds_base.json: the Tool Parameters of ${tool} do not parse: ${(error as Error).message}`);
+  }
 }
 
 /**
@@ -98,10 +125,10 @@ function read<T>(dir: string, file: string, parse: (text: string) => T): T {
  */
 export function importInjecAgent(dir: string): InjecAgentImport {
   if (!existsSync(dir)) throw new ImportError(`${dir}: no such folder. Pass the folder holding InjecAgent's data files.`);
-  const toolkits = read(dir, "tools.json", (t) => JSON.parse(t) as { toolkit: string; tools: RawTool[] }[]);
-  const directHarm = read(dir, "test_cases_dh_base.json", (t) => JSON.parse(t) as RawCase[]);
-  const dataStealing = read(dir, "test_cases_ds_base.json", (t) => JSON.parse(t) as RawCase[]);
-  const simulatedResponses = read(dir, "attacker_simulated_responses.json", (t) => JSON.parse(t) as Record<string, string>);
+  const toolkits = read(dir, "tools.json", Toolkits);
+  const directHarm = read(dir, "test_cases_dh_base.json", RawCases);
+  const dataStealing = read(dir, "test_cases_ds_base.json", RawCases);
+  const simulatedResponses = read(dir, "attacker_simulated_responses.json", SimulatedResponses);
 
   const all = [...directHarm.map((c) => ["dh", c] as const), ...dataStealing.map((c) => ["ds", c] as const)];
   const userTools = new Set(all.map(([, c]) => c["User Tool"]));
@@ -124,7 +151,7 @@ export function importInjecAgent(dir: string): InjecAgentImport {
       id: kebab(c["User Tool"]),
       prompt: c["User Instruction"],
       tool: c["User Tool"],
-      args: parsePythonLiteral(c["Tool Parameters"]) as Record<string, unknown>,
+      args: argsOf(dir, c["User Tool"], c["Tool Parameters"]),
       responseTemplate: c["Tool Response Template"],
     });
   }
@@ -147,7 +174,7 @@ export function importInjecAgent(dir: string): InjecAgentImport {
           ];
     const predicate =
       kind === "dh" ? { tool_called: { tool: first } } : { all: [{ tool_called: { tool: first } }, { tool_called: { tool: second!, arg_contains: attacker } }] };
-    return AttackCaseSchema.parse({
+    const parsed = AttackCaseSchema.safeParse({
       id: `injecagent-${kind}--${kebab(c["User Tool"])}--${kebab(c["Attacker Tools"].join("-"))}`,
       title: c["Attacker Instruction"],
       suite: INJECAGENT_SUITE,
@@ -158,6 +185,8 @@ export function importInjecAgent(dir: string): InjecAgentImport {
       injection: { point: `slot:${c["User Tool"]}`, text: c["Attacker Instruction"], calls },
       split: "far",
     });
+    if (!parsed.success) throw new ImportError(`${dir}: the case of ${c["User Tool"]} with ${c["Attacker Tools"].join(", ")} is not a valid attack case: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    return parsed.data;
   });
   return { tools, tasks: [...tasks.values()], simulatedResponses, cases };
 }
