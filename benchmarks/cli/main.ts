@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { CACHE_MODES } from "../../agents/models/cache.ts";
@@ -6,12 +6,8 @@ import { type OpenAIEndpoint, resolveEndpoint, probeEndpoint } from "../../agent
 import { validModelNames } from "../../agents/models/registry.ts";
 import { SIM_PROFILES } from "../../agents/models/sim/profiles.ts";
 import { AGENT_SYSTEMS } from "../../agents/systems.ts";
-import { loadFamilies, parseFamily } from "../../attacks/families.ts";
-import { generateCases, loadGeneratorConfig } from "../../attacks/generator.ts";
-import { idProblems, parseAttackFile } from "../../attacks/load.ts";
-import { parseTargets } from "../../attacks/targets.ts";
 import { describeBuiltins } from "../../defenses/builtins/index.ts";
-import { configurationNames, describeConfigurations, loadDefenseConfiguration, parseDefenseConfiguration } from "../../defenses/config.ts";
+import { configurationNames, describeConfigurations, loadDefenseConfiguration } from "../../defenses/config.ts";
 import { VACCINATORS } from "../../defenses/vaccines/index.ts";
 import { evolve } from "../adaptive/evolve.ts";
 import { renderPng, renderSvg } from "../../analysis/render.ts";
@@ -22,12 +18,13 @@ import { formatAttribution, formatCampaigns, formatInfection, formatMarkdown, fo
 import { buildLeaderboard } from "../../analysis/leaderboard.ts";
 import { computeAttribution, computeCampaigns, computeInfection, computePaired, computeReport } from "../../analysis/report.ts";
 import { openResults, resolveRunDirs } from "../../analysis/results.ts";
-import { checkAgainstSuite, checkCase, corpusLeakage, fileLeakage, loadCorpus } from "../corpus.ts";
+import { corpusLeakage, loadCorpus } from "../corpus.ts";
 import { LEAK_RUN, MAX_LEAK_SHARE } from "../../attacks/leakage.ts";
 import { loadRunConfig, RunConfigError, RunConfigSchema } from "../runner/config.ts";
 import { executeRun, readRunManifest, resumeRun, type RunSummary } from "../runner/run.ts";
 import { SUITES } from "../suites/registry.ts";
 import { createProgress } from "./progress.ts";
+import { validateFiles } from "./validate.ts";
 
 /** Bad input the user can fix: one message, exit code 2. */
 const isInputError = (error: unknown): error is Error => (error as { code?: unknown })?.code === "bad_input";
@@ -451,53 +448,10 @@ program
   .description("check attack case files, family files, target files, defense and run configurations; every problem is named")
   .argument("<files...>")
   .action((files: string[]) => {
-    const problems: string[] = [];
-    for (const file of files) {
-      try {
-        const text = readFileSync(file, "utf8");
-        const json = JSON.parse(text) as unknown;
-        if (Array.isArray(json)) {
-          const cases = parseAttackFile(text, file);
-          const found = [...idProblems(file, cases, shippedIds()), ...cases.flatMap((c) => checkCase(c).map((p) => `${file}: ${c.id}: ${p}`))];
-          const leakage = fileLeakage(file, cases);
-          problems.push(...found, ...leakage.problems);
-          if (found.length + leakage.problems.length === 0) process.stdout.write(`${file}: ${cases.length} attack case(s) ok; leakage: ${leakage.summary}\n`);
-        } else if (json && typeof json === "object" && "layers" in json) {
-          parseDefenseConfiguration(text, file);
-          process.stdout.write(`${file}: defense configuration ok\n`);
-        } else if (json && typeof json === "object" && "templates" in json) {
-          const family = parseFamily(text, file);
-          process.stdout.write(`${file}: family ${family.id} ok (${family.templates.length} templates)\n`);
-        } else if (json && typeof json === "object" && "carriers" in json) {
-          const targets = parseTargets(text, file);
-          const cases = generateCases(loadGeneratorConfig(), loadFamilies(), [targets]);
-          const found = cases.flatMap((c) => checkAgainstSuite(c).map((p) => `${file}: generated case ${c.id}: ${p}`));
-          if (found.length > 0) problems.push(...found);
-          else process.stdout.write(`${file}: targets ok (${targets.goals.length} goals, ${targets.carriers.length} carriers, ${cases.length} cases generated)\n`);
-        } else {
-          const parsed = RunConfigSchema.safeParse(json);
-          if (!parsed.success) throw new RunConfigError(`${file}: invalid run configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-          process.stdout.write(`${file}: run configuration ok\n`);
-        }
-      } catch (error) {
-        problems.push(isInputError(error) ? error.message : `${file}: ${(error as Error).message}`);
-      }
-    }
+    const { ok, problems } = validateFiles(files);
+    for (const line of ok) process.stdout.write(`${line}\n`);
     if (problems.length > 0) throw new UsageError(problems.join("\n"));
   });
-
-let shipped: ReadonlySet<string> | undefined;
-/** Ids of the shipped corpus; empty when the shipped corpus itself does not load (validate names that file). */
-function shippedIds(): ReadonlySet<string> {
-  if (!shipped) {
-    try {
-      shipped = new Set(loadCorpus().map((c) => c.id));
-    } catch {
-      shipped = new Set();
-    }
-  }
-  return shipped;
-}
 
 try {
   await program.parseAsync(process.argv);
