@@ -6,7 +6,7 @@ import { openResults, queryRows } from "../../analysis/results.ts";
 import { resolveEndpoint } from "../../agents/models/openai.ts";
 import { type FaultPlan, startOpenAIServer } from "../testing/openai-server.ts";
 import { loadRunConfig } from "./config.ts";
-import { executeRun, type RunSummary } from "./run.ts";
+import { executeRun, resumeRun, type RunSummary } from "./run.ts";
 
 /**
  * A real model endpoint that fails: a local OpenAI-compatible server injects 429s, 500s, slow answers, dropped
@@ -98,5 +98,21 @@ describe("fault tolerance against an OpenAI-compatible server that fails", () =>
     const untouched = rows.filter((r) => !failedCampaigns.has(r.campaign_id));
     expect(untouched.length).toBeGreaterThan(rows.length / 2);
     for (const row of untouched) expect(row).toEqual(cleanRows.get(row.episode_id as string));
+
+    // The errored campaigns, and only they, run again once the server is mended; the run then equals the fault-free one.
+    await expect(resumeRun({ dir: broken.summary.dir, endpoint: {} })).rejects.toThrow(/already complete .*--retry-errors/);
+    const mended = await startOpenAIServer({ transient: false, persistent: false });
+    try {
+      const endpoint = resolveEndpoint({ baseURL: mended.baseURL, apiKey: "k", timeoutMs: 4000, maxRetries: 3, retryBaseDelayMs: 10 }, {});
+      const retried = await resumeRun({ dir: broken.summary.dir, endpoint, retryErrors: true });
+      expect(retried.resumed!.dropped.errored).toBe(failedCampaigns.size);
+      expect(retried.errors).toBe(0);
+      expect(retried.digest).toEqual(clean.summary.digest);
+      const manifest = JSON.parse(readFileSync(join(broken.summary.dir, "manifest.json"), "utf8"));
+      expect(manifest.sessions.map((x: { retry_errors?: boolean }) => x.retry_errors ?? false)).toEqual([false, true]);
+      expect(manifest).toMatchObject({ status: "complete", counts: { errors: 0 } });
+    } finally {
+      await mended.close();
+    }
   }, 60_000);
 });

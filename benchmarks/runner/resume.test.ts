@@ -61,9 +61,11 @@ describe("resume after SIGKILL", () => {
     expect(JSON.parse(readFileSync(join(killed, "run.lock"), "utf8")).pid).toBe(child.pid);
     writeFileSync(join(killed, "run.lock"), String(process.ppid));
     await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(`is being run by process ${process.ppid}`);
-    writeFileSync(join(killed, "run.lock"), String(child.pid));
+    // A live pid that is not a run of this folder (reused): refused with the way out, which is only taken when asked.
+    writeFileSync(join(killed, "run.lock"), JSON.stringify({ pid: process.ppid, token: "someone-else", started_at: "2026-01-01T00:00:00.000Z" }));
+    await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(/is being run by process \d+ \(lock taken 2026-01-01T00:00:00.000Z\).*--force-unlock/);
 
-    const resumed = await resumeRun({ dir: killed, endpoint: {}, workers: 1 });
+    const resumed = await resumeRun({ dir: killed, endpoint: {}, workers: 1, forceUnlock: true });
     expect(resumed.resumed!.campaigns).toBeGreaterThanOrEqual(12);
     expect(resumed.resumed!.tornLines).toBeGreaterThanOrEqual(1);
     expect(resumed.episodes).toBe(whole.episodes);
