@@ -200,6 +200,25 @@ export async function openResults(
     instance.closeSync();
     throw error;
   }
+  try {
+    await createViews(connection, runDirs, manifests, options);
+  } catch (error) {
+    connection.closeSync();
+    instance.closeSync();
+    throw dataError(error);
+  }
+  return {
+    connection,
+    runDirs,
+    manifests,
+    close() {
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+async function createViews(connection: DuckDBConnection, runDirs: readonly string[], manifests: ReadonlyMap<string, RunManifest>, options: { baseline?: string }): Promise<void> {
   // Literal paths: DuckDB would expand `?`, `*` and `[` in a folder's name and read other runs.
   const list = (file: string) => `[${runDirs.map((d) => sqlLiteralPath(join(d, file))).join(", ")}]`;
   await connection.run(`CREATE VIEW episodes AS SELECT * FROM read_parquet(${list("episodes.parquet")}, union_by_name = true)`);
@@ -214,8 +233,6 @@ export async function openResults(
     // Pooled runs must be disjoint (shards, other configurations): an episode in two runs would count twice.
     const [overlap] = await queryRows(connection, "SELECT count(*) - count(DISTINCT episode_id) AS n FROM episodes");
     if (Number(overlap?.n) > 0) {
-      connection.closeSync();
-      instance.closeSync();
       throw new ResultsError(`refusing to pool these runs: ${overlap!.n} episodes appear in more than one of them, and would count twice. Pool disjoint runs (shards, other configurations or models), or report each run alone.`);
     }
   }
@@ -225,23 +242,23 @@ export async function openResults(
   if (trained.length > 0) await connection.run(`INSERT INTO training VALUES ${trained.join(", ")}`);
   await connection.run(`SET VARIABLE baseline = ${sqlString(options.baseline ?? "none")}`);
   await connection.run(VIEWS);
-  return {
-    connection,
-    runDirs,
-    manifests,
-    close() {
-      connection.closeSync();
-      instance.closeSync();
-    },
-  };
+}
+
+/**
+ * DuckDB's errors about the data it reads (a damaged Parquet page, bytes that are not text, a value out of range) as
+ * bad input: our queries are fixed, so such an error is the run folder's, not the code's.
+ */
+function dataError(error: unknown): Error {
+  const message = firstLine(error);
+  return /^(IO|Invalid Input|Conversion|Out of Range|Serialization|Invalid) Error/.test(message)
+    ? new ResultsError(`cannot read the results: ${message}; a run folder is damaged: copy it again, or rerun it`)
+    : (error as Error);
 }
 
 /** Rows as plain objects, BIGINTs as numbers. A result file that breaks mid-read is named as bad input. */
 export async function queryRows(connection: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
   const reader = await connection.runAndReadAll(sql).catch((error: unknown) => {
-    const message = firstLine(error);
-    if (/parquet/i.test(message) && /(IO|Invalid Input) Error/i.test(message)) throw new ResultsError(`cannot read the results: ${message}; the run folder is damaged: copy it again, or rerun it`);
-    throw error;
+    throw dataError(error);
   });
   return reader.getRowObjectsJS().map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v])));
 }

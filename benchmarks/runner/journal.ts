@@ -62,13 +62,21 @@ export function recoverJournal(runDir: string, campaigns: ReadonlySet<string>, o
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".ndjson")).sort() : [];
   for (const name of files) {
     const file = join(dir, name);
-    const text = readFileSync(file, "utf8");
-    const lines = text.split("\n");
+    const bytes = readFileSync(file);
+    const text = bytes.toString("utf8");
+    // Lines as bytes: one that is not valid UTF-8 (a flipped byte) is torn, though JavaScript would decode it.
+    const lines = splitLines(bytes).map((line) => {
+      try {
+        return UTF8.decode(line);
+      } catch {
+        return null;
+      }
+    });
     // A file's text ends with "\n" when its last write finished: the final element is then "".
     const whole: string[] = [];
     for (const [i, line] of lines.entries()) {
       if (line === "" && i === lines.length - 1) continue;
-      const parsed = i === lines.length - 1 ? null : parseLine(line);
+      const parsed = i === lines.length - 1 || line === null ? null : parseLine(line);
       const reason =
         parsed === null
           ? "torn"
@@ -83,7 +91,7 @@ export function recoverJournal(runDir: string, campaigns: ReadonlySet<string>, o
         dropped[reason ?? "torn"]++;
         continue;
       }
-      whole.push(line);
+      whole.push(line!);
       done.set(parsed.campaign, { episodes: parsed.episodes.length, errorCodes: errorCodesOf(parsed.episodes) });
     }
     if (whole.length !== lines.length - 1 || !text.endsWith("\n")) {
@@ -101,11 +109,42 @@ export function errorCodesOf(episodes: readonly { error: string | null }[]): Rec
   return codes;
 }
 
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+function splitLines(bytes: Buffer): Buffer[] {
+  const lines: Buffer[] = [];
+  let start = 0;
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
+    lines.push(bytes.subarray(start, i));
+    start = i + 1;
+  }
+  lines.push(bytes.subarray(start));
+  return lines;
+}
+
+/** A value fits a column when it is absent, null, or of the column's type: what the Parquet merge can read. */
+const FITS: Record<string, (v: unknown) => boolean> = {
+  VARCHAR: (v) => typeof v === "string",
+  BOOLEAN: (v) => typeof v === "boolean",
+  INTEGER: (v) => Number.isInteger(v) && Math.abs(v as number) <= 2 ** 31 - 1,
+  DOUBLE: (v) => typeof v === "number" && Number.isFinite(v),
+};
+const rowFits = (row: unknown, columns: readonly Column<unknown>[]) =>
+  row !== null && typeof row === "object" && !Array.isArray(row) && columns.every((c) => {
+    const v = (row as Record<string, unknown>)[c.name];
+    return v === undefined || v === null || FITS[c.type]!(v);
+  });
+
 function parseLine(line: string): JournalLine | null {
   try {
-    const parsed = JSON.parse(line) as JournalLine & { events?: unknown };
+    const parsed = JSON.parse(line) as JournalLine & { events?: unknown[] };
     const whole = typeof parsed?.campaign === "string" && Array.isArray(parsed.episodes) && Array.isArray(parsed.events);
-    return whole && parsed.episodes.every((e) => e !== null && typeof e === "object" && (e.error === null || typeof e.error === "string")) ? parsed : null;
+    // A line from a stranger or a damaged disk is whole only when every row has the columns' types.
+    const typed =
+      whole &&
+      parsed.episodes.every((e) => rowFits(e, EPISODE_COLUMNS as readonly Column<unknown>[]) && (e.error === null || typeof e.error === "string")) &&
+      parsed.events!.every((e) => rowFits(e, EVENT_COLUMNS as readonly Column<unknown>[]));
+    return typed ? parsed : null;
   } catch {
     return null;
   }
