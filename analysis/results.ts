@@ -86,7 +86,12 @@ function manifestProblems(m: Record<string, unknown>): string[] {
   if (!object(m.git)) problems.push("git is not an object");
   if (!object(m.config) || typeof m.config.name !== "string") problems.push("config.name is not a string");
   if (!object(m.corpus) || typeof m.corpus.hash !== "string") problems.push("corpus.hash is not a string");
-  if (!Array.isArray(m.defenses) || !m.defenses.every((d) => object(d) && typeof d.name === "string" && typeof d.hash === "string")) problems.push("defenses is not a list of { name, hash }");
+  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === "string");
+  const defenseOk = (d: unknown) =>
+    object(d) && typeof d.name === "string" && typeof d.hash === "string" && (d.trained_on === undefined || strings(d.trained_on)) && (d.approver === undefined || object(d.approver));
+  if (!Array.isArray(m.defenses) || !m.defenses.every(defenseOk)) problems.push("defenses is not a list of { name, hash, trained_on?, approver? }");
+  if (m.packages !== undefined && !object(m.packages)) problems.push("packages is not an object");
+  if (m.counts !== undefined && !object(m.counts)) problems.push("counts is not an object");
   if (!Array.isArray(m.models) || !m.models.every((x) => object(x) && typeof x.name === "string")) problems.push("models is not a list of { name }");
   if (!Array.isArray(m.seeds) || !m.seeds.every((x) => typeof x === "number")) problems.push("seeds is not a list of numbers");
   return problems;

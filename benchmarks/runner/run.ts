@@ -159,8 +159,11 @@ export async function resumeRun(options: ResumeOptions): Promise<RunSummary> {
       `cannot resume ${options.dir}: the run is already complete (${counts?.episodes ?? 0} episodes, ${errors} errors); ${errors > 0 ? `run its errored campaigns again with --resume ${options.dir} --retry-errors, ` : ""}report it, or start a new run`,
     );
   }
-  const config = RunConfigSchema.parse(manifest.config);
-  const shard = parseShard(manifest.shard);
+  const parsed = RunConfigSchema.safeParse(manifest.config);
+  if (!parsed.success) throw new RunConfigError(`cannot resume ${options.dir}: its manifest's config is not a run configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  const config = parsed.data;
+  const shard = parseShard(manifest.shard, options.dir);
+  if (manifest.sessions !== undefined && !Array.isArray(manifest.sessions)) throw new RunConfigError(`cannot resume ${options.dir}: its manifest's sessions is not a list`);
   const run = resolveRun(config, options.endpoint);
   const now = fingerprint(run);
   const changed = (["corpus", "defenses", "suites"] as const).filter((k) => hashOf(now[k]) !== hashOf(manifest[k]));
@@ -176,11 +179,13 @@ interface RunLock {
   readonly started_at: string;
 }
 
-const parseShard = (text: string | null): Shard | undefined => {
-  if (!text) return undefined;
-  const [index, count] = text.split("/").map(Number);
-  return { index: index!, count: count! };
-};
+function parseShard(text: unknown, dir: string): Shard | undefined {
+  if (text === null || text === undefined) return undefined;
+  const match = typeof text === "string" ? /^(\d{1,6})\/(\d{1,6})$/.exec(text) : null;
+  const [index, count] = match ? [Number(match[1]), Number(match[2])] : [0, 0];
+  if (index < 1 || index > count) throw new RunConfigError(`cannot resume ${dir}: its manifest's shard ${JSON.stringify(text)} is not I/N with 1 ≤ I ≤ N`);
+  return { index, count };
+}
 
 async function runSession(
   dir: string,
