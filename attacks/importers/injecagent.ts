@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import type { PlannedCall } from "../../agents/models/sim/model.ts";
 import type { Sensitivity } from "../../defenses/types.ts";
-import { AttackCaseSchema, type AttackCase, type GoalKind } from "../schema.ts";
+import { AttackCaseSchema, type AttackCase, type GoalKind, type PlannedCall as PlannedCallSchema } from "../schema.ts";
 import { parsePythonLiteral } from "./python-literal.ts";
+
+type PlannedCall = z.infer<typeof PlannedCallSchema>;
 
 /** Bad InjecAgent data: a missing folder or file. CLI exit code 2. */
 export class ImportError extends Error {

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, symlinkSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -19,13 +19,14 @@ import { executeRun } from "../runner/run.ts";
  */
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-function anis(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function anisIn(cwd: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, ["--import", "tsx", "benchmarks/cli/main.ts", ...args], { cwd: ROOT, env: { ...process.env, OPENAI_BASE_URL: "" } }, (_error, stdout, stderr) =>
+    const child = execFile(process.execPath, ["--import", "tsx", "benchmarks/cli/main.ts", ...args], { cwd, env: { ...process.env, OPENAI_BASE_URL: "" } }, (_error, stdout, stderr) =>
       resolve({ code: child.exitCode, stdout, stderr }),
     );
   });
 }
+const anis = (...args: string[]) => anisIn(ROOT, ...args);
 
 /** Every file under a folder with its content hash: what must not change. */
 function snapshot(dir: string): Map<string, string> {
@@ -167,6 +168,25 @@ describe.concurrent("corrupt and malicious files are refused by name", () => {
     expect(stderr).toContain(`${twice}: duplicate attack id "my-case" in this file`);
     expect(stderr).toContain(`${twice}: attack id "${shipped[0]!.id}" is already a case of the shipped corpus`);
     expect(stdout).toMatch(new RegExp(`${good}: 1 attack case\\(s\\) ok`));
+  });
+
+  it("one bad hand-written case in attacks/cases: --help and list work, run and validate name the file", async () => {
+    // A copy of the project with the bad file, so the other tests keep reading the real corpus.
+    const copy = mkdtempSync(join(root, "project-"));
+    for (const entry of ["agents", "defenses", "attacks", "benchmarks", "analysis", "package.json", "tsconfig.json"]) cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
+    symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
+    const bad = join("attacks", "cases", "workspace", "zz-bad.json");
+    writeFileSync(join(copy, bad), JSON.stringify([{ id: "broken" }]));
+    const help = await anisIn(copy, "--help");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("validate");
+    expect((await anisIn(copy, "list", "suites")).code).toBe(0);
+    for (const args of [["validate", bad], ["run", "--config", "quick", "--sample", "1", "--out", join(copy, "results")]]) {
+      const { code, stderr } = await anisIn(copy, ...args);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(new RegExp(`^error: ${bad}: invalid attack file\n`));
+      expect(stderr).not.toMatch(/\n\s+at /);
+    }
   });
 
   it("validate names every bad layer and parameter of a defense configuration", async () => {

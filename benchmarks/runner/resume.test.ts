@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,7 +61,12 @@ describe("resume after SIGKILL", () => {
     expect(JSON.parse(readFileSync(join(killed, "run.lock"), "utf8")).pid).toBe(child.pid);
     writeFileSync(join(killed, "run.lock"), String(process.ppid));
     await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(`is being run by process ${process.ppid}`);
-    // A live pid that is not a run of this folder (reused): refused with the way out, which is only taken when asked.
+    // A live pid whose start time is not the holder's: the pid was reused, the lock is stale and is taken over.
+    writeFileSync(join(killed, "run.lock"), JSON.stringify({ pid: process.ppid, token: "t", started_at: "2026-01-01T00:00:00.000Z", process_start: "1" }));
+    const stale = mkdtempSync(join(tmpdir(), "anis-stale-lock-"));
+    cpSync(killed, stale, { recursive: true });
+    await expect(resumeRun({ dir: stale, endpoint: {}, workers: 1 })).resolves.toMatchObject({ episodes: whole.episodes, digest: whole.digest });
+    // A live pid that cannot be told from the holder: refused with the way out, which is only taken when asked.
     writeFileSync(join(killed, "run.lock"), JSON.stringify({ pid: process.ppid, token: "someone-else", started_at: "2026-01-01T00:00:00.000Z" }));
     await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(/is being run by process \d+ \(lock taken 2026-01-01T00:00:00.000Z\).*--force-unlock/);
 

@@ -172,11 +172,26 @@ export async function resumeRun(options: ResumeOptions): Promise<RunSummary> {
   return runSession(options.dir, { ...manifest, sessions: manifest.sessions ?? [] }, run, matrix, { ...options, config, shard });
 }
 
-/** What a run lock holds: the holder's pid and a token only that process knows, with when it took the lock. */
+/**
+ * What a run lock holds: the holder's pid, a token only that process knows, when it took the lock and — where the
+ * system says (Linux) — when the process started, which tells the holder from a later process given the same pid.
+ */
 interface RunLock {
   readonly pid: number;
   readonly token: string;
   readonly started_at: string;
+  readonly process_start?: string;
+}
+
+/** A process's start time in clock ticks since boot (`/proc/PID/stat`, field 22), or null where there is no /proc. */
+function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: count fields after its closing parenthesis.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function parseShard(text: unknown, dir: string): Shard | undefined {
@@ -204,14 +219,16 @@ async function runSession(
 
 /**
  * One process at a time per run folder: a second would append to the same journal. A killed holder's lock is
- * stale. A pid can be reused by an unrelated process after a reboot or a long time, so the lock also says when it
- * was taken: `--force-unlock` takes over a lock whose process is alive, with a warning naming it.
+ * stale. A pid can be reused by an unrelated process after a reboot or a long time: the lock records the holder's
+ * start time, and a live process with that pid but another start time is not the holder. Where that cannot be told,
+ * `--force-unlock` takes over a lock whose process is alive, with a warning naming it.
  */
 function lockRun(dir: string, force: boolean): () => void {
   const file = join(dir, "run.lock");
   if (existsSync(file)) {
     const held = readLock(file);
-    if (held && held.pid !== process.pid && isAlive(held.pid)) {
+    const reused = held?.process_start !== undefined && processStart(held.pid) !== held.process_start;
+    if (held && held.pid !== process.pid && isAlive(held.pid) && !reused) {
       if (!force) {
         throw new RunConfigError(
           `${dir} is being run by process ${held.pid} (lock taken ${held.started_at}): wait for it to finish or stop it, then resume. If that process is not a run of this folder (its pid was reused), resume with --force-unlock`,
@@ -221,7 +238,8 @@ function lockRun(dir: string, force: boolean): () => void {
     }
   }
   const token = randomUUID();
-  writeFileSync(file, `${JSON.stringify({ pid: process.pid, token, started_at: new Date().toISOString() } satisfies RunLock)}\n`);
+  const start = processStart(process.pid);
+  writeFileSync(file, `${JSON.stringify({ pid: process.pid, token, started_at: new Date().toISOString(), ...(start && { process_start: start }) } satisfies RunLock)}\n`);
   return () => {
     if (readLock(file)?.token === token) rmSync(file, { force: true });
   };
