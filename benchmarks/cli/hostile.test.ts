@@ -74,7 +74,7 @@ describe.concurrent("paths from flags and files stay where the user pointed", ()
     for (const out of [file, join(file, "inside")]) {
       const { code, stderr } = await anis("run", "--config", "quick", "--sample", "1", "--out", out);
       expect(code).toBe(2);
-      expect(stderr).toMatch(/^error: (--out .* is a file, not a folder|cannot create the run folder .*: a part of the path is a file)\n$/);
+      expect(stderr).toMatch(/^error: (--out .* is a file, not a folder|cannot create .* under --out .*: a part of the path is a file)\n$/);
     }
   });
 
@@ -106,6 +106,22 @@ describe.concurrent("paths from flags and files stay where the user pointed", ()
     const { code, stdout } = await anis("report", literal, "--format", "json");
     expect(code).toBe(0);
     expect(JSON.parse(stdout).length).toBeGreaterThan(0);
+  });
+
+  it("evolve refuses a configuration whose name would leave --out, and writes nothing", async () => {
+    const area = mkdtempSync(join(root, "area-"));
+    const config = join(area, "defense.json");
+    writeFileSync(config, JSON.stringify({ name: "../../escape", description: "x", layers: [{ use: "hardened-prompt" }] }));
+    const { code, stderr } = await anis("evolve", "--defense", config, "--budget", "1", "--out", join(area, "a", "out"));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/defense\.json: invalid defense configuration\n.*kebab-case → at name/);
+    expect(readdirSync(area)).toEqual(["defense.json"]);
+  });
+
+  it("vaccinate --out into a folder that does not exist: exit 2 before any training", async () => {
+    const { code, stderr } = await anis("vaccinate", "--vaccinator", "exact-signatures", "--out", join(root, "no-such-folder", "v.json"));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^error: --out .*v\.json: the folder .*no-such-folder does not exist\n$/);
   });
 
   it("--out of the leaderboard under a file: one message, exit 2", async () => {

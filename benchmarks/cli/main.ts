@@ -1,4 +1,3 @@
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { CACHE_MODES } from "../../agents/models/cache.ts";
@@ -25,6 +24,7 @@ import { executeRun, readRunManifest, resumeRun, type RunSummary } from "../runn
 import { SUITES } from "../suites/registry.ts";
 import { createProgress } from "./progress.ts";
 import { validateFiles } from "./validate.ts";
+import { checkOutputFile, makeOutputDir, writeOutputFile } from "../runner/output.ts";
 
 /** Bad input the user can fix: one message, exit code 2. */
 const isInputError = (error: unknown): error is Error => (error as { code?: unknown })?.code === "bad_input";
@@ -32,6 +32,7 @@ class UsageError extends Error {
   readonly code = "bad_input";
 }
 
+const stamp = () => new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
 const list = (value: string) => value.split(",").map((s) => s.trim()).filter(Boolean);
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
@@ -351,10 +352,11 @@ program
   .action(async (opts: { vaccinator: string; train: string; seed: number; out: string }) => {
     const vaccinator = VACCINATORS.get(opts.vaccinator);
     if (!vaccinator) throw new UsageError(`unknown vaccinator "${opts.vaccinator}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}`);
+    checkOutputFile(opts.out);
     const corpus = loadCorpus();
     const data = vaccinator.learnsFrom === "actions" ? await trainingData(corpus, opts.train) : { attacks: trainingTexts(corpus, opts.train), self: selfCorpus() };
     const trained = vaccinator.train(data, { seed: opts.seed, split: opts.train });
-    writeFileSync(opts.out, `${JSON.stringify(trained, null, 2)}\n`);
+    writeOutputFile(opts.out, `${JSON.stringify(trained, null, 2)}\n`);
     process.stdout.write(`wrote ${opts.out}: ${vaccinator.id} (${vaccinator.depth}) trained on ${trained.trained_on.examples} ${opts.train} examples, hash ${trained.trained_on.hash}\n`);
   });
 
@@ -392,14 +394,12 @@ program
     if (!vaccinator || vaccinator.learnsFrom !== "texts") {
       throw new UsageError(`continual learning needs a text vaccinator; got "${opts.vaccinator}". Valid: ${[...VACCINATORS.values()].filter((v) => v.learnsFrom === "texts").map((v) => v.id).join(", ")}`);
     }
+    const dir = makeOutputDir(opts.out, `continual-${opts.vaccinator}-${stamp()}`);
     const result = await runContinual({ vaccinator: opts.vaccinator, seed: opts.seed, perFamily: opts.perFamily, benignEvery: opts.benignEvery, autoimmunityLimit: opts.autoimmunityLimit, model: opts.model });
-    const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-    const dir = join(opts.out, `continual-${opts.vaccinator}-${stamp}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "continual.json"), `${JSON.stringify(result, null, 2)}\n`);
+    writeOutputFile(join(dir, "continual.json"), `${JSON.stringify(result, null, 2)}\n`);
     const svg = await renderSvg(continualChart(result));
-    writeFileSync(join(dir, "continual.svg"), svg);
-    writeFileSync(join(dir, "continual.png"), renderPng(svg));
+    writeOutputFile(join(dir, "continual.svg"), svg);
+    writeOutputFile(join(dir, "continual.png"), renderPng(svg));
     const lines = Object.entries(result.time_to_immunity).map(([family, t]) => `${family.padEnd(28)} ${t === null ? "not immune within the stream" : `${t} exposures`}`);
     process.stdout.write(
       `${lines.join("\n")}\n\nincidents ${result.incidents}, clones deleted by the thymus ${result.clones_deleted}, vaccines deployed ${result.vaccines_deployed}, rejected ${result.vaccines_rejected}; autoimmunity drift ${result.autoimmunity_drift.map((d) => d.rate.toFixed(2)).join(" → ")} (${dir})\n`,
@@ -418,6 +418,8 @@ program
   .action(async (opts: { defense: string; budget: number; seed: number; families?: string[]; model: string; out: string }) => {
     if (!opts.model.startsWith("sim:")) throw new UsageError(`evolve attacks the simulated models; got "${opts.model}". Valid models: ${validModelNames().filter((m) => m.startsWith("sim:")).join(", ")}`);
     const defense = loadDefenseConfiguration(opts.defense);
+    // A configuration's name is kebab-case (checked when it loads): one folder under --out.
+    const dir = makeOutputDir(opts.out, `evolve-${defense.name}-${stamp()}`);
     const result = await evolve({
       defense,
       model: opts.model,
@@ -427,12 +429,9 @@ program
       onQuery: process.stderr.isTTY ? (family, n) => process.stderr.write(`\revolve ${defense.name}: ${family} query ${n}/${opts.budget}   `) : undefined,
     });
     if (process.stderr.isTTY) process.stderr.write("\n");
-    const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-    const dir = join(opts.out, `evolve-${defense.name}-${stamp}`);
-    mkdirSync(dir, { recursive: true });
     const escaping = result.families.flatMap((f) => f.escaping);
-    writeFileSync(join(dir, "evolve.json"), `${JSON.stringify({ ...result, families: result.families.map(({ escaping: e, ...f }) => ({ ...f, escaping: e.map((c) => c.id) })) }, null, 2)}\n`);
-    if (escaping.length > 0) writeFileSync(join(dir, "escaping-cases.json"), `${JSON.stringify(escaping, null, 2)}\n`);
+    writeOutputFile(join(dir, "evolve.json"), `${JSON.stringify({ ...result, families: result.families.map(({ escaping: e, ...f }) => ({ ...f, escaping: e.map((c) => c.id) })) }, null, 2)}\n`);
+    if (escaping.length > 0) writeOutputFile(join(dir, "escaping-cases.json"), `${JSON.stringify(escaping, null, 2)}\n`);
     const header = ["family", "queries", "first bypass at", "best fitness"];
     const body = result.families.map((f) => [f.family, String(f.queries), f.queries_to_bypass === null ? "none" : String(f.queries_to_bypass), f.best_fitness.toFixed(1)]);
     const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));

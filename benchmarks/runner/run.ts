@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isRunId, RUN_ID_RULE, runIdPart } from "../../analysis/paths.ts";
 import type { OpenAIEndpoint } from "../../agents/models/openai.ts";
@@ -10,6 +10,7 @@ import { type RunConfig, RunConfigError, RunConfigSchema } from "./config.ts";
 import { finishJournal, recoverJournal, reopenJournal } from "./journal.ts";
 import { gitState, hashOf, packageVersions, writeManifest } from "./manifest.ts";
 import { buildMatrix, type ResolvedRun, resolveRun, type Shard } from "./matrix.ts";
+import { makeOutputDir } from "./output.ts";
 import { runPool, workerCount } from "./pool.ts";
 
 export { inShard } from "./matrix.ts";
@@ -94,18 +95,6 @@ export function readRunManifest(dir: string): Manifest {
   return manifest;
 }
 
-/** Creates the run folder, or says in one line why it cannot be made. */
-function makeRunDir(out: string, dir: string): void {
-  try {
-    if (existsSync(out) && !statSync(out).isDirectory()) throw new RunConfigError(`--out ${out} is a file, not a folder`);
-    mkdirSync(dir, { recursive: true });
-  } catch (error) {
-    if (error instanceof RunConfigError) throw error;
-    const { code, message } = error as NodeJS.ErrnoException;
-    throw new RunConfigError(`cannot create the run folder ${dir} under --out ${out}: ${code === "EACCES" || code === "EROFS" ? "the folder is not writable" : code === "ENOTDIR" ? "a part of the path is a file" : message}`);
-  }
-}
-
 function fingerprint(run: ResolvedRun) {
   return {
     // The approver is part of a configuration: its errors move the numbers, so it is in the hash.
@@ -126,7 +115,7 @@ export async function executeRun(options: RunOptions): Promise<RunSummary> {
   const runId = options.runId ?? `${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${runIdPart(config.name)}${shardSuffix}`;
   const dir = join(options.out, runId);
   if (existsSync(join(dir, "manifest.json"))) throw new RunConfigError(`${dir} already holds a run: resume it with --resume ${dir}, or choose another --run-id`);
-  makeRunDir(options.out, dir);
+  makeOutputDir(options.out, runId);
   const manifest: Manifest = {
     run_id: runId,
     created_at: new Date().toISOString(),

@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
+import { makeOutputDir } from "../runner/output.ts";
 import { join, resolve } from "node:path";
 import { computeReport } from "../../analysis/report.ts";
 import { openResults, queryRows } from "../../analysis/results.ts";
@@ -58,7 +59,7 @@ export async function runGeneralization(options: {
   readonly onProgress?: (done: number, total: number) => void;
 }): Promise<{ rows: GeneralizationRow[]; dir: string; run: RunSummary }> {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  const dir = resolve(options.out, `generalize-${stamp}`);
+  const dir = resolve(makeOutputDir(options.out, `generalize-${stamp}`));
   mkdirSync(join(dir, "artifacts"), { recursive: true });
   mkdirSync(join(dir, "configs"), { recursive: true });
   const data = await trainingData(loadCorpus(), "seen");

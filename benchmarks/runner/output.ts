@@ -1,0 +1,44 @@
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { RunConfigError } from "./config.ts";
+
+/** Why a path cannot be written, in words: the fs error's code, not its stack. */
+function reason(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS") return "the folder is not writable";
+  if (code === "ENOTDIR") return "a part of the path is a file";
+  if (code === "ENOSPC") return "the disk is full";
+  return message;
+}
+
+/**
+ * Makes the folder `<out>/<name>` a command writes its results into — before the work, so a bad `--out` costs
+ * nothing — or says in one line why it cannot (exit 2). `name` must be one safe path segment.
+ */
+export function makeOutputDir(out: string, name = ""): string {
+  const dir = name ? join(out, name) : out;
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new RunConfigError(`--out ${out} is a file, not a folder`);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw new RunConfigError(`cannot create ${dir} under --out ${out}: ${reason(error)}`);
+  }
+  return dir;
+}
+
+/** Checks that a file can be written where `--out` says (its folder exists and is a folder), before the work. */
+export function checkOutputFile(file: string): void {
+  const dir = dirname(file);
+  if (!existsSync(dir)) throw new RunConfigError(`--out ${file}: the folder ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new RunConfigError(`--out ${file}: ${dir} is a file, not a folder`);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new RunConfigError(`--out ${file} is a folder, not a file`);
+}
+
+/** Writes one result file, or says in one line why it cannot (exit 2). */
+export function writeOutputFile(file: string, content: string | Buffer): void {
+  try {
+    writeFileSync(file, content);
+  } catch (error) {
+    throw new RunConfigError(`cannot write ${file}: ${reason(error)}`);
+  }
+}
