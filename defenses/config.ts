@@ -5,6 +5,7 @@ import { z } from "zod";
 import { type ApproverBehaviour, HUMAN_APPROVER } from "./approver.ts";
 import { createDefense, hooksOf } from "./builtins/index.ts";
 import { DefenseConfigError } from "./errors.ts";
+import { isExternal, loadExternalLayers } from "./external.ts";
 import type { Defense } from "./types.ts";
 
 const CONFIG_DIR = join(dirname(fileURLToPath(import.meta.url)), "configs");
@@ -48,7 +49,7 @@ export interface DefenseConfiguration {
   /** The attack splits its learned layers were trained on; empty when it learned nothing. */
   readonly trainedOn: readonly string[];
   /** `{use, version, params}` per layer, as resolved: what the manifest records. */
-  readonly spec: readonly { readonly use: string; readonly layer: string; readonly version: string; readonly params: unknown }[];
+  readonly spec: readonly { readonly use: string; readonly layer: string; readonly version: string; readonly params: unknown; readonly source?: string }[];
 }
 
 /** Names of the configurations shipped in `defenses/configs/`. */
@@ -59,14 +60,38 @@ export function configurationNames(): string[] {
     .sort();
 }
 
-/** Resolves a configuration name (from `defenses/configs/`) or a path to a configuration file. */
-export function loadDefenseConfiguration(nameOrPath: string): DefenseConfiguration {
+function configurationFile(nameOrPath: string): string {
   const shipped = join(CONFIG_DIR, `${nameOrPath}.json`);
   const file = existsSync(shipped) ? shipped : nameOrPath.endsWith(".json") && existsSync(nameOrPath) ? nameOrPath : null;
   if (!file) {
     throw new DefenseConfigError(`unknown defense configuration "${nameOrPath}". Valid configurations: ${configurationNames().join(", ")} (or a path to a .json file)`);
   }
+  return file;
+}
+
+/** Resolves a configuration name (from `defenses/configs/`) or a path to a configuration file. */
+export function loadDefenseConfiguration(nameOrPath: string): DefenseConfiguration {
+  const file = configurationFile(nameOrPath);
   return parseDefenseConfiguration(readFileSync(file, "utf8"), file);
+}
+
+/**
+ * Loads the `module:` and `http:` layers that these configurations (names, files, or the text of one file) use, so
+ * that building them is synchronous. A file that does not parse is left for the build to report.
+ */
+export async function loadConfigurationLayers(namesOrPaths: readonly string[], texts: readonly { text: string; file: string }[] = []): Promise<void> {
+  const sources = [...namesOrPaths.filter((n) => n !== "all").map((n) => configurationFile(n)).map((file) => ({ text: readFileSync(file, "utf8"), file })), ...texts];
+  const uses = sources.flatMap(({ text, file }) => {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return [];
+    }
+    const parsed = DefenseConfigFile.safeParse(json);
+    return parsed.success ? parsed.data.layers.flatMap((l, i) => (isExternal(l.use) ? [{ use: l.use, base: dirname(file), where: `${file} → at layers.${i}` }] : [])) : [];
+  });
+  await loadExternalLayers(uses);
 }
 
 export function parseDefenseConfiguration(text: string, file: string): DefenseConfiguration {
@@ -86,7 +111,7 @@ export function parseDefenseConfiguration(text: string, file: string): DefenseCo
   const problems: string[] = [];
   const built = config.layers.map((l, i) => {
     try {
-      return createDefense(l.use, l.params, `layers.${i}`);
+      return createDefense(l.use, l.params, `layers.${i}`, dirname(file));
     } catch (error) {
       if (!(error instanceof DefenseConfigError)) throw error;
       problems.push(error.message);
@@ -102,7 +127,7 @@ export function parseDefenseConfiguration(text: string, file: string): DefenseCo
     layers,
     approver: approverOf(config.approver),
     trainedOn: [...new Set(layers.flatMap((d) => d.trainedOn ?? []))].sort(),
-    spec: layers.map((d) => ({ use: d.id, layer: d.layer, version: d.version, params: d.params })),
+    spec: layers.map((d) => ({ use: d.id, layer: d.layer, version: d.version, params: d.params, ...(d.source && { source: d.source }) })),
   };
 }
 

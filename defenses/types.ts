@@ -197,4 +197,6 @@ export interface Defense {
    * training score, and reports leave those splits out of its headline numbers.
    */
   readonly trainedOn?: readonly string[];
+  /** A layer from outside the repository: a hash of its module's code, or of its service's description. */
+  readonly source?: string;
 }

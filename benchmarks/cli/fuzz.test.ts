@@ -102,8 +102,8 @@ describe("randomly corrupted copies of real files", () => {
     for (let i = 0; i < 200; i++) {
       const file = join(dir, `${i}.json`);
       writeFileSync(file, corrupt(sources[i % sources.length]!, next));
-      const result = await outcome(() => {
-        const { problems } = validateFiles([file]);
+      const result = await outcome(async () => {
+        const { problems } = await validateFiles([file]);
         for (const p of problems) expect(p).toContain(file);
       });
       expect(result, `copy ${i}`).toBe(0);

@@ -6,7 +6,7 @@ import { validModelNames } from "../../agents/models/registry.ts";
 import { SIM_PROFILES } from "../../agents/models/sim/profiles.ts";
 import { AGENT_SYSTEMS } from "../../agents/systems.ts";
 import { describeBuiltins } from "../../defenses/builtins/index.ts";
-import { configurationNames, describeConfigurations, loadDefenseConfiguration } from "../../defenses/config.ts";
+import { configurationNames, describeConfigurations, loadConfigurationLayers, loadDefenseConfiguration } from "../../defenses/config.ts";
 import { VACCINATORS } from "../../defenses/vaccines/index.ts";
 import { evolve } from "../adaptive/evolve.ts";
 import { renderPng, renderSvg } from "../../analysis/render.ts";
@@ -417,6 +417,7 @@ program
   .option("--out <dir>", "folder for the evolve-<defense>-<stamp>/ folder", "results")
   .action(async (opts: { defense: string; budget: number; seed: number; families?: string[]; model: string; out: string }) => {
     if (!opts.model.startsWith("sim:")) throw new UsageError(`evolve attacks the simulated models; got "${opts.model}". Valid models: ${validModelNames().filter((m) => m.startsWith("sim:")).join(", ")}`);
+    await loadConfigurationLayers([opts.defense]);
     const defense = loadDefenseConfiguration(opts.defense);
     // A configuration's name is kebab-case (checked when it loads): one folder under --out.
     const dir = makeOutputDir(opts.out, `evolve-${defense.name}-${stamp()}`);
@@ -446,8 +447,8 @@ program
   .command("validate")
   .description("check attack case files, family files, target files, defense and run configurations; every problem is named")
   .argument("<files...>")
-  .action((files: string[]) => {
-    const { ok, problems } = validateFiles(files);
+  .action(async (files: string[]) => {
+    const { ok, problems } = await validateFiles(files);
     for (const line of ok) process.stdout.write(`${line}\n`);
     if (problems.length > 0) throw new UsageError(problems.join("\n"));
   });

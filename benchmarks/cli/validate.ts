@@ -3,7 +3,7 @@ import { loadFamilies, parseFamily } from "../../attacks/families.ts";
 import { generateCases, loadGeneratorConfig } from "../../attacks/generator.ts";
 import { idProblems, parseAttackFile } from "../../attacks/load.ts";
 import { parseTargets } from "../../attacks/targets.ts";
-import { parseDefenseConfiguration } from "../../defenses/config.ts";
+import { loadConfigurationLayers, parseDefenseConfiguration } from "../../defenses/config.ts";
 import { checkAgainstSuite, checkCase, fileLeakage, loadCorpus } from "../corpus.ts";
 import { RunConfigSchema } from "../runner/config.ts";
 
@@ -11,10 +11,10 @@ const isInputError = (error: unknown): error is Error => (error as { code?: unkn
 
 /**
  * Checks files of any kind `anis validate` takes — attack cases, families, targets, defense and run configurations —
- * by their content. Never throws: each good file gets a line in `ok`, each problem a line in `problems` naming its
+ * by their content (a configuration's `module:` and `http:` layers are loaded and checked). Never throws: each good file gets a line in `ok`, each problem a line in `problems` naming its
  * file, whatever the file holds (files come from strangers).
  */
-export function validateFiles(files: readonly string[]): { ok: string[]; problems: string[] } {
+export async function validateFiles(files: readonly string[]): Promise<{ ok: string[]; problems: string[] }> {
   const ok: string[] = [];
   const problems: string[] = [];
   for (const file of files) {
@@ -28,6 +28,7 @@ export function validateFiles(files: readonly string[]): { ok: string[]; problem
         problems.push(...found, ...leakage.problems);
         if (found.length + leakage.problems.length === 0) ok.push(`${file}: ${cases.length} attack case(s) ok; leakage: ${leakage.summary}`);
       } else if (json && typeof json === "object" && "layers" in json) {
+        await loadConfigurationLayers([], [{ text, file }]);
         parseDefenseConfiguration(text, file);
         ok.push(`${file}: defense configuration ok`);
       } else if (json && typeof json === "object" && "templates" in json) {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { isRunId, RUN_ID_RULE, runIdPart } from "../../analysis/paths.ts";
 import type { OpenAIEndpoint } from "../../agents/models/openai.ts";
 import { addRequestStats, type RequestStats } from "../../agents/models/resilient-fetch.ts";
+import { loadConfigurationLayers } from "../../defenses/config.ts";
 import { corpusHash } from "../corpus.ts";
 import type { EpisodeDriver } from "./campaign-runner.ts";
 import { type RunConfig, RunConfigError, RunConfigSchema } from "./config.ts";
@@ -108,6 +109,7 @@ function fingerprint(run: ResolvedRun) {
 /** Runs a matrix and records its results in `<out>/<run-id>/`. Bad names fail before anything is written. */
 export async function executeRun(options: RunOptions): Promise<RunSummary> {
   const { config, endpoint, shard } = options;
+  await loadConfigurationLayers(config.defenses);
   const run = resolveRun(config, endpoint);
   const matrix = buildMatrix(config, run, shard);
   const shardSuffix = shard ? `-shard${shard.index}of${shard.count}` : "";
@@ -152,6 +154,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunSummary> {
   if (!parsed.success) throw new RunConfigError(`cannot resume ${options.dir}: its manifest's config is not a run configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   const config = parsed.data;
   const shard = parseShard(manifest.shard, options.dir);
+  await loadConfigurationLayers(config.defenses);
   if (manifest.sessions !== undefined && !Array.isArray(manifest.sessions)) throw new RunConfigError(`cannot resume ${options.dir}: its manifest's sessions is not a list`);
   const run = resolveRun(config, options.endpoint);
   const now = fingerprint(run);

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { OpenAIEndpoint } from "../../agents/models/openai.ts";
+import { loadConfigurationLayers } from "../../defenses/config.ts";
 import { CampaignRunner, type EpisodeDriver, type Job, prepareDriver } from "./campaign-runner.ts";
 import type { RunConfig } from "./config.ts";
 import { buildMatrix, resolveRun, type Shard } from "./matrix.ts";
@@ -21,6 +22,7 @@ export type ToWorker = { readonly type: "run"; readonly job: Job } | { readonly 
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
 await prepareDriver(setup.driver);
+await loadConfigurationLayers(setup.config.defenses);
 const run = resolveRun(setup.config, setup.endpoint);
 const matrix = buildMatrix(setup.config, run, setup.shard);
 const runner = new CampaignRunner(matrix, setup.runId, setup.journalFile, setup.concurrency, setup.driver, {

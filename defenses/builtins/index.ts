@@ -1,5 +1,6 @@
 import { ZodError } from "zod";
 import { DefenseConfigError } from "../errors.ts";
+import { externalFactory, isExternal } from "../external.ts";
 import { type Defense, HOOK_NAMES, type HookName, type Layer } from "../types.ts";
 import { argumentConstraints } from "./argument-constraints.ts";
 import { argumentVerifier } from "./argument-verifier.ts";
@@ -52,14 +53,18 @@ export interface DefenseInfo {
   readonly hooks: readonly string[];
 }
 
-export function createDefense(id: string, params: unknown, where: string): Defense {
-  const factory = BUILTIN_DEFENSES.get(id);
+/** Builds a layer: a built-in by id, or a loaded `module:`/`http:` layer (`base`: the configuration file's folder). */
+export function createDefense(id: string, params: unknown, where: string, base = process.cwd()): Defense {
+  const external = isExternal(id) ? externalFactory(id, base, where) : null;
+  const factory = external?.factory ?? BUILTIN_DEFENSES.get(id);
   if (!factory) {
-    throw new DefenseConfigError(`${where}: unknown defense layer "${id}". Valid layers: ${[...BUILTIN_DEFENSES.keys()].join(", ")}`);
+    throw new DefenseConfigError(`${where}: unknown defense layer "${id}". Valid layers: ${[...BUILTIN_DEFENSES.keys()].join(", ")}, or module:PATH, or http:URL`);
   }
   try {
-    return factory(params ?? {});
+    const defense = factory(params ?? {});
+    return external ? { ...defense, source: external.source } : defense;
   } catch (error) {
+    if (error instanceof DefenseConfigError) throw error;
     throw new DefenseConfigError(`${where}: invalid params for "${id}": ${paramProblems(error).join("; ")}`);
   }
 }

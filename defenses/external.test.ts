@@ -1,0 +1,94 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDefenseService } from "../benchmarks/testing/defense-service.ts";
+import { findCase, runAttackCase, runBenignTask } from "../benchmarks/testing/episodes.ts";
+import { getSuite } from "../benchmarks/suites/registry.ts";
+import { loadConfigurationLayers, loadDefenseConfiguration } from "./config.ts";
+import { PROJECT_ROOT } from "./import-graph.ts";
+
+/**
+ * Layers from outside the repository: a module a researcher wrote, and a service in another process speaking the
+ * HTTP protocol. Real files in a temporary folder, a real server on 127.0.0.1, real episodes.
+ */
+const outside = mkdtempSync(join(tmpdir(), "anis-external-"));
+const configFile = (name: string, use: string, params: object = {}) => {
+  const file = join(outside, `${name}.json`);
+  writeFileSync(file, JSON.stringify({ name, description: "outside layer", layers: [{ use, params }] }));
+  return file;
+};
+const load = async (file: string) => {
+  await loadConfigurationLayers([file]);
+  return loadDefenseConfiguration(file);
+};
+
+describe("module: layers", () => {
+  it("a module's factory becomes a layer: it blocks what it is written to block, with its params and its code's hash", async () => {
+    writeFileSync(
+      join(outside, "no-delete.ts"),
+      `export default (params: { tool: string }) => ({
+        id: "no-delete", layer: "L1", version: "1.0.0", description: "refuses one tool", params,
+        hooks: { onToolCall: (call: { tool: { name: string } }) => call.tool.name === params.tool ? { kind: "block", code: "no_delete", reason: "refused" } : { kind: "allow" } },
+      });\n`,
+    );
+    const config = await load(configFile("no-delete", "module:./no-delete.ts", { tool: "delete_file" }));
+    expect(config.spec).toEqual([{ use: "no-delete", layer: "L1", version: "1.0.0", params: { tool: "delete_file" }, source: expect.stringMatching(/^[0-9a-f]{16}$/) }]);
+    const attack = findCase((c) => c.suite === "workspace" && c.agent === "single" && c.goal.kind === "destruction" && c.campaign.length === 1, "a workspace deletion");
+    const outcome = await runAttackCase(attack, config.layers);
+    expect(outcome.attackSucceeded).toBe(false);
+    expect(outcome.events.some((e) => e.kind === "intervention" && e.code === "no_delete")).toBe(true);
+  });
+
+  it("a module that reaches the simulated model is refused, with the import named", async () => {
+    writeFileSync(join(outside, "cheat.ts"), `import { SIM_PROFILES } from "${join(PROJECT_ROOT, "agents/models/sim/profiles.ts")}";\nexport default () => ({ id: "cheat", layer: "L2", version: "1", description: String(SIM_PROFILES), params: {}, hooks: {} });\n`);
+    await expect(load(configFile("cheat", "module:./cheat.ts"))).rejects.toThrow(/cheat\.ts is refused: a defense sees only what a deployment sees, and it imports .*cheat\.ts → agents\/models\/sim\/profiles\.ts/);
+  });
+
+  it("a module whose factory returns no Defense is refused, each problem named", async () => {
+    writeFileSync(join(outside, "wrong.ts"), `export default () => ({ id: "wrong", layer: "L9", hooks: { onToolcall: () => null } });\n`);
+    await expect(load(configFile("wrong", "module:./wrong.ts"))).rejects.toThrow(/layer is not one of L0, .*; version is not a string; description is not a string; hooks\.onToolcall is not a hook/);
+    await expect(load(configFile("missing", "module:./no-such-file.ts"))).rejects.toThrow(/module .*no-such-file\.ts does not exist/);
+  });
+});
+
+/** An exfiltration whose user task asks to send nothing: what the reference service's rule is written for. */
+const quietExfiltration = () =>
+  findCase((c) => {
+    const prompt = getSuite(c.suite).tasks.find((t) => t.id === c.campaign[0])?.prompt ?? "";
+    return c.suite === "workspace" && c.agent === "single" && c.goal.kind === "exfiltration" && c.campaign.length === 1 && c.split === "seen" && !/\b(send|e-?mail|mail|pay|transfer|wire|share|post|tell|forward|reply)\b/i.test(prompt);
+  }, "a workspace exfiltration from a task that sends nothing");
+
+describe("http: layers, a service in another process", () => {
+  let service: Awaited<ReturnType<typeof startDefenseService>>;
+  let hanging: Awaited<ReturnType<typeof startDefenseService>>;
+  beforeAll(async () => {
+    [service, hanging] = await Promise.all([startDefenseService(), startDefenseService({ hang: true, timeoutMs: 200 })]);
+  });
+  afterAll(() => Promise.all([service.close(), hanging.close()]));
+
+  it("describes itself, is called on the hooks it subscribes to, and blocks an attack; its latency counts as defense time", async () => {
+    const config = await load(configFile("sink-guard", `http:${service.url}`));
+    expect(config.layers[0]).toMatchObject({ id: "sink-guard", layer: "L1", version: "1.0.0" });
+    expect(Object.keys(config.layers[0]!.hooks)).toEqual(["onToolCall"]);
+    const outcome = await runAttackCase(quietExfiltration(), config.layers);
+    expect(outcome.attackSucceeded).toBe(false);
+    expect(outcome.events.some((e) => e.kind === "intervention" && e.code === "unrequested_sink")).toBe(true);
+    expect(service.calls.every((c) => c.hook === "onToolCall")).toBe(true);
+    expect(outcome.episodes[0]!.defense_us).toBeGreaterThan(0);
+    // A benign task that asks to send is let through.
+    expect((await runBenignTask("workspace", "share-draft-with-priya", config.layers)).utility).toBe(true);
+  });
+
+  it("a service that gives no answer is an episode error after its retries, never a block", async () => {
+    const file = configFile("hangs", `http:${hanging.url}`);
+    const config = await load(file);
+    await expect(runAttackCase(quietExfiltration(), config.layers)).rejects.toThrow(
+      /^episode error: defense sink-guard failed in onToolCall: defense service http:\/\/127\.0\.0\.1:\d+\/anis gave no answer within 200 ms \(3 attempts\)$/,
+    );
+  }, 60_000);
+
+  it("a service that does not describe itself is named", async () => {
+    await expect(load(configFile("nobody", "http:http://127.0.0.1:9/anis"))).rejects.toThrow(/the defense service at http:\/\/127\.0\.0\.1:9\/anis does not describe itself/);
+  });
+});
