@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,6 +6,7 @@ import { startDefenseService } from "../benchmarks/testing/defense-service.ts";
 import { findCase, runAttackCase, runBenignTask } from "../benchmarks/testing/episodes.ts";
 import { getSuite } from "../benchmarks/suites/registry.ts";
 import { loadConfigurationLayers, loadDefenseConfiguration } from "./config.ts";
+import { httpProtocolSchema } from "./external.ts";
 import { PROJECT_ROOT } from "./import-graph.ts";
 
 /**
@@ -90,5 +91,11 @@ describe("http: layers, a service in another process", () => {
 
   it("a service that does not describe itself is named", async () => {
     await expect(load(configFile("nobody", "http:http://127.0.0.1:9/anis"))).rejects.toThrow(/the defense service at http:\/\/127\.0\.0\.1:9\/anis does not describe itself/);
+  });
+});
+
+describe("the HTTP protocol's schema", () => {
+  it("the committed JSON Schema is the one the loader checks messages with (regenerate: httpProtocolSchema())", () => {
+    expect(JSON.parse(readFileSync(join(PROJECT_ROOT, "defenses/http-protocol.schema.json"), "utf8"))).toEqual(httpProtocolSchema());
   });
 });

@@ -107,6 +107,30 @@ const Answer = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.enum(["block", "quarantine", "ask_approval"]), code: z.string().min(1).max(200), reason: z.string().min(1).max(2000), evidence: z.string().max(20_000).optional() }),
 ]);
 
+/** A hook call as the service receives it: the hook's subject as a TypeScript layer gets it, with the scope's facts. */
+const Call = z.strictObject({
+  protocol: z.literal(1),
+  hook: z.enum(HOOK_NAMES as [HookName, ...HookName[]]),
+  subject: z.record(z.string(), z.unknown()).describe("the hook's subject as defenses/types.ts defines it (HookSubjects)"),
+  params: z.record(z.string(), z.unknown()),
+  scope: z.strictObject({
+    agent: z.string(),
+    user: z.string(),
+    user_prompt: z.string(),
+    system: z.strictObject({ name: z.string(), agents: z.array(z.string()), protocol: z.enum(["delegation", "broadcast"]) }),
+    tools: z.array(z.record(z.string(), z.unknown())),
+  }),
+});
+
+/** The protocol's messages as JSON Schema (`defenses/http-protocol.schema.json` is this, written out). */
+export function httpProtocolSchema(): Record<string, unknown> {
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    title: "ANIS Bench HTTP defense protocol, version 1 (defenses/http-protocol.md)",
+    $defs: { description: z.toJSONSchema(Description, { io: "input" }), call: z.toJSONSchema(Call), verdict: z.toJSONSchema(Answer) },
+  };
+}
+
 const RETRIES = 2;
 
 async function describeService(url: string, where: string): Promise<{ factory: Factory; source: string }> {
@@ -140,13 +164,14 @@ async function describeService(url: string, where: string): Promise<{ factory: F
  * that is not a verdict) throws: the stack makes the episode a `defense_error`, never a block.
  */
 async function callService(url: string, timeoutMs: number, hook: HookName, subject: unknown, scope: HookScope, params: unknown): Promise<Verdict> {
-  const request = JSON.stringify({
+  const call: z.input<typeof Call> = {
     protocol: 1,
     hook,
-    subject,
-    params,
-    scope: { agent: scope.agent, user: scope.user, user_prompt: scope.userPrompt, system: scope.system, tools: scope.tools },
-  });
+    subject: subject as Record<string, unknown>,
+    params: params as Record<string, unknown>,
+    scope: { agent: scope.agent, user: scope.user, user_prompt: scope.userPrompt, system: scope.system as z.input<typeof Call>["scope"]["system"], tools: scope.tools as unknown as Record<string, unknown>[] },
+  };
+  const request = JSON.stringify(call);
   let failure = "";
   for (let attempt = 0; attempt <= RETRIES; attempt++) {
     try {
