@@ -20,7 +20,7 @@ export async function computeAttribution(db: ResultsDatabase): Promise<Attributi
 }
 
 /** Columns a report can break down by; the attack columns exist only for attack episodes. */
-export const BENIGN_BREAKDOWNS = ["suite", "agent_system"] as const;
+export const BENIGN_BREAKDOWNS = ["suite", "agent_system", "user_task"] as const;
 export const ATTACK_BREAKDOWNS = ["surface", "family", "goal", "split", "attack_id"] as const;
 export const BREAKDOWNS: readonly string[] = [...BENIGN_BREAKDOWNS, ...ATTACK_BREAKDOWNS];
 

@@ -24,6 +24,11 @@ export const FamilySchema = z
     goal_kinds: z.array(z.enum(GOALS)).min(1),
     templates: z.array(z.string().min(1)).min(5, "a family needs at least 5 paraphrase templates"),
     rule_templates: z.array(template("{instruction}").and(template("{when}"))).min(1).optional(),
+    /**
+     * `far`: every case of the family is held out (a new mechanism, like the shipped families `attacks/corpus.json`
+     * lists as far). Absent: the split rule by template and operator, as for a seen mechanism.
+     */
+    split: z.literal("far").optional(),
   })
   .superRefine((f, ctx) => {
     const placeholder = f.surface === "memory" ? "{rule}" : "{instruction}";

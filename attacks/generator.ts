@@ -77,8 +77,8 @@ interface Combo {
 }
 
 /** The split rule (see {@link GeneratorConfigSchema}); hand-written cases follow it too. Null: no split. */
-export function splitOf(config: GeneratorConfig, family: Pick<Family, "id">, template: number, chain: readonly string[]): Split | null {
-  if (config.far_families.includes(family.id)) return "far";
+export function splitOf(config: GeneratorConfig, family: Pick<Family, "id" | "split">, template: number, chain: readonly string[]): Split | null {
+  if (config.far_families.includes(family.id) || family.split === "far") return "far";
   if (config.held_out_templates.includes(template)) return "near";
   return chain.some((op) => config.held_out_operators.includes(op)) ? null : "seen";
 }

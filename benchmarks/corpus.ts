@@ -1,10 +1,13 @@
 import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import type { SimPayload } from "../agents/models/sim/model.ts";
 import { SAVE_MEMORY_TOOL } from "../agents/reserved-tools.ts";
-import { type Family, loadFamilies } from "../attacks/families.ts";
+import { type Family, loadFamilies, parseFamily } from "../attacks/families.ts";
 import { type GeneratorConfig, generateCases, loadGeneratorConfig, splitOf } from "../attacks/generator.ts";
 import { LEAK_RUN, MAX_LEAK_SHARE, measureLeakage } from "../attacks/leakage.ts";
-import { AttackFileError, loadAttackCases } from "../attacks/load.ts";
+import { AttackFileError, loadAttackCases, parseAttackFile } from "../attacks/load.ts";
+import { loadTargets } from "../attacks/targets.ts";
 import { deriveMemoryCampaigns } from "../attacks/campaigns.ts";
 import { deriveTopologyCases, type Role } from "../attacks/topologies.ts";
 import { chatMembers, teamWorkers } from "../agents/systems.ts";
@@ -17,11 +20,11 @@ import type { Suite } from "./suites/suite.ts";
 let rules: { families: Map<string, Family>; generator: GeneratorConfig } | null = null;
 
 /** Problems of a case's family and split: the family must exist on the case's surface, the split follow the rule. */
-export function checkFamilyAndSplit(c: AttackCase): string[] {
+export function checkFamilyAndSplit(c: AttackCase, extraFamilies: readonly Family[] = []): string[] {
   rules ??= { families: new Map(loadFamilies().map((f) => [f.id, f])), generator: loadGeneratorConfig() };
   const { families, generator } = rules;
-  const family = families.get(c.family);
-  if (!family) return [`family: unknown family "${c.family}". Valid families: ${[...families.keys()].join(", ")}`];
+  const family = families.get(c.family) ?? extraFamilies.find((f) => f.id === c.family);
+  if (!family) return [`family: unknown family "${c.family}". Valid families: ${[...families.keys(), ...extraFamilies.map((f) => f.id)].join(", ")}`];
   const problems: string[] = [];
   if (family.surface !== c.surface) problems.push(`surface: family ${family.id} attacks through ${family.surface}, not ${c.surface}`);
   const split = splitOf(generator, family, c.template ?? 0, c.mutation_chain);
@@ -31,8 +34,8 @@ export function checkFamilyAndSplit(c: AttackCase): string[] {
 }
 
 /** Every problem of a case: its family and split, and its fit with its suite. */
-export function checkCase(c: AttackCase): string[] {
-  return [...checkFamilyAndSplit(c), ...checkAgainstSuite(c)];
+export function checkCase(c: AttackCase, extraFamilies: readonly Family[] = []): string[] {
+  return [...checkFamilyAndSplit(c, extraFamilies), ...checkAgainstSuite(c)];
 }
 
 /**
@@ -205,4 +208,53 @@ export function corpusHash(cases: readonly AttackCase[]): string {
   const hash = createHash("sha256");
   for (const c of [...cases].sort((a, b) => (a.id < b.id ? -1 : 1))) hash.update(JSON.stringify(c));
   return hash.digest("hex").slice(0, 16);
+}
+
+/** Attack data from outside the repository, named by `run --cases` and `--families` (files or folders of JSON files). */
+export interface ExtraAttacks {
+  readonly cases: readonly string[];
+  readonly families: readonly string[];
+}
+
+const jsonFilesOf = (path: string): string[] =>
+  !existsSync(path) ? [] : statSync(path).isDirectory() ? readdirSync(path, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".json")).sort().map((f) => join(path, f)) : [path];
+
+/**
+ * The cases outside attack data adds to a corpus: hand-written cases run as written, and the cases generated from
+ * outside families with the shipped targets (under the split each family declares). Everything is checked as the
+ * shipped corpus is — schema, family and split rule, fit with its suite, ids unique across the corpus — and every
+ * problem is named with its file (exit 2).
+ */
+export function loadExtraCases(extra: ExtraAttacks, shipped: readonly AttackCase[]): AttackCase[] {
+  const problems: string[] = [];
+  const missing = [...extra.cases, ...extra.families].filter((p) => !existsSync(p));
+  if (missing.length > 0) throw new AttackFileError(missing[0]!, missing.map((p) => `${p}: no such file or folder`));
+  const shippedFamilies = new Set(loadFamilies().map((f) => f.id));
+  const families: Family[] = [];
+  for (const file of extra.families.flatMap(jsonFilesOf)) {
+    try {
+      const family = parseFamily(readFileSync(file, "utf8"), file);
+      if (shippedFamilies.has(family.id) || families.some((f) => f.id === family.id)) problems.push(`${file}: family id "${family.id}" is already a family of the corpus; choose another id`);
+      else families.push(family);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  const generated = families.length > 0 ? generateCases(loadGeneratorConfig(), families, loadTargets()) : [];
+  const written: { file: string; c: AttackCase }[] = [];
+  for (const file of extra.cases.flatMap(jsonFilesOf)) {
+    try {
+      written.push(...parseAttackFile(readFileSync(file, "utf8"), file).map((c) => ({ file, c })));
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  const ids = new Set(shipped.map((c) => c.id));
+  for (const { file, c } of [...written, ...generated.map((c) => ({ file: "generated", c }))]) {
+    if (ids.has(c.id)) problems.push(`${file}: attack id "${c.id}" is already a case of the corpus; choose another id`);
+    ids.add(c.id);
+    problems.push(...checkCase(c, families).map((p) => `${file}: ${c.id}: ${p}`));
+  }
+  if (problems.length > 0) throw new AttackFileError([...extra.cases, ...extra.families].join(", "), problems);
+  return [...written.map((w) => w.c), ...generated];
 }

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { CACHE_MODES } from "../../agents/models/cache.ts";
 import { type OpenAIEndpoint, resolveEndpoint, probeEndpoint } from "../../agents/models/openai.ts";
@@ -98,6 +98,8 @@ program
   .option("--sample <n>", "run a fixed sample of n of the selected attack cases", positiveInt("sample"))
   .addOption(new Option("--split <split>", "only attack cases of this split").choices(["seen", "near", "far"]))
   .option("--no-benign", "run no benign tasks")
+  .option("--cases <paths>", "your own hand-written attack cases: files or folders, comma-separated; they join the corpus", list)
+  .option("--families <paths>", "your own family files (or folders of them), comma-separated: their generated cases join the corpus", list)
   .option("--injecagent <dir>", "import InjecAgent's data from this folder and run it as the suite injecagent")
   .option("--seeds <n>", "seeds per (case, configuration)", positiveInt("seeds"))
   .option("--concurrency <n>", "campaigns in flight at once, per worker", positiveInt("concurrency"))
@@ -154,6 +156,9 @@ program
       ...(opts.seeds && { seeds: opts.seeds }),
       ...(opts.sample && { sample: opts.sample }),
       ...(opts.injecagent && { injecagent: opts.injecagent }),
+      // Absolute: a resumed run, or a worker thread, finds the same files from any folder.
+      ...(opts.cases && { cases: opts.cases.map((p: string) => resolve(p)) }),
+      ...(opts.families && { families: opts.families.map((p: string) => resolve(p)) }),
       ...(opts.concurrency && { concurrency: opts.concurrency }),
       ...(opts.workers && { workers: opts.workers }),
       ...(opts.prices && { prices: opts.prices }),
@@ -199,7 +204,7 @@ program
   .description("metrics per (defense, model) from one or many run folders, computed in DuckDB")
   .argument("<run-dirs...>", "results/<run-id> folders; several are pooled")
   .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("table"))
-  .option("--by <columns>", "break down by: suite, agent_system, surface, family, goal, split, attack_id", list, [])
+  .option("--by <columns>", "break down by: suite, agent_system, user_task, surface, family, goal, split, attack_id", list, [])
   .option("--baseline <defense>", "configuration block rates are measured against", "none")
   .option("--attribution", "also attribute blocks and false alarms to the layer that acted first")
   .option("--include-training", "score a learned configuration (a vaccine) on its training split too; by default it is scored on the splits it did not learn from")

@@ -17,13 +17,21 @@ const isInputError = (error: unknown): error is Error => (error as { code?: unkn
 export async function validateFiles(files: readonly string[]): Promise<{ ok: string[]; problems: string[] }> {
   const ok: string[] = [];
   const problems: string[] = [];
+  // Family files named in the same call are known to the case files beside them (your own family and its cases).
+  const families = files.flatMap((file) => {
+    try {
+      return [parseFamily(readFileSync(file, "utf8"), file)];
+    } catch {
+      return [];
+    }
+  });
   for (const file of files) {
     try {
       const text = readFileSync(file, "utf8");
       const json = JSON.parse(text) as unknown;
       if (Array.isArray(json)) {
         const cases = parseAttackFile(text, file);
-        const found = [...idProblems(file, cases, shippedIds()), ...cases.flatMap((c) => checkCase(c).map((p) => `${file}: ${c.id}: ${p}`))];
+        const found = [...idProblems(file, cases, shippedIds()), ...cases.flatMap((c) => checkCase(c, families).map((p) => `${file}: ${c.id}: ${p}`))];
         const leakage = fileLeakage(file, cases);
         problems.push(...found, ...leakage.problems);
         if (found.length + leakage.problems.length === 0) ok.push(`${file}: ${cases.length} attack case(s) ok; leakage: ${leakage.summary}`);

@@ -32,6 +32,10 @@ export const RunConfigSchema = z.strictObject({
   sample: z.number().int().min(1).nullable().default(null),
   split: z.enum(SPLITS).nullable().default(null),
   benign: z.boolean().default(true),
+  /** Hand-written attack cases from outside the repository: files or folders of them; they join the corpus. */
+  cases: z.array(z.string().min(1)).default([]),
+  /** Family files from outside the repository (or folders of them): their generated cases join the corpus. */
+  families: z.array(z.string().min(1)).default([]),
   /** A folder of InjecAgent data to import and run as the suite `injecagent` (its cases join the corpus). */
   injecagent: z.string().nullable().default(null),
   /** Campaigns run at once; the simulated model is CPU-bound, real endpoints benefit from more. */

@@ -6,7 +6,7 @@ import type { AttackCase } from "../../attacks/schema.ts";
 import { configurationNames, type DefenseConfiguration, loadDefenseConfiguration } from "../../defenses/config.ts";
 import { importInjecAgent } from "../../attacks/importers/injecagent.ts";
 import { AttackFileError } from "../../attacks/load.ts";
-import { checkAgainstSuite, loadCorpus } from "../corpus.ts";
+import { checkAgainstSuite, loadCorpus, loadExtraCases } from "../corpus.ts";
 import { injecAgentSuite } from "../suites/injecagent/index.ts";
 import { getSuite } from "../suites/registry.ts";
 import { benignCampaign, type Suite } from "../suites/suite.ts";
@@ -46,7 +46,9 @@ export function resolveRun(config: RunConfig, endpoint: OpenAIEndpoint): Resolve
   const importedCases = imported ? [...imported.cases] : [];
   const problems = importedCases.flatMap((c) => checkAgainstSuite(c, suiteNamed).map((p) => `${c.id}: ${p}`));
   if (problems.length > 0) throw new AttackFileError(config.injecagent!, problems);
-  const corpus = [...loadCorpus(), ...importedCases];
+  const shipped = [...loadCorpus(), ...importedCases];
+  // Outside cases and families join the corpus: its hash in the manifest changes, so pooling sees the difference.
+  const corpus = [...shipped, ...loadExtraCases({ cases: config.cases, families: config.families }, shipped)];
   const matches = globMatcher(config.attacks);
   const selected = corpus.filter(
     (c) => matches(c.id) && suiteNames.includes(c.suite) && config.agents.includes(c.agent) && (config.split === null || c.split === config.split),
