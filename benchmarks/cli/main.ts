@@ -24,6 +24,7 @@ import { executeRun, readRunManifest, resumeRun, type RunSummary } from "../runn
 import { SUITES } from "../suites/registry.ts";
 import { createProgress } from "./progress.ts";
 import { validateFiles } from "./validate.ts";
+import { shardFromEnvironment } from "../runner/cluster.ts";
 import { checkOutputFile, makeOutputDir, writeOutputFile } from "../runner/output.ts";
 
 /** Bad input the user can fix: one message, exit code 2. */
@@ -51,6 +52,7 @@ const nonNegativeInt = (name: string) => (value: string) => {
 };
 const workersOption = (value: string) => (value === "auto" ? "auto" : positiveInt("workers")(value));
 const shardOption = (value: string) => {
+  if (value === "auto") return "auto" as const;
   const m = /^(\d+)\/(\d+)$/.exec(value);
   const [index, count] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
   if (!m || count < 1 || index < 1 || index > count) throw new UsageError(`--shard must be i/n with 1 <= i <= n, got "${value}"`);
@@ -109,7 +111,8 @@ program
   .option("--resume <dir>", "continue a killed or failed run in this folder: what is done is kept, the rest runs")
   .option("--retry-errors", "with --resume: run again every campaign with an errored episode, even in a complete run")
   .option("--force-unlock", "with --resume: take over a run folder whose lock names a live process that is not running it")
-  .option("--shard <i/n>", "run only shard i of n (by campaign); pool the n run folders with report", shardOption)
+  .option("--shard <i/n|auto>", "run only shard i of n (by campaign); pool the n run folders with report. auto: from a Kubernetes Indexed Job or a Slurm array", shardOption)
+  .option("--shards <n>", "with --shard auto: the number of shards, where the engine does not say it", positiveInt("shards"))
   .option("--base-url <url>", "OpenAI-compatible endpoint (default: OPENAI_BASE_URL)")
   .option("--api-key <key>", "API key (default: OPENAI_API_KEY)")
   .option("--timeout <seconds>", "per-request timeout for real models", positiveInt("timeout"))
@@ -167,7 +170,10 @@ program
     const config = parsed.data;
     await checkEndpoint(endpoint, config.models);
     const progress = createProgress(`run ${config.name}`);
-    const summary = await executeRun({ config, out: opts.out, runId: opts.runId, endpoint, shard: opts.shard, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
+    const shard = opts.shard === "auto" ? shardFromEnvironment(process.env, opts.shards) : opts.shard;
+    // Every task of a cluster job gets the same flags: its folder is named by its shard.
+    const runId = opts.shard === "auto" && opts.runId ? `${opts.runId}-shard${shard!.index}of${shard!.count}` : opts.runId;
+    const summary = await executeRun({ config, out: opts.out, runId, endpoint, shard, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
       progress.stop(),
     );
     await finishRun(summary, opts);
