@@ -20,11 +20,13 @@ import { openResults, resolveRunDirs } from "../../analysis/results.ts";
 import { corpusLeakage, loadCorpus } from "../corpus.ts";
 import { LEAK_RUN, MAX_LEAK_SHARE } from "../../attacks/leakage.ts";
 import { loadRunConfig, RunConfigError, RunConfigSchema } from "../runner/config.ts";
-import { executeRun, readRunManifest, resumeRun, type RunSummary } from "../runner/run.ts";
+import { readRunManifest, resumeRun, type RunSummary } from "../runner/run.ts";
 import { SUITES } from "../suites/registry.ts";
 import { createProgress } from "./progress.ts";
 import { validateFiles } from "./validate.ts";
 import { shardFromEnvironment } from "../runner/cluster.ts";
+import { report, runBenchmark } from "../api.ts";
+import { tableToArrowFile } from "../../analysis/arrow.ts";
 import { checkOutputFile, makeOutputDir, writeOutputFile } from "../runner/output.ts";
 
 /** Bad input the user can fix: one message, exit code 2. */
@@ -173,7 +175,7 @@ program
     const shard = opts.shard === "auto" ? shardFromEnvironment(process.env, opts.shards) : opts.shard;
     // Every task of a cluster job gets the same flags: its folder is named by its shard.
     const runId = opts.shard === "auto" && opts.runId ? `${opts.runId}-shard${shard!.index}of${shard!.count}` : opts.runId;
-    const summary = await executeRun({ config, out: opts.out, runId, endpoint, shard, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
+    const summary = await runBenchmark({ config, out: opts.out, runId, endpoint, shard, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
       progress.stop(),
     );
     await finishRun(summary, opts);
@@ -209,7 +211,8 @@ program
   .command("report")
   .description("metrics per (defense, model) from one or many run folders, computed in DuckDB")
   .argument("<run-dirs...>", "results/<run-id> folders; several are pooled")
-  .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("table"))
+  .addOption(new Option("--format <format>", "output format (arrow: an Arrow IPC file for pandas, polars, Observable; needs --out)").choices([...FORMATS, "arrow"]).default("table"))
+  .option("--out <file>", "with --format arrow: the file to write")
   .option("--by <columns>", "break down by: suite, agent_system, user_task, surface, family, goal, split, attack_id", list, [])
   .option("--baseline <defense>", "configuration block rates are measured against", "none")
   .option("--attribution", "also attribute blocks and false alarms to the layer that acted first")
@@ -219,6 +222,14 @@ program
   .option("--campaigns", "report the long memory campaigns instead: ASR, poisoned retrievals and memory integrity by episode position")
   .action(async (dirs: string[], opts, command: Command) => {
     const namedBaseline = command.getOptionValueSource("baseline") === "cli";
+    if (opts.format === "arrow") {
+      if (!opts.out) throw new UsageError("--format arrow writes a file: give --out FILE (for example report.arrow)");
+      checkOutputFile(opts.out);
+      const table = await report(dirs, { by: opts.by, baseline: namedBaseline ? opts.baseline : undefined, includeTraining: opts.includeTraining, allowMixed: opts.allowMixed });
+      writeOutputFile(opts.out, tableToArrowFile(table));
+      process.stdout.write(`wrote ${opts.out}: ${table.numRows} rows, ${table.numCols} columns (Arrow IPC)\n`);
+      return;
+    }
     if (!opts.infection && !opts.campaigns) return printReport(dirs, opts.format, opts.by, opts.baseline, opts.attribution, opts.allowMixed, opts.includeTraining, namedBaseline);
     const db = await openResults(resolveRunDirs(dirs), { allowMixed: opts.allowMixed });
     try {

@@ -35,7 +35,7 @@ export function checkOutputFile(file: string): void {
 }
 
 /** Writes one result file, or says in one line why it cannot (exit 2). */
-export function writeOutputFile(file: string, content: string | Buffer): void {
+export function writeOutputFile(file: string, content: string | Uint8Array): void {
   try {
     writeFileSync(file, content);
   } catch (error) {
