@@ -105,6 +105,7 @@ program
   .option("--cases <paths>", "your own hand-written attack cases: files or folders, comma-separated; they join the corpus", list)
   .option("--families <paths>", "your own family files (or folders of them), comma-separated: their generated cases join the corpus", list)
   .option("--injecagent <dir>", "import InjecAgent's data from this folder and run it as the suite injecagent")
+  .addOption(new Option("--setting <setting>", "with --injecagent: InjecAgent's base or enhanced setting").choices(["base", "enhanced"]))
   .option("--seeds <n>", "seeds per (case, configuration)", positiveInt("seeds"))
   .option("--concurrency <n>", "campaigns in flight at once, per worker", positiveInt("concurrency"))
   .option("--workers <n|auto>", "worker threads (auto: one per core for simulated models, one for endpoints)", workersOption)
@@ -161,6 +162,7 @@ program
       ...(opts.seeds && { seeds: opts.seeds }),
       ...(opts.sample && { sample: opts.sample }),
       ...(opts.injecagent && { injecagent: opts.injecagent }),
+      ...(opts.setting && { injecagent_setting: opts.setting }),
       // Absolute: a resumed run, or a worker thread, finds the same files from any folder.
       ...(opts.cases && { cases: opts.cases.map((p: string) => resolve(p)) }),
       ...(opts.families && { families: opts.families.map((p: string) => resolve(p)) }),

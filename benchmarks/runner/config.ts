@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { SPLITS } from "../../attacks/schema.ts";
 import { formatIssues } from "../suites/suite.ts";
+import { INJECAGENT_SETTINGS } from "../../attacks/importers/injecagent.ts";
 
 const CONFIG_DIR = fileURLToPath(new URL("../configs", import.meta.url));
 
@@ -38,6 +39,8 @@ export const RunConfigSchema = z.strictObject({
   families: z.array(z.string().min(1)).default([]),
   /** A folder of InjecAgent data to import and run as the suite `injecagent` (its cases join the corpus). */
   injecagent: z.string().nullable().default(null),
+  /** Which of InjecAgent's settings to import: `base` (the instruction alone) or `enhanced` (framed). */
+  injecagent_setting: z.enum(INJECAGENT_SETTINGS).default("base"),
   /** Campaigns run at once; the simulated model is CPU-bound, real endpoints benefit from more. */
   concurrency: z.number().int().min(1).max(256).default(1),
   /** Worker threads, each running `concurrency` campaigns; `auto`: one per core for simulated models, one for endpoints. */

@@ -32,7 +32,7 @@ export interface ResolvedRun {
 }
 
 export function resolveRun(config: RunConfig, endpoint: OpenAIEndpoint): ResolvedRun {
-  const imported = config.injecagent === null ? null : importInjecAgent(config.injecagent);
+  const imported = config.injecagent === null ? null : importInjecAgent(config.injecagent, config.injecagent_setting);
   const extra = imported ? injecAgentSuite(imported) : null;
   const suiteNamed = (name: string) => (extra && name === extra.name ? extra : getSuite(name));
   const suiteNames = extra && !config.suites.includes(extra.name) ? [...config.suites, extra.name] : config.suites;
