@@ -26,6 +26,7 @@ FROM episodes e WHERE e.attack_id IS NOT NULL;
 CREATE OR REPLACE VIEW attack_pairs AS
 SELECT defense, model, suite, agent_system, attack_id, seed,
        any_value(surface) AS surface, any_value(family) AS family, any_value(goal) AS goal, any_value(split) AS split,
+       arg_min(user_task, campaign_pos) AS user_task,
        bool_or(training) AS training,
        bool_or(attack_success) AS success,
        bool_or(error IS NOT NULL) AS errored,

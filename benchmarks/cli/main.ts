@@ -103,6 +103,7 @@ program
   .addOption(new Option("--split <split>", "only attack cases of this split").choices(["seen", "near", "far"]))
   .option("--no-benign", "run no benign tasks")
   .option("--cases <paths>", "your own hand-written attack cases: files or folders, comma-separated; they join the corpus", list)
+  .option("--tasks <paths>", "your own benign tasks for a shipped suite (with the world entries they need): files or folders, comma-separated", list)
   .option("--families <paths>", "your own family files (or folders of them), comma-separated: their generated cases join the corpus", list)
   .option("--injecagent <dir>", "import InjecAgent's data from this folder and run it as the suite injecagent")
   .addOption(new Option("--setting <setting>", "with --injecagent: InjecAgent's base or enhanced setting").choices(["base", "enhanced"]))
@@ -166,6 +167,7 @@ program
       // Absolute: a resumed run, or a worker thread, finds the same files from any folder.
       ...(opts.cases && { cases: opts.cases.map((p: string) => resolve(p)) }),
       ...(opts.families && { families: opts.families.map((p: string) => resolve(p)) }),
+      ...(opts.tasks && { tasks: opts.tasks.map((p: string) => resolve(p)) }),
       ...(opts.concurrency && { concurrency: opts.concurrency }),
       ...(opts.workers && { workers: opts.workers }),
       ...(opts.prices && { prices: opts.prices }),

@@ -23,7 +23,7 @@ function anis(...args: string[]): Promise<{ code: number | null; stdout: string;
 
 let outside: string;
 let service: Awaited<ReturnType<typeof startDefenseService>>;
-const common = ["--config", "quick", "--suites", "workspace", "--agents", "single", "--model", "sim:obedient", "--no-benign"];
+const common = ["--config", "quick", "--suites", "workspace", "--agents", "single", "--model", "sim:obedient"];
 
 beforeAll(async () => {
   outside = mkdtempSync(join(tmpdir(), "anis-outside-"));
@@ -45,11 +45,20 @@ describe("work from outside the repository", () => {
     const { code, stderr } = await anis("run", ...common, "--cases", bad, "--families", join(outside, "families"), "--out", join(outside, "results"));
     expect(code).toBe(2);
     expect(stderr).toMatch(/broken\.json: broken-ticket: campaign\.0: unknown user task "no-such-task" in suite workspace/);
+    // A task file may add to the suite's world, never change it, and its task ids must be new.
+    const tasks = JSON.parse(readFileSync(join(outside, "tasks", "lab-tasks.json"), "utf8"));
+    writeFileSync(join(bad, "tasks.json"), JSON.stringify({ ...tasks, world: { ...tasks.world, today: "2030-01-01", inbox: [{ ...tasks.world.inbox[0], id: "m1" }] }, tasks: [{ ...tasks.tasks[0], id: "pay-rent" }] }));
+    const refused = await anis("run", ...common, "--tasks", join(bad, "tasks.json"), "--out", join(outside, "results"));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("world.today: the suite's world already has it; a task file may add entries, not change them");
+    expect(refused.stderr).toContain('world.inbox: an entry with id "m1" is already in the suite\'s world');
+    expect(refused.stderr).toContain("tasks: id pay-rent is already a task of workspace; choose another id");
   });
 
-  it("a family, five cases, a module defense and an HTTP defense run together; shards pool; a run without them does not", async () => {
+  it("a family, five cases, three benign tasks, a module defense and an HTTP defense run together; shards pool; a run without them does not", async () => {
     const args = [
       ...common,
+      "--tasks", join(outside, "tasks"),
       "--cases", join(outside, "cases"),
       "--families", join(outside, "families"),
       "--attacks", "my-ticket-*,fake-ticket--*",
@@ -60,16 +69,20 @@ describe("work from outside the repository", () => {
     for (const shard of shards) expect(shard.code, shard.stderr).toBe(0);
     const { code, stdout, stderr } = await anis("report", join(outside, "results", "mine-1"), join(outside, "results", "mine-2"), "--format", "json", "--by", "family");
     expect(code, stderr).toBe(0);
-    const rows = JSON.parse(stdout) as { defense: string; family: string; asr: number; block_rate: number; attack_n: number }[];
+    const rows = JSON.parse(stdout) as { defense: string; family: string; asr: number; block_rate: number }[];
     expect(new Set(rows.map((r) => r.family))).toEqual(new Set(["fake-ticket"]));
+    const byTask = JSON.parse((await anis("report", join(outside, "results", "mine-1"), join(outside, "results", "mine-2"), "--format", "json", "--by", "user_task")).stdout) as { defense: string; user_task: string; n_benign: number; benign_utility: number }[];
+    const lab = byTask.filter((r) => r.defense === "none" && r.user_task.startsWith("lab-"));
+    expect(lab.map((r) => [r.user_task, r.n_benign, r.benign_utility])).toEqual([["lab-save-lena", 1, 1], ["lab-share-slides", 1, 1], ["lab-slide-note", 1, 1]]);
     expect(rows.find((r) => r.defense === "none")!.asr).toBeGreaterThan(0.8);
     expect(rows.find((r) => r.defense === "sink-guard")!.block_rate).toBeGreaterThan(0);
     expect(rows.find((r) => r.defense === "no-delete")!.block_rate).toBeGreaterThan(0);
     const manifest = JSON.parse(readFileSync(join(outside, "results", "mine-1", "manifest.json"), "utf8"));
-    expect(manifest.config).toMatchObject({ cases: [join(outside, "cases")], families: [join(outside, "families")] });
+    expect(manifest.config).toMatchObject({ cases: [join(outside, "cases")], families: [join(outside, "families")], tasks: [join(outside, "tasks")] });
+    expect(manifest.suites[0]).toMatchObject({ name: "workspace", tasks: 30 });
     expect(manifest.defenses.find((d: { name: string }) => d.name === "no-delete").layers[0].source).toMatch(/^[0-9a-f]{16}$/);
 
-    const plain = await anis("run", ...common, "--attacks", "email-*", "--defenses", "none", "--out", join(outside, "results"), "--run-id", "plain");
+    const plain = await anis("run", ...common, "--no-benign", "--attacks", "email-*", "--defenses", "none", "--out", join(outside, "results"), "--run-id", "plain");
     expect(plain.code).toBe(0);
     const mixed = await anis("report", join(outside, "results", "mine-1"), join(outside, "results", "plain"));
     expect(mixed.code).toBe(2);

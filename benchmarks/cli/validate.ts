@@ -6,11 +6,13 @@ import { parseTargets } from "../../attacks/targets.ts";
 import { loadConfigurationLayers, parseDefenseConfiguration } from "../../defenses/config.ts";
 import { checkAgainstSuite, checkCase, fileLeakage, loadCorpus } from "../corpus.ts";
 import { RunConfigSchema } from "../runner/config.ts";
+import { extendSuites } from "../suites/extend.ts";
 
 const isInputError = (error: unknown): error is Error => (error as { code?: unknown })?.code === "bad_input";
 
 /**
- * Checks files of any kind `anis validate` takes — attack cases, families, targets, defense and run configurations —
+ * Checks files of any kind `anis validate` takes — attack cases, families, targets, benign task files, defense and
+ * run configurations —
  * by their content (a configuration's `module:` and `http:` layers are loaded and checked). Never throws: each good file gets a line in `ok`, each problem a line in `problems` naming its
  * file, whatever the file holds (files come from strangers).
  */
@@ -42,6 +44,9 @@ export async function validateFiles(files: readonly string[]): Promise<{ ok: str
       } else if (json && typeof json === "object" && "templates" in json) {
         const family = parseFamily(text, file);
         ok.push(`${file}: family ${family.id} ok (${family.templates.length} templates)`);
+      } else if (json && typeof json === "object" && "tasks" in json && "suite" in json) {
+        const suite = extendSuites([file]).values().next().value!;
+        ok.push(`${file}: benign tasks ok for ${suite.name} (${suite.tasks.length} tasks with them)`);
       } else if (json && typeof json === "object" && "carriers" in json) {
         const targets = parseTargets(text, file);
         const cases = generateCases(loadGeneratorConfig(), loadFamilies(), [targets]);

@@ -35,6 +35,8 @@ export const RunConfigSchema = z.strictObject({
   benign: z.boolean().default(true),
   /** Hand-written attack cases from outside the repository: files or folders of them; they join the corpus. */
   cases: z.array(z.string().min(1)).default([]),
+  /** Benign task files from outside the repository (or folders of them), each extending a shipped suite. */
+  tasks: z.array(z.string().min(1)).default([]),
   /** Family files from outside the repository (or folders of them): their generated cases join the corpus. */
   families: z.array(z.string().min(1)).default([]),
   /** A folder of InjecAgent data to import and run as the suite `injecagent` (its cases join the corpus). */

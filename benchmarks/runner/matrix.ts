@@ -8,6 +8,7 @@ import { importInjecAgent } from "../../attacks/importers/injecagent.ts";
 import { AttackFileError } from "../../attacks/load.ts";
 import { checkAgainstSuite, loadCorpus, loadExtraCases } from "../corpus.ts";
 import { injecAgentSuite } from "../suites/injecagent/index.ts";
+import { extendSuites } from "../suites/extend.ts";
 import { getSuite } from "../suites/registry.ts";
 import { benignCampaign, type Suite } from "../suites/suite.ts";
 import { globMatcher, type RunConfig } from "./config.ts";
@@ -34,7 +35,9 @@ export interface ResolvedRun {
 export function resolveRun(config: RunConfig, endpoint: OpenAIEndpoint): ResolvedRun {
   const imported = config.injecagent === null ? null : importInjecAgent(config.injecagent, config.injecagent_setting);
   const extra = imported ? injecAgentSuite(imported) : null;
-  const suiteNamed = (name: string) => (extra && name === extra.name ? extra : getSuite(name));
+  // Benign tasks from outside the repository extend the shipped suites they name.
+  const extended = config.tasks.length > 0 ? extendSuites(config.tasks) : new Map<string, Suite<unknown>>();
+  const suiteNamed = (name: string) => (extra && name === extra.name ? extra : (extended.get(name) ?? getSuite(name)));
   const suiteNames = extra && !config.suites.includes(extra.name) ? [...config.suites, extra.name] : config.suites;
   const suites = suiteNames.map(suiteNamed);
   for (const name of config.agents) if (!AGENT_SYSTEMS.has(name)) throw new AgentSystemError(name);

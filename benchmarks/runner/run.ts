@@ -101,7 +101,8 @@ function fingerprint(run: ResolvedRun) {
     // The approver is part of a configuration: its errors move the numbers, so it is in the hash.
     defenses: run.defenses.map((d) => ({ name: d.name, file: d.file, layers: d.spec, approver: d.approver, trained_on: d.trainedOn, hash: hashOf({ layers: d.spec, approver: d.approver }) })),
     models: run.models.map((m) => ({ name: m.name, kind: m.kind, params: m.params })),
-    suites: run.suites.map((s) => ({ name: s.name, version: s.version, tasks: s.tasks.length, hash: hashOf(s.tasks) })),
+    // The tasks and the world they start from: tasks from outside the repository change both.
+    suites: run.suites.map((s) => ({ name: s.name, version: s.version, tasks: s.tasks.length, hash: hashOf(s.tasks), world: hashOf(s.fixture()) })),
     corpus: { cases: run.corpus.length, hash: corpusHash(run.corpus), selected: run.cases.length },
   };
 }

@@ -16,6 +16,7 @@ export interface SuiteDefinition<W extends { memory: MemoryRecord[] }, A> {
   readonly atom: z.ZodType<A>;
   readonly evaluateAtom: (atom: A, before: W, after: W) => boolean;
   readonly fixture: () => W;
+  readonly worldSchema?: z.ZodType<W>;
   /** Named places in a world where attack text is appended, each with how to append it. */
   readonly slots: (world: W) => Map<string, (text: string) => void>;
   /** Points that create content, by prefix: `wiki-new:TITLE` plants a new page titled TITLE. */
@@ -42,6 +43,7 @@ export function defineSuite<W extends { memory: MemoryRecord[] }, A>(def: SuiteD
     tasks: parseTasks(json, file, predicate, tools, people),
     predicate,
     fixture: def.fixture,
+    worldSchema: def.worldSchema,
     memory: (world) => world.memory,
     injectionPoints,
     inject(world, point, text) {

@@ -49,6 +49,8 @@ export interface Suite<W = unknown> {
   /** Schema of predicates (utility and attack goals) in this suite's language. */
   readonly predicate: z.ZodType<unknown>;
   fixture(): W;
+  /** Schema of the suite's world (what `--tasks` files add to it is checked against it); absent for imported suites. */
+  readonly worldSchema?: z.ZodType<W>;
   /** The persistent memory store inside a world. */
   memory(world: W): MemoryRecord[];
   /** Named places where attack text can be planted, e.g. `email:m2`, `web:https://…`. */

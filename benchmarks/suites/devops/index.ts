@@ -1,7 +1,7 @@
 import { appended, defineSuite, pageId } from "../define.ts";
 import { DevopsAtom, evaluateDevopsAtom } from "./predicates.ts";
 import { DEVOPS_TOOLS } from "./tools.ts";
-import { type DevopsWorld, freshDevops } from "./world.ts";
+import { type DevopsWorld, freshDevops, DevopsWorldSchema } from "./world.ts";
 
 /** Where attack text can be planted in a devops world: what CI, ticket reporters, runbook editors and scanners write. */
 function slots(world: DevopsWorld): Map<string, (text: string) => void> {
@@ -27,6 +27,7 @@ export const devops = defineSuite({
   atom: DevopsAtom,
   evaluateAtom: evaluateDevopsAtom,
   fixture: freshDevops,
+  worldSchema: DevopsWorldSchema,
   slots,
   creators: { "runbook-new:": (world, title, text) => void world.runbooks.push({ id: pageId(title), title, text }) },
 });

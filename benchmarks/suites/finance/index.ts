@@ -1,7 +1,7 @@
 import { appended, defineSuite, pageId } from "../define.ts";
 import { evaluateFinanceAtom, FinanceAtom } from "./predicates.ts";
 import { FINANCE_TOOLS } from "./tools.ts";
-import { type FinanceWorld, freshFinance } from "./world.ts";
+import { type FinanceWorld, freshFinance, FinanceWorldSchema } from "./world.ts";
 
 /** Where attack text can be planted in a finance world: what suppliers, banks and colleagues write. */
 function slots(world: FinanceWorld): Map<string, (text: string) => void> {
@@ -24,6 +24,7 @@ export const finance = defineSuite({
   atom: FinanceAtom,
   evaluateAtom: evaluateFinanceAtom,
   fixture: freshFinance,
+  worldSchema: FinanceWorldSchema,
   slots,
   creators: { "policy-new:": (world, title, text) => void world.policies.push({ id: pageId(title), title, text }) },
 });

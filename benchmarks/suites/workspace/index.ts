@@ -1,7 +1,7 @@
 import { appended, defineSuite, pageId } from "../define.ts";
 import { evaluateWorkspaceAtom, WorkspaceAtom } from "./predicates.ts";
 import { WORKSPACE_TOOLS } from "./tools.ts";
-import { freshWorkspace, type WorkspaceWorld } from "./world.ts";
+import { freshWorkspace, type WorkspaceWorld, WorkspaceWorldSchema } from "./world.ts";
 
 /** Where attack text can be planted in a workspace world: item bodies the tools return. */
 function slots(world: WorkspaceWorld): Map<string, (text: string) => void> {
@@ -29,6 +29,7 @@ export const workspace = defineSuite({
   atom: WorkspaceAtom,
   evaluateAtom: evaluateWorkspaceAtom,
   fixture: freshWorkspace,
+  worldSchema: WorkspaceWorldSchema,
   slots,
   creators: { "wiki-new:": (world, title, text) => void world.wiki.push({ id: pageId(title), title, text }) },
 });
