@@ -97,7 +97,7 @@ describe("report metrics on a hand-computed fixture", () => {
   });
 
   it("rejects an unknown breakdown and names the valid ones", async () => {
-    await expect(computeReport(db, ["colour"])).rejects.toThrow(/unknown breakdown "colour". Valid breakdowns: suite, agent_system, surface/);
+    await expect(computeReport(db, ["colour"])).rejects.toThrow(/unknown breakdown "colour". Valid breakdowns: suite, agent_system, user_task, surface/);
   });
 });
 
