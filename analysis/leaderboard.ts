@@ -125,6 +125,13 @@ function makeOutDirs(out: string): void {
 export async function buildLeaderboard(runDirs: readonly string[], options: LeaderboardOptions): Promise<{ files: string[]; entries: LeaderboardEntry[] }> {
   const db = await openResults(runDirs, { baseline: options.baseline, allowMixed: options.allowMixed, checkBaseline: options.checkBaseline });
   try {
+    // Each run's manifest is published under its id: two folders with one id would overwrite each other's.
+    const folders = new Map<string, string[]>();
+    for (const [dir, manifest] of db.manifests) folders.set(manifest.run_id, [...(folders.get(manifest.run_id) ?? []), dir]);
+    const shared = [...folders].filter(([, dirs]) => dirs.length > 1);
+    if (shared.length > 0) {
+      throw new ResultsError(`run ids name more than one folder: ${shared.map(([id, dirs]) => `${id} (${dirs.join(", ")})`).join("; ")}; a leaderboard links each run by its id: rename a copy's folder and its manifest's run_id, or leave it out`);
+    }
     const rows = await computeReport(db);
     const [bySurface, bySplit, attribution] = [await computeReport(db, ["surface"]), await computeReport(db, ["split"]), await computeAttribution(db)];
     const runRows = await queryRows(db.connection, "SELECT defense, model, list(DISTINCT run_id ORDER BY run_id) AS runs FROM episodes GROUP BY ALL");

@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 import type { SimPayload } from "../agents/models/sim/model.ts";
 import { SAVE_MEMORY_TOOL } from "../agents/reserved-tools.ts";
 import { type Family, loadFamilies, parseFamily } from "../attacks/families.ts";
@@ -14,6 +13,7 @@ import { chatMembers, teamWorkers } from "../agents/systems.ts";
 import type { AttackCase } from "../attacks/schema.ts";
 import { ENCODINGS, normalise, Perception } from "../agents/models/sim/perception.ts";
 import { plant } from "./runner/plant.ts";
+import { jsonFilesOf } from "./suites/extend.ts";
 import { getSuite, SUITES } from "./suites/registry.ts";
 import type { Suite } from "./suites/suite.ts";
 
@@ -215,9 +215,6 @@ export interface ExtraAttacks {
   readonly cases: readonly string[];
   readonly families: readonly string[];
 }
-
-const jsonFilesOf = (path: string): string[] =>
-  !existsSync(path) ? [] : statSync(path).isDirectory() ? readdirSync(path, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".json")).sort().map((f) => join(path, f)) : [path];
 
 /**
  * The cases outside attack data adds to a corpus: hand-written cases run as written, and the cases generated from

@@ -124,6 +124,17 @@ describe.concurrent("paths from flags and files stay where the user pointed", ()
     expect(stderr).toMatch(/^error: --out .*v\.json: the folder .*no-such-folder does not exist\n$/);
   });
 
+  it("leaderboard refuses two run folders with one run id (their manifests would overwrite each other)", async () => {
+    const area = mkdtempSync(join(root, "area-"));
+    for (const [folder, defense] of [["a", "none"], ["b", "l1"]] as const) {
+      await executeRun({ config: { ...config, defenses: [defense] }, out: join(area, folder), runId: "same", endpoint: {} });
+    }
+    const { code, stderr } = await anis("leaderboard", join(area, "a", "same"), join(area, "b", "same"), "--out", join(area, "lb"));
+    expect(code).toBe(2);
+    expect(stderr).toContain(`run ids name more than one folder: same (${join(area, "a", "same")}, ${join(area, "b", "same")})`);
+    expect(readdirSync(area).sort()).toEqual(["a", "b"]);
+  });
+
   it("--out of the leaderboard under a file: one message, exit 2", async () => {
     const file = join(mkdtempSync(join(root, "out-")), "a-file");
     writeFileSync(file, "x");

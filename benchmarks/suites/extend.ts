@@ -17,7 +17,8 @@ const TaskFile = z.strictObject({
   tasks: z.array(z.unknown()).min(1),
 });
 
-const jsonFilesOf = (path: string): string[] =>
+/** A JSON file, or the JSON files under a folder (recursively, in name order). */
+export const jsonFilesOf = (path: string): string[] =>
   statSync(path).isDirectory() ? readdirSync(path, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".json")).sort().map((f) => join(path, f)) : [path];
 
 /** Adds `extra` to `base` without changing anything `base` has; returns the problems, each with its path. */
