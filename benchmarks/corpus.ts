@@ -237,7 +237,10 @@ export function loadExtraCases(extra: ExtraAttacks, shipped: readonly AttackCase
       problems.push((error as Error).message);
     }
   }
-  const generated = families.length > 0 ? generateCases(loadGeneratorConfig(), families, loadTargets()) : [];
+  const config = loadGeneratorConfig();
+  const single = families.length > 0 ? generateCases(config, families, loadTargets()) : [];
+  // As for the shipped families: multi-agent cases and long memory campaigns derived from the generated ones.
+  const generated = [...single, ...deriveTopologyCases(single, config, agentOf), ...deriveMemoryCampaigns(single, config, queryFamily(), fillersOf, memberOf)];
   const written: { file: string; c: AttackCase }[] = [];
   for (const file of extra.cases.flatMap(jsonFilesOf)) {
     try {
