@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -90,7 +92,12 @@ describe("http: layers, a service in another process", () => {
   }, 60_000);
 
   it("a service that does not describe itself is named", async () => {
-    await expect(load(configFile("nobody", "http:http://127.0.0.1:9/anis"))).rejects.toThrow(/the defense service at http:\/\/127\.0\.0\.1:9\/anis does not describe itself/);
+    // A port that was just free: nothing listens there.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    await expect(load(configFile("nobody", `http:http://127.0.0.1:${port}/anis`))).rejects.toThrow(new RegExp(`the defense service at http://127\\.0\\.0\\.1:${port}/anis does not describe itself`));
   });
 });
 

@@ -391,14 +391,15 @@ program
   .description("train every vaccinator on the seen split, run the corpus under each, and report block rate on seen, near and far, the generalization index and held-out autoimmunity")
   .option("--model <names>", "models, comma-separated", list, ["sim:obedient", "sim:typical"])
   .option("--seed <n>", "training seed", positiveInt("seed"), 1)
+  .option("--vaccinators <names>", `vaccinators to compare, comma-separated (default: all): ${[...VACCINATORS.keys()].join(", ")}`, list)
   .option("--out <dir>", "folder for the generalize-<stamp>/ folder", "results")
   .addOption(new Option("--format <format>", "output format").choices(["table", "md", "json"]).default("table"))
-  .action(async (opts: { model: string[]; seed: number; out: string; format: "table" | "md" | "json" }) => {
+  .action(async (opts: { model: string[]; seed: number; vaccinators?: string[]; out: string; format: "table" | "md" | "json" }) => {
     for (const name of opts.model) {
       if (!name.startsWith("sim:")) throw new UsageError(`generalize runs the simulated models; got "${name}". Valid models: ${validModelNames().filter((m) => m.startsWith("sim:")).join(", ")}`);
     }
     const progress = createProgress("generalize");
-    const { rows, dir, run } = await runGeneralization({ out: opts.out, models: opts.model, seed: opts.seed, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
+    const { rows, dir, run } = await runGeneralization({ out: opts.out, models: opts.model, seed: opts.seed, vaccinators: opts.vaccinators, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
       progress.stop(),
     );
     process.stderr.write(`wrote ${dir}: ${run.episodes} episodes (${run.errors} errors) in ${run.seconds.toFixed(1)} s\n`);
@@ -435,16 +436,19 @@ program
 program
   .command("evolve")
   .description("adaptive attacker: evolve mutation chains and paraphrases per family against one defense configuration, within a query budget")
-  .requiredOption("--defense <name|file>", "the defense configuration to attack")
+  .option("--defense <name|file>", "the defense configuration to attack")
+  .option("--defenses <name|file>", "the same as --defense (the design card's spelling)")
   .option("--budget <n>", "queries (attack campaigns run) per family", positiveInt("budget"), 60)
   .option("--seed <n>", "search seed", positiveInt("seed"), 1)
   .option("--families <ids>", "families to attack, comma-separated (default: every family with plain single-agent cases)", list)
   .option("--model <name>", "simulated model to attack", "sim:obedient")
   .option("--out <dir>", "folder for the evolve-<defense>-<stamp>/ folder", "results")
-  .action(async (opts: { defense: string; budget: number; seed: number; families?: string[]; model: string; out: string }) => {
+  .action(async (opts: { defense?: string; defenses?: string; budget: number; seed: number; families?: string[]; model: string; out: string }) => {
+    const named = opts.defense ?? opts.defenses;
+    if (!named) throw new UsageError("evolve needs the configuration to attack: --defense NAME or FILE");
     if (!opts.model.startsWith("sim:")) throw new UsageError(`evolve attacks the simulated models; got "${opts.model}". Valid models: ${validModelNames().filter((m) => m.startsWith("sim:")).join(", ")}`);
-    await loadConfigurationLayers([opts.defense]);
-    const defense = loadDefenseConfiguration(opts.defense);
+    await loadConfigurationLayers([named]);
+    const defense = loadDefenseConfiguration(named);
     // A configuration's name is kebab-case (checked when it loads): one folder under --out.
     const dir = makeOutputDir(opts.out, `evolve-${defense.name}-${stamp()}`);
     const result = await evolve({

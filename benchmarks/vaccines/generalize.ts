@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
+import { RunConfigError } from "../runner/config.ts";
 import { makeOutputDir } from "../runner/output.ts";
 import { join, resolve } from "node:path";
 import { computeReport } from "../../analysis/report.ts";
@@ -56,15 +57,20 @@ export async function runGeneralization(options: {
   readonly out: string;
   readonly models: readonly string[];
   readonly seed: number;
+  /** The vaccinators to compare (default: every one). */
+  readonly vaccinators?: readonly string[];
   readonly onProgress?: (done: number, total: number) => void;
 }): Promise<{ rows: GeneralizationRow[]; dir: string; run: RunSummary }> {
+  const unknown = (options.vaccinators ?? []).filter((v) => !VACCINATORS.has(v));
+  if (unknown.length > 0) throw new RunConfigError(`unknown vaccinator "${unknown[0]}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}`);
+  const chosen = [...VACCINATORS.values()].filter((v) => options.vaccinators === undefined || options.vaccinators.includes(v.id));
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
   const dir = resolve(makeOutputDir(options.out, `generalize-${stamp}`));
   mkdirSync(join(dir, "artifacts"), { recursive: true });
   mkdirSync(join(dir, "configs"), { recursive: true });
   const data = await trainingData(loadCorpus(), "seen");
   const configs: string[] = [];
-  for (const vaccinator of VACCINATORS.values()) {
+  for (const vaccinator of chosen) {
     const artifact = join(dir, "artifacts", `${vaccinator.id}.json`);
     writeFileSync(artifact, `${JSON.stringify(vaccinator.train(data, { seed: options.seed, split: "seen" }))}\n`);
     const config = join(dir, "configs", `vaccine-${vaccinator.id}.json`);
@@ -91,7 +97,7 @@ export async function runGeneralization(options: {
       return { k, n, rate: (r?.rate as number | null) ?? null, lo: (r?.lo as number | null) ?? null, hi: (r?.hi as number | null) ?? null };
     };
     const rows: GeneralizationRow[] = [];
-    for (const vaccinator of VACCINATORS.values()) {
+    for (const vaccinator of chosen) {
       for (const model of options.models) {
         const name = `vaccine-${vaccinator.id}`;
         const rate = (split: string): Rate => {
