@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import {
@@ -13,6 +13,7 @@ import {
   surfaceHeatmap,
   utilitySecurityChart,
 } from "./charts.ts";
+import { makeOutputDir } from "./output.ts";
 import { renderPng, renderSvg } from "./render.ts";
 import { computeAttribution, computeCampaigns, computeInfection, computeInfectionHops, computeReport, type ReportRow } from "./report.ts";
 import { openResults, queryRows, ResultsError, type RunManifest } from "./results.ts";
@@ -104,18 +105,6 @@ const RUNTIME = [
   ["vega-lite.min.js", join(dirname(require.resolve("vega-lite/vega-lite-schema.json")), "vega-lite.min.js")],
 ] as const;
 
-/** The output folders, or one message saying why they cannot be made. */
-function makeOutDirs(out: string): void {
-  try {
-    if (existsSync(out) && !statSync(out).isDirectory()) throw new ResultsError(`--out ${out} is a file, not a folder`);
-    for (const dir of ["charts", "assets", "runs"]) mkdirSync(join(out, dir), { recursive: true });
-  } catch (error) {
-    if (error instanceof ResultsError) throw error;
-    const { code, message } = error as NodeJS.ErrnoException;
-    throw new ResultsError(`cannot write the leaderboard into --out ${out}: ${code === "EACCES" || code === "EROFS" ? "the folder is not writable" : code === "ENOTDIR" ? "a part of the path is a file" : message}`);
-  }
-}
-
 /**
  * Builds the leaderboard of one or many run folders into `out`: `index.html` (opens from disk, no network: the
  * chart runtime is copied beside it), `leaderboard.md`, `data.json`, and each chart as Vega-Lite JSON, SVG and PNG.
@@ -132,6 +121,7 @@ export async function buildLeaderboard(runDirs: readonly string[], options: Lead
     if (shared.length > 0) {
       throw new ResultsError(`run ids name more than one folder: ${shared.map(([id, dirs]) => `${id} (${dirs.join(", ")})`).join("; ")}; a leaderboard links each run by its id: rename a copy's folder and its manifest's run_id, or leave it out`);
     }
+    for (const dir of ["charts", "assets", "runs"]) makeOutputDir(options.out, dir);
     const rows = await computeReport(db);
     const [bySurface, bySplit, attribution] = [await computeReport(db, ["surface"]), await computeReport(db, ["split"]), await computeAttribution(db)];
     const runRows = await queryRows(db.connection, "SELECT defense, model, list(DISTINCT run_id ORDER BY run_id) AS runs FROM episodes GROUP BY ALL");
@@ -148,7 +138,6 @@ export async function buildLeaderboard(runDirs: readonly string[], options: Lead
       writeFileSync(join(options.out, path), content);
       files.push(path);
     };
-    makeOutDirs(options.out);
     for (const chart of charts) {
       const svg = await renderSvg(chart.spec);
       write(`charts/${chart.name}.vl.json`, `${JSON.stringify(chart.spec, null, 2)}\n`);

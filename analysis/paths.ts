@@ -9,6 +9,9 @@ const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export const isRunId = (id: unknown): id is string => typeof id === "string" && RUN_ID.test(id);
 
+/** The time now as run ids and result folders carry it: `20261129T205807Z`. */
+export const runStamp = (): string => new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+
 /** A configuration name made fit to be part of a run id: every other character becomes `-`. */
 export const runIdPart = (name: string): string => name.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 80) || "run";
 

@@ -78,7 +78,7 @@ export function resolveRunDirs(args: readonly string[]): string[] {
 }
 
 /** The fields every reader relies on; a run folder may come from anyone, so each is checked before use. */
-function manifestProblems(m: Record<string, unknown>): string[] {
+export function manifestProblems(m: Record<string, unknown>): string[] {
   const problems: string[] = [];
   const object = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
   if (!isRunId(m.run_id)) problems.push(`run_id ${JSON.stringify(m.run_id)}: ${RUN_ID_RULE}`);

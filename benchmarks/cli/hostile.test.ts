@@ -140,7 +140,7 @@ describe.concurrent("paths from flags and files stay where the user pointed", ()
     writeFileSync(file, "x");
     const { code, stderr } = await anis("leaderboard", run, "--out", join(file, "lb"));
     expect(code).toBe(2);
-    expect(stderr).toMatch(/cannot write the leaderboard into --out .*: a part of the path is a file/);
+    expect(stderr).toMatch(/^error: cannot create .*lb\/charts under --out .*lb: a part of the path is a file\n$/);
   });
 });
 

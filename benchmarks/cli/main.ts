@@ -23,19 +23,18 @@ import { loadRunConfig, RunConfigError, RunConfigSchema } from "../runner/config
 import { readRunManifest, resumeRun, type RunSummary } from "../runner/run.ts";
 import { SUITES } from "../suites/registry.ts";
 import { createProgress } from "./progress.ts";
-import { validateFiles } from "./validate.ts";
+import { isInputError, validateFiles } from "./validate.ts";
 import { shardFromEnvironment } from "../runner/cluster.ts";
 import { report, runBenchmark } from "../api.ts";
 import { tableToArrowFile } from "../../analysis/arrow.ts";
-import { checkOutputFile, makeOutputDir, writeOutputFile } from "../runner/output.ts";
+import { runStamp } from "../../analysis/paths.ts";
+import { checkOutputFile, makeOutputDir, writeOutputFile } from "../../analysis/output.ts";
 
 /** Bad input the user can fix: one message, exit code 2. */
-const isInputError = (error: unknown): error is Error => (error as { code?: unknown })?.code === "bad_input";
 class UsageError extends Error {
   readonly code = "bad_input";
 }
 
-const stamp = () => new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
 const list = (value: string) => value.split(",").map((s) => s.trim()).filter(Boolean);
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
@@ -421,7 +420,7 @@ program
     if (!vaccinator || vaccinator.learnsFrom !== "texts") {
       throw new UsageError(`continual learning needs a text vaccinator; got "${opts.vaccinator}". Valid: ${[...VACCINATORS.values()].filter((v) => v.learnsFrom === "texts").map((v) => v.id).join(", ")}`);
     }
-    const dir = makeOutputDir(opts.out, `continual-${opts.vaccinator}-${stamp()}`);
+    const dir = makeOutputDir(opts.out, `continual-${opts.vaccinator}-${runStamp()}`);
     const result = await runContinual({ vaccinator: opts.vaccinator, seed: opts.seed, perFamily: opts.perFamily, benignEvery: opts.benignEvery, autoimmunityLimit: opts.autoimmunityLimit, model: opts.model });
     writeOutputFile(join(dir, "continual.json"), `${JSON.stringify(result, null, 2)}\n`);
     const svg = await renderSvg(continualChart(result));
@@ -450,7 +449,7 @@ program
     await loadConfigurationLayers([named]);
     const defense = loadDefenseConfiguration(named);
     // A configuration's name is kebab-case (checked when it loads): one folder under --out.
-    const dir = makeOutputDir(opts.out, `evolve-${defense.name}-${stamp()}`);
+    const dir = makeOutputDir(opts.out, `evolve-${defense.name}-${runStamp()}`);
     const result = await evolve({
       defense,
       model: opts.model,

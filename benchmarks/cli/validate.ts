@@ -8,7 +8,8 @@ import { checkAgainstSuite, checkCase, fileLeakage, loadCorpus } from "../corpus
 import { RunConfigSchema } from "../runner/config.ts";
 import { extendSuites } from "../suites/extend.ts";
 
-const isInputError = (error: unknown): error is Error => (error as { code?: unknown })?.code === "bad_input";
+/** An error the CLI reports as bad input (exit 2, one message): every such error carries `code: "bad_input"`. */
+export const isInputError = (error: unknown): error is Error => (error as { code?: unknown })?.code === "bad_input";
 
 /**
  * Checks files of any kind `anis validate` takes — attack cases, families, targets, benign task files, defense and

@@ -23,6 +23,7 @@ import { loadRunConfig } from "../runner/config.ts";
 import type { EpisodeDriver } from "../runner/campaign-runner.ts";
 import { workerCount } from "../runner/pool.ts";
 import { executeRun } from "../runner/run.ts";
+import { runStamp } from "../../analysis/paths.ts";
 
 const PHASES = {
   runner: { driver: "langgraph", threads: true, label: "runner (worker threads, LangGraph tuned)" },
@@ -231,7 +232,7 @@ if (opts.phase) {
   process.stdout.write(`${report}\n`);
   const dir = join(ROOT, "results");
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `perf-${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}.json`);
+  const file = join(dir, `perf-${runStamp()}.json`);
   writeFileSync(file, `${JSON.stringify({ rounds, runner_over_plain: ratios("runner", "plain"), same_results: same, curve, curve_fit: curveFit, profile }, null, 2)}\n`);
   process.stderr.write(`wrote ${file}\n`);
   if (!same) process.exitCode = 1;

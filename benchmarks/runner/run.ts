@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isRunId, RUN_ID_RULE, runIdPart } from "../../analysis/paths.ts";
+import { isRunId, RUN_ID_RULE, runIdPart, runStamp } from "../../analysis/paths.ts";
+import { manifestProblems } from "../../analysis/results.ts";
 import type { OpenAIEndpoint } from "../../agents/models/openai.ts";
 import { addRequestStats, type RequestStats } from "../../agents/models/resilient-fetch.ts";
 import { loadConfigurationLayers } from "../../defenses/config.ts";
@@ -11,7 +12,7 @@ import { type RunConfig, RunConfigError, RunConfigSchema } from "./config.ts";
 import { finishJournal, recoverJournal, reopenJournal } from "./journal.ts";
 import { gitState, hashOf, packageVersions, writeManifest } from "./manifest.ts";
 import { buildMatrix, type ResolvedRun, resolveRun, type Shard } from "./matrix.ts";
-import { makeOutputDir } from "./output.ts";
+import { makeOutputDir } from "../../analysis/output.ts";
 import { runPool, workerCount } from "./pool.ts";
 
 export { inShard } from "./matrix.ts";
@@ -90,9 +91,10 @@ export function readRunManifest(dir: string): Manifest {
   } catch (error) {
     throw new RunConfigError(`cannot resume ${dir}: ${file} is not valid JSON (${(error as Error).message})`);
   }
-  const missing = ["run_id", "status", "config", "corpus", "defenses", "suites"].filter((k) => manifest === null || typeof manifest !== "object" || !(k in manifest));
-  if (missing.length > 0) throw new RunConfigError(`cannot resume ${dir}: ${file} is not a run manifest (missing ${missing.join(", ")})`);
-  if (!isRunId(manifest.run_id)) throw new RunConfigError(`cannot resume ${dir}: ${file} has run_id ${JSON.stringify(manifest.run_id)}, and ${RUN_ID_RULE}`);
+  // What every reader of a run folder checks, and what resuming needs besides: the suites it ran.
+  const object = manifest !== null && typeof manifest === "object" && !Array.isArray(manifest);
+  const problems = object ? [...manifestProblems(manifest), ...(Array.isArray(manifest.suites) ? [] : ["suites is not a list"])] : ["not a JSON object"];
+  if (problems.length > 0) throw new RunConfigError(`cannot resume ${dir}: ${file} is not a run manifest: ${problems.join("; ")}`);
   return manifest;
 }
 
@@ -115,7 +117,7 @@ export async function executeRun(options: RunOptions): Promise<RunSummary> {
   const matrix = buildMatrix(config, run, shard);
   const shardSuffix = shard ? `-shard${shard.index}of${shard.count}` : "";
   if (options.runId !== undefined && !isRunId(options.runId)) throw new RunConfigError(`--run-id ${JSON.stringify(options.runId)}: ${RUN_ID_RULE}`);
-  const runId = options.runId ?? `${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${runIdPart(config.name)}${shardSuffix}`;
+  const runId = options.runId ?? `${runStamp()}-${runIdPart(config.name)}${shardSuffix}`;
   const dir = join(options.out, runId);
   if (existsSync(join(dir, "manifest.json"))) throw new RunConfigError(`${dir} already holds a run: resume it with --resume ${dir}, or choose another --run-id`);
   makeOutputDir(options.out, runId);

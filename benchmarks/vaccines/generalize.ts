@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { RunConfigError } from "../runner/config.ts";
-import { makeOutputDir } from "../runner/output.ts";
+import { makeOutputDir } from "../../analysis/output.ts";
+import { runStamp } from "../../analysis/paths.ts";
 import { join, resolve } from "node:path";
 import { computeReport } from "../../analysis/report.ts";
 import { openResults, queryRows } from "../../analysis/results.ts";
@@ -64,8 +65,7 @@ export async function runGeneralization(options: {
   const unknown = (options.vaccinators ?? []).filter((v) => !VACCINATORS.has(v));
   if (unknown.length > 0) throw new RunConfigError(`unknown vaccinator "${unknown[0]}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}`);
   const chosen = [...VACCINATORS.values()].filter((v) => options.vaccinators === undefined || options.vaccinators.includes(v.id));
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  const dir = resolve(makeOutputDir(options.out, `generalize-${stamp}`));
+  const dir = resolve(makeOutputDir(options.out, `generalize-${runStamp()}`));
   mkdirSync(join(dir, "artifacts"), { recursive: true });
   mkdirSync(join(dir, "configs"), { recursive: true });
   const data = await trainingData(loadCorpus(), "seen");

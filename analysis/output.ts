@@ -1,6 +1,14 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { RunConfigError } from "./config.ts";
+
+/** A place `--out` names that cannot be written. CLI exit code 2. */
+export class OutputError extends Error {
+  readonly code = "bad_input";
+  constructor(message: string) {
+    super(message);
+    this.name = "OutputError";
+  }
+}
 
 /** Why a path cannot be written, in words: the fs error's code, not its stack. */
 function reason(error: unknown): string {
@@ -12,16 +20,21 @@ function reason(error: unknown): string {
 }
 
 /**
+ * Where commands write what they make (run folders, leaderboards, vaccines, reports): checked before the work, each
+ * failure one line.
+ */
+
+/**
  * Makes the folder `<out>/<name>` a command writes its results into — before the work, so a bad `--out` costs
  * nothing — or says in one line why it cannot (exit 2). `name` must be one safe path segment.
  */
 export function makeOutputDir(out: string, name = ""): string {
   const dir = name ? join(out, name) : out;
-  if (existsSync(out) && !statSync(out).isDirectory()) throw new RunConfigError(`--out ${out} is a file, not a folder`);
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new OutputError(`--out ${out} is a file, not a folder`);
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {
-    throw new RunConfigError(`cannot create ${dir} under --out ${out}: ${reason(error)}`);
+    throw new OutputError(`cannot create ${dir} under --out ${out}: ${reason(error)}`);
   }
   return dir;
 }
@@ -29,9 +42,9 @@ export function makeOutputDir(out: string, name = ""): string {
 /** Checks that a file can be written where `--out` says (its folder exists and is a folder), before the work. */
 export function checkOutputFile(file: string): void {
   const dir = dirname(file);
-  if (!existsSync(dir)) throw new RunConfigError(`--out ${file}: the folder ${dir} does not exist`);
-  if (!statSync(dir).isDirectory()) throw new RunConfigError(`--out ${file}: ${dir} is a file, not a folder`);
-  if (existsSync(file) && statSync(file).isDirectory()) throw new RunConfigError(`--out ${file} is a folder, not a file`);
+  if (!existsSync(dir)) throw new OutputError(`--out ${file}: the folder ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new OutputError(`--out ${file}: ${dir} is a file, not a folder`);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new OutputError(`--out ${file} is a folder, not a file`);
 }
 
 /** Writes one result file, or says in one line why it cannot (exit 2). */
@@ -39,6 +52,6 @@ export function writeOutputFile(file: string, content: string | Uint8Array): voi
   try {
     writeFileSync(file, content);
   } catch (error) {
-    throw new RunConfigError(`cannot write ${file}: ${reason(error)}`);
+    throw new OutputError(`cannot write ${file}: ${reason(error)}`);
   }
 }
