@@ -8,7 +8,7 @@ import type { AttributionRow, ReportRow } from "./report.ts";
 
 /** One typeface and readable sizes everywhere: the PNGs are rendered with this font bundled (see render.ts). */
 export const CHART_FONT = "DejaVu Sans";
-const config = {
+export const CHART_CONFIG = {
   font: CHART_FONT,
   axis: { labelFontSize: 12, titleFontSize: 13, labelLimit: 220 },
   legend: { labelFontSize: 12, titleFontSize: 13, labelLimit: 260 },
@@ -16,7 +16,7 @@ const config = {
   title: { fontSize: 16, anchor: "start" as const, subtitleFontSize: 12 },
   view: { stroke: "#ddd" },
 };
-const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+export const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 
 export interface ChartSpec {
   /** File stem: `charts/<name>.svg`, `.png`, `.vl.json`. */
@@ -25,7 +25,7 @@ export interface ChartSpec {
   readonly spec: TopLevelSpec;
 }
 
-const rate = (title: string) => ({ type: "quantitative" as const, title, scale: { domain: [0, 1] }, axis: { format: ".0%" } });
+export const rate = (title: string) => ({ type: "quantitative" as const, title, scale: { domain: [0, 1] }, axis: { format: ".0%" } });
 
 /** Configurations on the Pareto front of (high block rate, low autoimmunity), per model. */
 export function paretoFront(rows: readonly ReportRow[]): Set<string> {
@@ -57,7 +57,7 @@ export function paretoChart(rows: readonly ReportRow[]): ChartSpec {
     spec: {
       $schema: SCHEMA,
       title: { text: "Block rate vs autoimmunity", subtitle: "one point per configuration · Wilson 95% intervals · line: Pareto front" },
-      config,
+      config: CHART_CONFIG,
       data: { values },
       facet: { column: { field: "model", type: "nominal", title: null } },
       spec: {
@@ -100,7 +100,7 @@ export function surfaceHeatmap(rows: readonly ReportRow[]): ChartSpec {
     spec: {
       $schema: SCHEMA,
       title: { text: "Attack success rate by surface and configuration", subtitle: "share of attack campaigns whose goal held" },
-      config,
+      config: CHART_CONFIG,
       data: { values },
       facet: { row: { field: "model", type: "nominal", title: null } },
       spec: {
@@ -141,7 +141,7 @@ export function layerAblation(rows: readonly ReportRow[]): ChartSpec {
     spec: {
       $schema: SCHEMA,
       title: { text: "Each layer alone against the whole tower", subtitle: "block rate and autoimmunity · Wilson 95% intervals" },
-      config,
+      config: CHART_CONFIG,
       data: { values },
       facet: { column: { field: "model", type: "nominal", title: null } },
       spec: {
@@ -180,7 +180,7 @@ export function generalizationChart(rows: readonly ReportRow[], limit = 10): Cha
         text: "Block rate on seen, near and far variants",
         subtitle: `the ${shown.size} configurations with the highest held-out block rate · Wilson 95% intervals · ■ a split the configuration learned from`,
       },
-      config,
+      config: CHART_CONFIG,
       data: { values },
       facet: { column: { field: "model", type: "nominal", title: null } },
       spec: {
@@ -221,7 +221,7 @@ export function utilitySecurityChart(rows: readonly ReportRow[]): ChartSpec {
     spec: {
       $schema: SCHEMA,
       title: { text: "Utility vs security", subtitle: "task success on benign tasks and under attack, against block rate" },
-      config,
+      config: CHART_CONFIG,
       data: { values },
       facet: { column: { field: "model", type: "nominal", title: null } },
       spec: {
@@ -256,7 +256,7 @@ export function attributionChart(rows: readonly AttributionRow[]): ChartSpec {
     spec: {
       $schema: SCHEMA,
       title: { text: "Who acted first: blocks and false alarms by layer", subtitle: "each block goes to the first layer that stopped something in its campaign" },
-      config,
+      config: CHART_CONFIG,
       data: { values },
       facet: { row: { field: "kind", type: "nominal", title: null }, column: { field: "model", type: "nominal", title: null } },
       resolve: { scale: { y: "independent" } },
@@ -295,7 +295,7 @@ export function infectionSpreadChart(rows: readonly { defense: string; model: st
     spec: {
       $schema: SCHEMA,
       title: { text: "Infection spread over message hops", subtitle: "share of multi-agent attack episodes whose infection reached at least h hand-offs · Wilson 95%" },
-      config,
+      config: CHART_CONFIG,
       data: { values: [...rows] },
       facet: { row: { field: "model", type: "nominal", title: null }, column: { field: "agent_system", type: "nominal", title: null } },
       spec: {
@@ -328,7 +328,7 @@ export function campaignChart(
     spec: {
       $schema: SCHEMA,
       title: { text: "Memory campaigns: ASR and poisoned memory by episode", subtitle: "poison, retrieve, then a benign task and the retrieving task again, twice · one memory store" },
-      config,
+      config: CHART_CONFIG,
       data: { values },
       facet: { row: { field: "metric", type: "nominal", title: null }, column: { field: "model", type: "nominal", title: null } },
       spec: {

@@ -14,6 +14,9 @@ import {
   utilitySecurityChart,
 } from "./charts.ts";
 import { makeOutputDir } from "./output.ts";
+import { computeReplay, type ReplayReport } from "./replay.ts";
+import { replayCallChart, replayTextChart } from "./replay-charts.ts";
+import { formatReplay } from "./replay-format.ts";
 import { renderPng, renderSvg } from "./render.ts";
 import { computeAttribution, computeCampaigns, computeInfection, computeInfectionHops, computeReport, type ReportRow } from "./report.ts";
 import { openResults, queryRows, ResultsError, type RunManifest } from "./results.ts";
@@ -28,6 +31,8 @@ export interface LeaderboardOptions {
   /** The user named the baseline: refuse one that is not a configuration of the runs. */
   readonly checkBaseline?: boolean;
   readonly allowMixed: boolean;
+  /** Replay folders whose real-text view joins the page (flag rates on real content, never ranked). */
+  readonly replays?: readonly string[];
 }
 
 /** One leaderboard row: a configuration under a model, its metrics, its rank, and the runs it came from. */
@@ -112,6 +117,8 @@ const RUNTIME = [
  * package versions), copied under `runs/`.
  */
 export async function buildLeaderboard(runDirs: readonly string[], options: LeaderboardOptions): Promise<{ files: string[]; entries: LeaderboardEntry[] }> {
+  const replays = await Promise.all((options.replays ?? []).map(async (dir) => ({ dir, report: await computeReplay(dir) })));
+  if (runDirs.length === 0) return writePage([], [], replays, [], options, {});
   const db = await openResults(runDirs, { baseline: options.baseline, allowMixed: options.allowMixed, checkBaseline: options.checkBaseline });
   try {
     // Each run's manifest is published under its id: two folders with one id would overwrite each other's.
@@ -121,7 +128,6 @@ export async function buildLeaderboard(runDirs: readonly string[], options: Lead
     if (shared.length > 0) {
       throw new ResultsError(`run ids name more than one folder: ${shared.map(([id, dirs]) => `${id} (${dirs.join(", ")})`).join("; ")}; a leaderboard links each run by its id: rename a copy's folder and its manifest's run_id, or leave it out`);
     }
-    for (const dir of ["charts", "assets", "runs"]) makeOutputDir(options.out, dir);
     const rows = await computeReport(db);
     const [bySurface, bySplit, attribution] = [await computeReport(db, ["surface"]), await computeReport(db, ["split"]), await computeAttribution(db)];
     const runRows = await queryRows(db.connection, "SELECT defense, model, list(DISTINCT run_id ORDER BY run_id) AS runs FROM episodes GROUP BY ALL");
@@ -132,47 +138,60 @@ export async function buildLeaderboard(runDirs: readonly string[], options: Lead
     // Multi-agent spread and memory campaigns are charted when the runs hold such episodes.
     if (hops.length > 0) charts.push(infectionSpreadChart(hops));
     if (campaigns.length > 0) charts.push(campaignChart(campaigns));
-
-    const files: string[] = [];
-    const write = (path: string, content: string | Buffer) => {
-      writeFileSync(join(options.out, path), content);
-      files.push(path);
-    };
-    for (const chart of charts) {
-      const svg = await renderSvg(chart.spec);
-      write(`charts/${chart.name}.vl.json`, `${JSON.stringify(chart.spec, null, 2)}\n`);
-      write(`charts/${chart.name}.svg`, svg);
-      write(`charts/${chart.name}.png`, renderPng(svg));
-    }
-    const manifests: RunManifest[] = [];
-    for (const [dir, manifest] of db.manifests) {
-      mkdirSync(join(options.out, "runs", manifest.run_id), { recursive: true });
-      copyFileSync(join(dir, "manifest.json"), join(options.out, "runs", manifest.run_id, "manifest.json"));
-      files.push(`runs/${manifest.run_id}/manifest.json`);
-      manifests.push(manifest);
-    }
-    for (const [name, source] of RUNTIME) {
-      copyFileSync(source, join(options.out, "assets", name));
-      files.push(`assets/${name}`);
-    }
-    const data = {
-      generated_at: new Date().toISOString(),
-      ranking: { rule: RANKING_RULE, max_autoimmunity: options.maxAutoimmunity, max_harmful_autoimmunity: options.maxHarmfulAutoimmunity, baseline: options.baseline },
-      runs: manifests.map(runSummary),
-      entries,
-      by_surface: bySurface,
-      by_split: bySplit,
-      attribution,
-      infection,
-      campaigns,
-    };
-    write("data.json", `${JSON.stringify(data, null, 2)}\n`);
-    write("leaderboard.md", markdown(entries, manifests, charts, options));
-    write("index.html", html(entries, manifests, charts, options));
-    return { files, entries };
+    return await writePage(entries, [...db.manifests], replays, charts, options, { by_surface: bySurface, by_split: bySplit, attribution, infection, campaigns });
   } finally {
     db.close();
   }
+}
+
+/** The page, its data and its charts: the ranked runs (if any) and each replay's real-text view (never ranked). */
+async function writePage(
+  entries: readonly LeaderboardEntry[],
+  runManifests: readonly (readonly [string, RunManifest])[],
+  replays: readonly { readonly dir: string; readonly report: ReplayReport }[],
+  runCharts: readonly ChartSpec[],
+  options: LeaderboardOptions,
+  extra: Record<string, unknown>,
+): Promise<{ files: string[]; entries: LeaderboardEntry[] }> {
+  for (const dir of ["charts", "assets", "runs"]) makeOutputDir(options.out, dir);
+  const replayCharts = replays.flatMap(({ report }, i) =>
+    [replayTextChart(report), replayCallChart(report)].map((c) => (replays.length > 1 ? { ...c, name: `${c.name}-${i + 1}` } : c)),
+  );
+  const charts = [...runCharts, ...replayCharts];
+  const files: string[] = [];
+  const write = (path: string, content: string | Buffer) => {
+    writeFileSync(join(options.out, path), content);
+    files.push(path);
+  };
+  for (const chart of charts) {
+    const svg = await renderSvg(chart.spec);
+    write(`charts/${chart.name}.vl.json`, `${JSON.stringify(chart.spec, null, 2)}\n`);
+    write(`charts/${chart.name}.svg`, svg);
+    write(`charts/${chart.name}.png`, renderPng(svg));
+  }
+  const manifests: RunManifest[] = [];
+  for (const [dir, manifest] of runManifests) {
+    mkdirSync(join(options.out, "runs", manifest.run_id), { recursive: true });
+    copyFileSync(join(dir, "manifest.json"), join(options.out, "runs", manifest.run_id, "manifest.json"));
+    files.push(`runs/${manifest.run_id}/manifest.json`);
+    manifests.push(manifest);
+  }
+  for (const [name, source] of RUNTIME) {
+    copyFileSync(source, join(options.out, "assets", name));
+    files.push(`assets/${name}`);
+  }
+  const data = {
+    generated_at: new Date().toISOString(),
+    ranking: { rule: RANKING_RULE, max_autoimmunity: options.maxAutoimmunity, max_harmful_autoimmunity: options.maxHarmfulAutoimmunity, baseline: options.baseline },
+    runs: manifests.map(runSummary),
+    entries,
+    ...extra,
+    replays: replays.map(({ dir, report }) => ({ dir, ...report })),
+  };
+  write("data.json", `${JSON.stringify(data, null, 2)}\n`);
+  write("leaderboard.md", markdown(entries, manifests, runCharts, options, replays.map(({ report }) => formatReplay(report, "md")), replayCharts));
+  write("index.html", html(entries, manifests, charts, options, replays.map(({ report }) => formatReplay(report, "html"))));
+  return { files, entries: [...entries] };
 }
 
 /**
@@ -237,8 +256,16 @@ const COLUMNS: readonly (readonly [string, (e: LeaderboardEntry) => string])[] =
 export const markdownText = (s: string) => s.replace(/[\r\n]+/g, " ").replace(/[&<>|[\]`*_\\!#]/g, (c) => `&#${c.charCodeAt(0)};`);
 const runLink = (id: string) => `[${markdownText(id)}](runs/${encodeURIComponent(id)}/manifest.json)`;
 
-function markdown(entries: readonly LeaderboardEntry[], manifests: readonly RunManifest[], charts: readonly ChartSpec[], options: LeaderboardOptions): string {
-  const out = ["# ANIS Bench leaderboard", "", `**Ranking rule.** ${RANKING_RULE} Bounds: ${boundsText(options)}; baseline ${markdownText(options.baseline)}. ◆ marks the Pareto front; the approver column says who answered approval requests.`, ""];
+function markdown(
+  entries: readonly LeaderboardEntry[],
+  manifests: readonly RunManifest[],
+  charts: readonly ChartSpec[],
+  options: LeaderboardOptions,
+  replays: readonly string[] = [],
+  replayCharts: readonly ChartSpec[] = [],
+): string {
+  const out = ["# ANIS Bench leaderboard", ""];
+  if (entries.length > 0) out.push(`**Ranking rule.** ${RANKING_RULE} Bounds: ${boundsText(options)}; baseline ${markdownText(options.baseline)}. ◆ marks the Pareto front; the approver column says who answered approval requests.`, "");
   for (const model of [...new Set(entries.map((e) => e.model))]) {
     out.push(`## ${markdownText(model)}`, "", `| ${COLUMNS.map(([h]) => h).join(" | ")} | runs |`, `|${COLUMNS.map(() => "---").join("|")}|---|`);
     for (const e of entries.filter((x) => x.model === model)) {
@@ -246,6 +273,7 @@ function markdown(entries: readonly LeaderboardEntry[], manifests: readonly RunM
     }
     out.push("");
   }
+  if (replays.length > 0) out.push("## Real text (replay: no model in the loop, not ranked)", "", ...replays, "", ...replayCharts.map((c) => `![${c.title}](charts/${c.name}.png)`), "");
   out.push("## Charts", "", ...charts.map((c) => `![${c.title}](charts/${c.name}.png)`), "", "## Runs", "");
   for (const m of manifests) {
     const text = `commit ${m.git.commit ?? "?"}${m.git.dirty ? " (dirty)" : ""}, corpus ${m.corpus.hash}, configuration ${m.config.name} (${m.config_hash}), models ${m.models.map((x) => x.name).join(", ")}, seeds ${m.seeds.join(", ")}`;
@@ -256,7 +284,7 @@ function markdown(entries: readonly LeaderboardEntry[], manifests: readonly RunM
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function html(entries: readonly LeaderboardEntry[], manifests: readonly RunManifest[], charts: readonly ChartSpec[], options: LeaderboardOptions): string {
+function html(entries: readonly LeaderboardEntry[], manifests: readonly RunManifest[], charts: readonly ChartSpec[], options: LeaderboardOptions, replays: readonly string[] = []): string {
   const tables = [...new Set(entries.map((e) => e.model))].map((model) => {
     const body = entries
       .filter((e) => e.model === model)
@@ -293,6 +321,7 @@ figcaption { font-size: 0.85rem; color: #555; }
 <h1>ANIS Bench leaderboard</h1>
 <p><strong>Ranking rule.</strong> ${escape(RANKING_RULE)} Bounds: ${escape(boundsText(options))}; baseline <code>${escape(options.baseline)}</code>. ◆ marks the Pareto front; grey rows are unranked; the approver column says who answered approval requests.</p>
 ${tables.join("\n")}
+${replays.length > 0 ? `<h2>Real text (replay: no model in the loop, not ranked)</h2>\n${replays.join("\n")}` : ""}
 <h2>Charts</h2>
 ${figures}
 <h2>Runs</h2>

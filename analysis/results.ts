@@ -14,6 +14,8 @@ export class ResultsError extends Error {
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const VIEWS = readFileSync(new URL("./sql/views.sql", import.meta.url), "utf8");
+/** The statistics macros (Wilson bounds, rates) every analysis shares. */
+export const STATS = readFileSync(new URL("./sql/stats.sql", import.meta.url), "utf8");
 
 /** What a run folder's manifest says about how its numbers can be reproduced (see benchmarks/runner/manifest.ts). */
 export interface RunManifest {
@@ -246,6 +248,7 @@ async function createViews(connection: DuckDBConnection, runDirs: readonly strin
   const trained = [...new Set([...manifests.values()].flatMap((m) => m.defenses.flatMap((d) => (d.trained_on ?? []).map((s) => `(${sqlString(d.name)}, ${sqlString(s)})`))))];
   if (trained.length > 0) await connection.run(`INSERT INTO training VALUES ${trained.join(", ")}`);
   await connection.run(`SET VARIABLE baseline = ${sqlString(options.baseline ?? "none")}`);
+  await connection.run(STATS);
   await connection.run(VIEWS);
 }
 

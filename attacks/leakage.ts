@@ -81,9 +81,14 @@ export class SeenIndex {
 
   /** How much of a case's injected text is shared with the seen side. */
   measure(c: AttackCase): CaseLeakage {
+    return { id: c.id, split: c.split, ...this.measureTexts(injectedTexts(c)) };
+  }
+
+  /** How much of some texts — a case's, or a text nobody here wrote — is shared with the seen side. */
+  measureTexts(texts: readonly string[]): { longest: number; leaks: boolean; example: string | null } {
     let longest = 0;
     let example: string | null = null;
-    for (const text of injectedTexts(c)) {
+    for (const text of texts) {
       const words = leakWords(text);
       for (let i = 0; i + KEY <= words.length; i++) {
         for (const [t, j] of this.runs.get(gram(words, i, KEY)) ?? []) {
@@ -103,7 +108,7 @@ export class SeenIndex {
         }
       }
     }
-    return { id: c.id, split: c.split, longest, leaks: example !== null, example };
+    return { longest, leaks: example !== null, example };
   }
 }
 

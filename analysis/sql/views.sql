@@ -1,16 +1,7 @@
 -- Metric views over the `episodes` view (one row per episode, see benchmarks/runner/tables.ts).
 -- Requires: SET VARIABLE baseline = '<defense configuration the block rate is measured against>'.
 -- Errored episodes are errors: they never count as blocks, as benign successes, or as attack successes.
-
--- Wilson score interval, 95%: bounds for k successes out of n, with z the 97.5% normal quantile.
-CREATE OR REPLACE MACRO wilson_z() AS 1.959963984540054;
-CREATE OR REPLACE MACRO wilson_bound(k, n, sign) AS CASE WHEN n > 0 THEN
-  (k::DOUBLE / n + wilson_z() ^ 2 / (2 * n)
-   + sign * wilson_z() * sqrt((k::DOUBLE / n) * (1 - k::DOUBLE / n) / n + wilson_z() ^ 2 / (4 * n::DOUBLE * n)))
-  / (1 + wilson_z() ^ 2 / n) END;
-CREATE OR REPLACE MACRO wilson_lo(k, n) AS CASE WHEN n > 0 THEN greatest(0, wilson_bound(k, n, -1)) END;
-CREATE OR REPLACE MACRO wilson_hi(k, n) AS CASE WHEN n > 0 THEN least(1, wilson_bound(k, n, 1)) END;
-CREATE OR REPLACE MACRO rate(k, n) AS CASE WHEN n > 0 THEN k::DOUBLE / n END;
+-- Requires: the statistics macros of stats.sql.
 
 CREATE OR REPLACE VIEW benign_episodes AS
 SELECT * FROM episodes WHERE attack_id IS NULL;

@@ -15,6 +15,8 @@ import { formatGeneralization, runGeneralization } from "../vaccines/generalize.
 import { selfCorpus, trainingData, trainingTexts } from "../vaccines/training.ts";
 import { formatAttribution, formatCampaigns, formatInfection, formatMarkdown, formatPaired, formatTable, INFECTION_LEGEND, METRIC_LEGEND } from "../../analysis/format.ts";
 import { buildLeaderboard } from "../../analysis/leaderboard.ts";
+import { computeReplay, isReplayDir } from "../../analysis/replay.ts";
+import { formatReplay } from "../../analysis/replay-format.ts";
 import { computeAttribution, computeCampaigns, computeInfection, computePaired, computeReport } from "../../analysis/report.ts";
 import { openResults, resolveRunDirs } from "../../analysis/results.ts";
 import { corpusLeakage, loadCorpus } from "../corpus.ts";
@@ -29,28 +31,9 @@ import { report, runBenchmark } from "../api.ts";
 import { tableToArrowFile } from "../../analysis/arrow.ts";
 import { runStamp } from "../../analysis/paths.ts";
 import { checkOutputFile, makeOutputDir, writeOutputFile } from "../../analysis/output.ts";
+import { list, nonNegativeInt, positiveInt, rateOption, UsageError } from "./options.ts";
+import { addTrajectoryCommands } from "./trajectories.ts";
 
-/** Bad input the user can fix: one message, exit code 2. */
-class UsageError extends Error {
-  readonly code = "bad_input";
-}
-
-const list = (value: string) => value.split(",").map((s) => s.trim()).filter(Boolean);
-const positiveInt = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${value}"`);
-  return n;
-};
-const rateOption = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--${name} must be a rate between 0 and 1, got "${value}"`);
-  return n;
-};
-const nonNegativeInt = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number >= 0, got "${value}"`);
-  return n;
-};
 const workersOption = (value: string) => (value === "auto" ? "auto" : positiveInt("workers")(value));
 const shardOption = (value: string) => {
   if (value === "auto") return "auto" as const;
@@ -213,7 +196,7 @@ async function finishRun(summary: RunSummary, opts: { report?: boolean; format: 
 program
   .command("report")
   .description("metrics per (defense, model) from one or many run folders, computed in DuckDB")
-  .argument("<run-dirs...>", "results/<run-id> folders; several are pooled")
+  .argument("<run-dirs...>", "results/<run-id> folders; several are pooled. A replay folder (results/replay-…) prints its real-text view")
   .addOption(new Option("--format <format>", "output format (arrow: an Arrow IPC file for pandas, polars, Observable; needs --out)").choices([...FORMATS, "arrow"]).default("table"))
   .option("--out <file>", "with --format arrow: the file to write")
   .option("--by <columns>", "break down by: suite, agent_system, user_task, surface, family, goal, split, attack_id", list, [])
@@ -232,6 +215,17 @@ program
       writeOutputFile(opts.out, tableToArrowFile(table));
       process.stdout.write(`wrote ${opts.out}: ${table.numRows} rows, ${table.numCols} columns (Arrow IPC)\n`);
       return;
+    }
+    // A replay folder holds the real-text view: flag rates on real content, printed apart from any block rate.
+    const replays = dirs.filter(isReplayDir);
+    if (replays.length > 0) {
+      if (opts.format === "json" && replays.length !== dirs.length) throw new UsageError("--format json prints run folders and replay folders in different shapes: report them in two calls");
+      for (const dir of replays) {
+        const replay = await computeReplay(dir);
+        process.stdout.write(opts.format === "json" ? `${JSON.stringify(replay, null, 2)}\n` : `${formatReplay(replay, opts.format === "md" ? "md" : "table")}\n\n`);
+      }
+      dirs = dirs.filter((d) => !isReplayDir(d));
+      if (dirs.length === 0) return;
     }
     if (!opts.infection && !opts.campaigns) return printReport(dirs, opts.format, opts.by, opts.baseline, opts.attribution, opts.allowMixed, opts.includeTraining, namedBaseline);
     const db = await openResults(resolveRunDirs(dirs), { allowMixed: opts.allowMixed });
@@ -269,14 +263,17 @@ program
 program
   .command("leaderboard")
   .description("write the leaderboard of one or many runs: index.html (offline), leaderboard.md, data.json, charts as SVG, PNG and Vega-Lite")
-  .argument("<run-dirs...>", "run folders, folders of runs, or patterns like results/2026*")
+  .argument("<run-dirs...>", "run folders, folders of runs, or patterns like results/2026*; replay folders (results/replay-…) add their real-text view")
   .requiredOption("--out <dir>", "folder to write the leaderboard into")
   .option("--max-autoimmunity <rate>", "rank only configurations with autoimmunity at most this", rateOption("max-autoimmunity"), 0.25)
   .option("--max-harmful-autoimmunity <rate>", "rank only configurations whose harmful autoimmunity is at most this", rateOption("max-harmful-autoimmunity"), 0.1)
   .option("--baseline <defense>", "configuration block rates are measured against", "none")
   .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
   .action(async (dirs: string[], opts, command: Command) => {
-    const { files, entries } = await buildLeaderboard(resolveRunDirs(dirs), {
+    const replays = dirs.filter(isReplayDir);
+    const runDirs = dirs.filter((d) => !isReplayDir(d));
+    const { files, entries } = await buildLeaderboard(runDirs.length > 0 ? resolveRunDirs(runDirs) : [], {
+      replays,
       out: opts.out,
       maxAutoimmunity: opts.maxAutoimmunity,
       maxHarmfulAutoimmunity: opts.maxHarmfulAutoimmunity,
@@ -286,6 +283,8 @@ program
     });
     process.stdout.write(`wrote ${opts.out}: ${entries.length} entries, ${files.length} files (open ${join(opts.out, "index.html")})\n`);
   });
+
+addTrajectoryCommands(program);
 
 const LISTS = ["suites", "defenses", "attacks", "models", "vaccinators"] as const;
 program

@@ -6,10 +6,10 @@ export interface Progress {
 }
 
 /** A bar with rate and time left on a terminal; otherwise a plain line every ~10% or 10 s. */
-export function createProgress(label: string, stream: NodeJS.WriteStream = process.stderr): Progress {
+export function createProgress(label: string, stream: NodeJS.WriteStream = process.stderr, unit = "episodes"): Progress {
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label} [{bar}] {value}/{total} episodes · {rate} ep/s · ETA {eta_formatted}`, stream, hideCursor: true },
+      { format: `${label} [{bar}] {value}/{total} ${unit} · {rate}/s · ETA {eta_formatted}`, stream, hideCursor: true },
       cliProgress.Presets.shades_classic,
     );
     const started = Date.now();
@@ -38,7 +38,7 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
       const seconds = (now - started) / 1000;
       const rate = done / Math.max(seconds, 1e-3);
       const left = rate > 0 ? Math.round((total - done) / rate) : 0;
-      stream.write(`${label}: ${done}/${total} episodes, ${rate.toFixed(1)} ep/s, ~${left}s left\n`);
+      stream.write(`${label}: ${done}/${total} ${unit}, ${rate.toFixed(1)}/s, ~${left}s left\n`);
     },
     stop() {},
   };

@@ -1,4 +1,4 @@
-import { attackerValueIn, attackerValues, carries, realisesGoal, wordsOf } from "./attacker.ts";
+import { attackerValueIn, attackerValues, carries, carriesPart, plantedRuns, realisesGoal, wordsOf } from "./attacker.ts";
 import type { Deployment } from "./deployment.ts";
 import { type AgentDojoLog, type LogPlace, textOf } from "./format.ts";
 import type { ModelCallRow, ToolOutputRow, TrajectoryRunRow } from "./tables.ts";
@@ -30,6 +30,7 @@ export function rowsOfLog(log: AgentDojoLog, place: LogPlace, path: string, depl
   const attacked = log.injection_task_id !== null;
   const planted = Object.values(log.injections);
   const plantedWords = attacked ? planted.map(wordsOf) : [];
+  const runsOfPlanted = plantedRuns(plantedWords);
   const request = textOf(messages.find((m) => m.role === "user")?.content ?? null);
   const systemMessage = messages.find((m) => m.role === "system");
   const system = systemMessage ? textOf(systemMessage.content) : null;
@@ -66,7 +67,9 @@ export function rowsOfLog(log: AgentDojoLog, place: LogPlace, path: string, depl
       const withheld = own?.notice !== undefined && text.trim() === own.notice;
       const wrapper = own?.wrapper;
       const toolText = withheld ? null : wrapper && text.startsWith(wrapper[0]) && text.endsWith(wrapper[1]) ? text.slice(wrapper[0].length, text.length - wrapper[1].length) : text;
-      const injected = toolText === null ? null : attacked && carries(wordsOf(toolText), plantedWords);
+      const words = toolText === null ? null : wordsOf(toolText);
+      const injected = words === null ? null : attacked && carries(words, plantedWords);
+      const partial = words === null ? null : !injected && carriesPart(words, runsOfPlanted);
       const saw = position < lastAssistant;
       if (injected && saw) injectedSeen = true;
       outputs.push({
@@ -80,6 +83,7 @@ export function rowsOfLog(log: AgentDojoLog, place: LogPlace, path: string, depl
         withheld,
         trust: deployment.tool(place.suite, tool)?.source ?? null,
         carries_injection: injected,
+        carries_part: partial,
         model_saw: saw,
         tool_error: message.error ?? null,
       });

@@ -26,6 +26,27 @@ export function carries(outputWords: string, plantedWords: readonly string[]): b
 /** Kinds of attacker values: where something is sent (address, IBAN, URL or host) or what is named (a quoted id). */
 export type ValueKind = "address" | "iban" | "url" | "quoted";
 
+/** Consecutive words of a planted text that make an output a partial carrier (a snippet, a truncated page). */
+export const PART_RUN = 8;
+
+/** Every run of {@link PART_RUN} words of the planted texts: what a partial carrier shares. */
+export function plantedRuns(plantedWords: readonly string[]): Set<string> {
+  const runs = new Set<string>();
+  for (const text of plantedWords) {
+    const words = text.split(" ");
+    for (let i = 0; i + PART_RUN <= words.length; i++) runs.add(words.slice(i, i + PART_RUN).join(" "));
+  }
+  return runs;
+}
+
+/** Whether an output shares a run of {@link PART_RUN} words with a planted text. */
+export function carriesPart(outputWords: string, runs: ReadonlySet<string>): boolean {
+  if (runs.size === 0) return false;
+  const words = outputWords.split(" ");
+  for (let i = 0; i + PART_RUN <= words.length; i++) if (runs.has(words.slice(i, i + PART_RUN).join(" "))) return true;
+  return false;
+}
+
 const VALUE_PATTERNS: readonly { readonly kind: ValueKind; readonly pattern: RegExp }[] = [
   { kind: "address", pattern: /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g },
   { kind: "iban", pattern: /\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b/g },

@@ -94,6 +94,8 @@ export interface ToolOutputRow {
   trust: string | null;
   /** A planted text occurs in the output (word for word, whatever the formatting); null when withheld (unknown). */
   carries_injection: boolean | null;
+  /** Not the whole planted text, but a run of 8 of its words (a snippet, a truncated page); null when withheld. */
+  carries_part: boolean | null;
   /** The model was called again after this output: it read it before acting. */
   model_saw: boolean;
   /** The tool's own error, which the model read as the output. */
@@ -111,6 +113,7 @@ export const TOOL_OUTPUT_COLUMNS: readonly Column<ToolOutputRow>[] = [
   { name: "withheld", type: "BOOLEAN" },
   { name: "trust", type: "VARCHAR" },
   { name: "carries_injection", type: "BOOLEAN" },
+  { name: "carries_part", type: "BOOLEAN" },
   { name: "model_saw", type: "BOOLEAN" },
   { name: "tool_error", type: "VARCHAR" },
 ];

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { RunConfigError } from "../runner/config.ts";
 import { makeOutputDir } from "../../analysis/output.ts";
 import { runStamp } from "../../analysis/paths.ts";
@@ -6,10 +6,9 @@ import { join, resolve } from "node:path";
 import { computeReport } from "../../analysis/report.ts";
 import { openResults, queryRows } from "../../analysis/results.ts";
 import { VACCINATORS } from "../../defenses/vaccines/index.ts";
-import { loadCorpus } from "../corpus.ts";
 import { loadRunConfig, type RunConfig } from "../runner/config.ts";
 import { executeRun, type RunSummary } from "../runner/run.ts";
-import { benignHalf, trainingData } from "./training.ts";
+import { benignHalf, writeSeenVaccines } from "./training.ts";
 
 const Z = 1.959963984540054;
 
@@ -66,18 +65,7 @@ export async function runGeneralization(options: {
   if (unknown.length > 0) throw new RunConfigError(`unknown vaccinator "${unknown[0]}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}`);
   const chosen = [...VACCINATORS.values()].filter((v) => options.vaccinators === undefined || options.vaccinators.includes(v.id));
   const dir = resolve(makeOutputDir(options.out, `generalize-${runStamp()}`));
-  mkdirSync(join(dir, "artifacts"), { recursive: true });
-  mkdirSync(join(dir, "configs"), { recursive: true });
-  const data = await trainingData(loadCorpus(), "seen");
-  const configs: string[] = [];
-  for (const vaccinator of chosen) {
-    const artifact = join(dir, "artifacts", `${vaccinator.id}.json`);
-    writeFileSync(artifact, `${JSON.stringify(vaccinator.train(data, { seed: options.seed, split: "seen" }))}\n`);
-    const config = join(dir, "configs", `vaccine-${vaccinator.id}.json`);
-    const layers = [{ use: "vaccine", params: { artifact } }];
-    writeFileSync(config, `${JSON.stringify({ name: `vaccine-${vaccinator.id}`, description: `L3 vaccine ${vaccinator.id} trained on seen`, layers }, null, 2)}\n`);
-    configs.push(config);
-  }
+  const configs = await writeSeenVaccines(dir, chosen, options.seed);
   const config: RunConfig = {
     ...loadRunConfig("default"),
     name: "generalize",

@@ -1,10 +1,13 @@
 import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { SAVE_MEMORY_TOOL } from "../../agents/reserved-tools.ts";
 import type { AttackCase } from "../../attacks/schema.ts";
 import { canonical } from "../../defenses/approver.ts";
 import { allow, type Defense } from "../../defenses/types.ts";
-import type { Action, TrainingData } from "../../defenses/vaccines/artifact.ts";
+import type { Action, TrainingData, Vaccinator } from "../../defenses/vaccines/artifact.ts";
 import { ActionObserver, actionKey } from "../../defenses/vaccines/behaviour.ts";
+import { loadCorpus } from "../corpus.ts";
 import { runAttackCase, runBenignTask } from "../testing/episodes.ts";
 import { SUITES } from "../suites/registry.ts";
 import { environmentOf } from "../suites/suite.ts";
@@ -103,4 +106,22 @@ export async function trainingData(cases: readonly AttackCase[], split: string):
     }
   }
   return { attacks: trainingTexts(cases, split), self: selfCorpus(), attackActions, selfActions };
+}
+
+/**
+ * Trains each vaccinator on the seen split, as shipped, and writes its artifact (`artifacts/<id>.json`) and a
+ * one-layer configuration using it (`configs/vaccine-<id>.json`) under `dir`; returns the configurations' paths.
+ */
+export async function writeSeenVaccines(dir: string, vaccinators: readonly Vaccinator[], seed: number): Promise<string[]> {
+  mkdirSync(join(dir, "artifacts"), { recursive: true });
+  mkdirSync(join(dir, "configs"), { recursive: true });
+  const data = await trainingData(loadCorpus(), "seen");
+  return vaccinators.map((vaccinator) => {
+    const artifact = join(dir, "artifacts", `${vaccinator.id}.json`);
+    writeFileSync(artifact, `${JSON.stringify(vaccinator.train(data, { seed, split: "seen" }))}\n`);
+    const config = join(dir, "configs", `vaccine-${vaccinator.id}.json`);
+    const layers = [{ use: "vaccine", params: { artifact } }];
+    writeFileSync(config, `${JSON.stringify({ name: `vaccine-${vaccinator.id}`, description: `L3 vaccine ${vaccinator.id} trained on seen`, layers }, null, 2)}\n`);
+    return config;
+  });
 }

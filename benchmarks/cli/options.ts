@@ -1,0 +1,23 @@
+/** Option parsers the commands share; a bad value is a {@link UsageError}: one message, exit code 2. */
+
+/** Bad input the user can fix: one message, exit code 2. */
+export class UsageError extends Error {
+  readonly code = "bad_input";
+}
+
+export const list = (value: string) => value.split(",").map((s) => s.trim()).filter(Boolean);
+export const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${value}"`);
+  return n;
+};
+export const rateOption = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--${name} must be a rate between 0 and 1, got "${value}"`);
+  return n;
+};
+export const nonNegativeInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number >= 0, got "${value}"`);
+  return n;
+};
