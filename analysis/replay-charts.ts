@@ -10,9 +10,9 @@ function kindOf(report: ReplayReport, name: string): string {
   return c.replayed.length > 1 ? "several layers" : "one layer";
 }
 
-const point = (report: ReplayReport, name: string, x: ShareRow | undefined, y: ShareRow | undefined) =>
+const point = (kind: string, name: string, x: ShareRow | undefined, y: ShareRow | undefined) =>
   x && y && x.n > 0 && y.n > 0
-    ? [{ configuration: name, kind: kindOf(report, name), x: x.share, x_lo: x.share_lo, x_hi: x.share_hi, y: y.share, y_lo: y.share_lo, y_hi: y.share_hi, x_n: x.n, y_n: y.n }]
+    ? [{ configuration: name, kind, x: x.share, x_lo: x.share_lo, x_hi: x.share_hi, y: y.share, y_lo: y.share_lo, y_hi: y.share_hi, x_n: x.n, y_n: y.n }]
     : [];
 
 const KIND_COLORS = { domain: ["one layer", "several layers", "learned (trained on our seen split)", "logged detector"], range: ["#34495e", "#7f8c8d", "#2980b9", "#c0392b"] };
@@ -70,8 +70,8 @@ export function replayTextChart(report: ReplayReport): ChartSpec {
   const names = report.manifest.configurations.map((c) => c.name);
   const drawn = names.filter((n) => (find(report.texts, n, "all injected")?.flagged ?? 0) + (find(report.texts, n, "clean")?.flagged ?? 0) > 0);
   const values = [
-    ...drawn.flatMap((n) => point(report, n, find(report.texts, n, "clean"), find(report.texts, n, "all injected"))),
-    ...point(report, REFERENCE, find(report.reference, REFERENCE, "clean"), find(report.reference, REFERENCE, "important_instructions")).map((p) => ({ ...p, kind: "logged detector" })),
+    ...drawn.flatMap((n) => point(kindOf(report, n), n, find(report.texts, n, "clean"), find(report.texts, n, "all injected"))),
+    ...point("logged detector", REFERENCE, find(report.reference, REFERENCE, "clean"), find(report.reference, REFERENCE, "important_instructions")),
   ];
   const silent = names.filter((n) => !drawn.includes(n));
   return scatter(
@@ -97,6 +97,6 @@ export function replayCallChart(report: ReplayReport): ChartSpec {
     `the real models' calls, replayed with the real request · stopped: blocked or sent to the human · Wilson 95% intervals` + (silent.length > 0 ? ` · stop no call: ${silent.join(", ")}` : ""),
     "benign acting calls stopped",
     "attacker calls stopped",
-    drawn.flatMap((n) => point(report, n, find(n, "benign acting calls"), find(n, "attacker calls"))),
+    drawn.flatMap((n) => point(kindOf(report, n), n, find(n, "benign acting calls"), find(n, "attacker calls"))),
   );
 }

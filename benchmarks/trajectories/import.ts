@@ -44,7 +44,7 @@ export interface TrajectoryManifest {
   readonly source: string;
   readonly from: string;
   readonly from_kind: "folder" | "archive" | "file";
-  /** SHA-256 over the imported files (path and content, in path order): the same logs give the same digest. */
+  /** SHA-256 over the imported logs (run id and content, in run order): the same logs give the same digest. */
   readonly digest: string;
   readonly deployment_hash: string;
   readonly imported_at: string;
@@ -129,7 +129,7 @@ async function importInto(from: string, out: string, work: string, deployment: D
   const skipped: { path: string; reason: string }[] = [];
   const unknownTools: Record<string, number> = {};
   const fileDigests: string[] = [];
-  const runIds = new Set<string>();
+  const runIds = new Map<string, string>();
   let seen = 0;
   let peak = process.memoryUsage().rss;
 
@@ -147,9 +147,11 @@ async function importInto(from: string, out: string, work: string, deployment: D
       const parsed = parseLog(file.bytes, place);
       if ("problem" in parsed) return void malformed.push({ path: file.path, problem: parsed.problem });
       const rows = rowsOfLog(parsed.log, place, file.path, deployment);
-      if (runIds.has(rows.run.run_id)) return void malformed.push({ path: file.path, problem: `a second log of run ${rows.run.run_id} (another copy of the layout in this source?)` });
-      runIds.add(rows.run.run_id);
-      fileDigests.push(`${file.path}\u0000${createHash("sha256").update(file.bytes).digest("hex")}`);
+      const first = runIds.get(rows.run.run_id);
+      if (first !== undefined) return void malformed.push({ path: file.path, problem: `a second log of run ${rows.run.run_id}, first read from ${first}` });
+      runIds.set(rows.run.run_id, file.path);
+      // By its place in the layout, so a folder and an archive of it (with or without runs/ above) digest alike.
+      fileDigests.push(`${rows.run.run_id}\u0000${createHash("sha256").update(file.bytes).digest("hex")}`);
       files.runs.add(rows.run);
       for (const o of rows.outputs) files.outputs.add(o);
       for (const c of rows.calls) {
@@ -211,8 +213,8 @@ async function importInto(from: string, out: string, work: string, deployment: D
       skipped: skipped.length,
     },
     pipelines: Object.fromEntries(Object.entries(pipelines).sort(([a], [b]) => (a < b ? -1 : 1))),
-    malformed,
-    skipped,
+    malformed: malformed.sort((a, b) => (a.path < b.path ? -1 : 1)),
+    skipped: skipped.sort((a, b) => (a.path < b.path ? -1 : 1)),
     unknown_tools: Object.fromEntries(Object.entries(unknownTools).sort(([a], [b]) => (a < b ? -1 : 1))),
     goal_rule: goalRule,
     seconds: Math.round(performance.now() - started) / 1000,
