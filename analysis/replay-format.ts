@@ -1,5 +1,9 @@
 import type { ReplayReport, ShareRow } from "./replay.ts";
 
+/** The injected texts of the attacks our seen split quotes, and of the others (analysis/sql/replay.sql). */
+export const QUOTED = "attacks our seen split quotes";
+export const UNQUOTED = "attacks it does not quote";
+
 /** The attack groups in the order the report shows them (analysis/sql/replay.sql, `attack_group`). */
 export const ATTACK_GROUPS = ["important_instructions", "important_instructions ablations", "tool_knowledge", "ignore_previous", "injecagent", "direct", "denial of service"] as const;
 
@@ -41,25 +45,32 @@ export function formatReplay(report: ReplayReport, format: ReplayFormat): string
   const refInjected = find(report.reference_outputs, "transformers_pi_detector (logged)", "all injected");
   const refClean = find(report.reference_outputs, "transformers_pi_detector (logged)", "clean");
 
-  const textHeader = ["configuration", `injected (${allInjected?.n ?? 0} texts)`, ...ATTACK_GROUPS, `clean (${clean?.n ?? 0} texts)`, "clean reads", "errors", "not replayed"];
+  const quoted = report.texts.find((r) => r.subset === QUOTED);
+  const unquoted = report.texts.find((r) => r.subset === UNQUOTED);
+  const errorsOf = (name: string) => String(report.manifest.configurations.find((c) => c.name === name)!.errors);
+  const textHeader = [
+    "configuration",
+    `injected (${allInjected?.n ?? 0} texts)`,
+    `attacks our seen split quotes (${quoted?.n ?? 0})`,
+    `attacks it does not quote (${unquoted?.n ?? 0})`,
+    `clean (${clean?.n ?? 0} texts)`,
+    "clean reads",
+    "errors",
+    "not replayed",
+  ];
   const textBody = names.map((name) => [
     name + learned.get(name),
     withInterval(find(report.texts, name, "all injected")),
-    ...ATTACK_GROUPS.map((g) => shareOnly(find(report.texts, name, g))),
+    withInterval(find(report.texts, name, QUOTED)),
+    withInterval(find(report.texts, name, UNQUOTED)),
     withInterval(find(report.texts, name, "clean")),
     shareOnly(find(report.outputs, name, "clean")),
-    String(report.manifest.configurations.find((c) => c.name === name)!.errors),
+    errorsOf(name),
     notReplayed.get(name)!,
   ]);
-  textBody.unshift([
-    "transformers_pi_detector (logged, per read)",
-    withInterval(refInjected),
-    ...ATTACK_GROUPS.map((g) => (g === "important_instructions" ? shareOnly(refInjected) : "–")),
-    "–",
-    shareOnly(refClean),
-    "0",
-    "–",
-  ]);
+  textBody.unshift(["transformers_pi_detector (logged, per read)", withInterval(refInjected), "–", "–", "–", shareOnly(refClean), "0", "–"]);
+  const groupBody = names.map((name) => [name + learned.get(name), ...ATTACK_GROUPS.map((g) => shareOnly(find(report.texts, name, g)))]);
+  const groupN = ATTACK_GROUPS.map((g) => `${g} (${report.texts.find((r) => r.subset === g)?.n ?? 0})`);
 
   const callHeader = ["configuration", "attacker calls stopped", "benign calls stopped", "benign acting calls stopped"];
   const callBody = names.map((name) => [
@@ -81,6 +92,10 @@ export function formatReplay(report: ReplayReport, format: ReplayFormat): string
     heading(`Real text: ${t.runs} ${t.source} runs replayed (trajectories ${t.digest.slice(0, 12)})`),
     "",
     grid(textHeader, textBody, format),
+    "",
+    heading("Injected texts flagged, by AgentDojo attack"),
+    "",
+    grid(["configuration", ...groupN], groupBody, format),
     "",
     heading(`Real calls: ${n("attacker calls")} attacker calls, ${n("benign calls")} benign calls (${n("benign acting calls")} acting)`),
     "",

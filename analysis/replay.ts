@@ -36,8 +36,11 @@ export interface ShareRow {
 
 export interface ReplayReport {
   readonly manifest: ReplayManifestView;
-  /** Distinct tool-output texts flagged: per attack (`level` attack), attack group (group), all injected and clean (all). */
-  readonly texts: readonly (ShareRow & { readonly level: "attack" | "group" | "all" })[];
+  /**
+   * Distinct tool-output texts flagged: per attack (`level` attack), attack group (group), all injected and clean
+   * (all), and the injected texts of the attacks our seen split quotes and of the others (seen).
+   */
+  readonly texts: readonly (ShareRow & { readonly level: "attack" | "group" | "all" | "seen" })[];
   /** The same per occurrence (each read counted), for all injected and clean outputs. */
   readonly outputs: readonly ShareRow[];
   /** Real calls stopped: the attacker's, all benign calls, benign calls that act. */
@@ -58,7 +61,7 @@ function readManifest(dir: string): ReplayManifestView {
   } catch (error) {
     throw new ResultsError(`${file}: not a readable replay manifest (${(error as Error).message})`);
   }
-  if (manifest?.kind !== "replay" || !Array.isArray(manifest.configurations) || manifest.configurations.some((c) => typeof c?.name !== "string")) {
+  if (manifest?.kind !== "replay" || !Array.isArray(manifest.configurations) || !Array.isArray(manifest.seen_overlap) || manifest.configurations.some((c) => typeof c?.name !== "string")) {
     throw new ResultsError(`${file}: not a replay manifest (kind "replay" with its configurations)`);
   }
   for (const f of ["verdicts.parquet", "trajectories/runs.parquet", "trajectories/tool_outputs.parquet", "trajectories/model_calls.parquet"]) {
@@ -85,6 +88,10 @@ export async function computeReplay(dir: string): Promise<ReplayReport> {
     if (manifest.configurations.length > 0) {
       await connection.run(`INSERT INTO configurations VALUES ${manifest.configurations.map((c, i) => `(${sqlString(c.name)}, ${i})`).join(", ")}`);
     }
+    // An attack our seen split quotes (most of its planted texts share a run of 8 words with it) is not unseen.
+    const quoted = manifest.seen_overlap.filter((o) => o.texts > 0 && o.sharing / o.texts >= 0.5).map((o) => `(${sqlString(o.attack)})`);
+    await connection.run("CREATE TABLE quoted_attacks (attack VARCHAR)");
+    if (quoted.length > 0) await connection.run(`INSERT INTO quoted_attacks VALUES ${quoted.join(", ")}`);
     await connection.run(STATS);
     await connection.run(REPLAY_SQL);
     return {

@@ -98,6 +98,7 @@ export function rowsOfLog(log: AgentDojoLog, place: LogPlace, path: string, depl
     defense,
     suite: place.suite,
     user_task: place.userTask,
+    task_kind: place.userTask.startsWith("injection_task") ? "injection" : "user",
     injection_task: log.injection_task_id,
     attack: log.attack_type ?? "none",
     benchmark_version: log.benchmark_version ?? null,

@@ -18,6 +18,11 @@ export interface TrajectoryRunRow {
   defense: string;
   suite: string;
   user_task: string;
+  /**
+   * `user` for a user's task; `injection` for an attacker's task run as the user's request without attack (AgentDojo
+   * runs each injection task so, to check it can be done): its calls are the attacker's, never benign work.
+   */
+  task_kind: "user" | "injection";
   /** Null for a run without attack. */
   injection_task: string | null;
   /** The attack's name (`important_instructions`…), `none` without attack. */
@@ -56,6 +61,7 @@ export const TRAJECTORY_RUN_COLUMNS: readonly Column<TrajectoryRunRow>[] = [
   { name: "defense", type: "VARCHAR" },
   { name: "suite", type: "VARCHAR" },
   { name: "user_task", type: "VARCHAR" },
+  { name: "task_kind", type: "VARCHAR" },
   { name: "injection_task", type: "VARCHAR" },
   { name: "attack", type: "VARCHAR" },
   { name: "benchmark_version", type: "VARCHAR" },
