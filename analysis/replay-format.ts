@@ -81,6 +81,10 @@ export function formatReplay(report: ReplayReport, format: ReplayFormat): string
   ]);
   const n = (subset: string) => report.calls.find((r) => r.subset === subset)?.n ?? 0;
 
+  const suites = [...new Set(report.texts.filter((r) => r.level === "suite").map((r) => r.subset))].sort();
+  const suiteBody = names.map((name) => [name + learned.get(name), ...suites.map((suite) => withInterval(report.texts.find((r) => r.level === "suite" && r.configuration === name && r.subset === suite)))]);
+  const suiteN = suites.map((suite) => `${suite} (${report.texts.find((r) => r.level === "suite" && r.subset === suite)?.n ?? 0})`);
+
   const refNames = ["transformers_pi_detector (logged)", ...names];
   const refBody = refNames.map((name) => [name, withInterval(find(report.reference, name, "important_instructions")), withInterval(find(report.reference, name, "clean"))]);
   const refN = (subset: string) => find(report.reference, "transformers_pi_detector (logged)", subset)?.n ?? 0;
@@ -96,6 +100,10 @@ export function formatReplay(report: ReplayReport, format: ReplayFormat): string
     heading("Injected texts flagged, by AgentDojo attack"),
     "",
     grid(["configuration", ...groupN], groupBody, format),
+    "",
+    heading("Clean texts flagged, by suite"),
+    "",
+    grid(["configuration", ...suiteN], suiteBody, format),
     "",
     heading(`Real calls: ${n("attacker calls")} attacker calls, ${n("benign calls")} benign calls (${n("benign acting calls")} acting)`),
     "",

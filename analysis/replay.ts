@@ -38,9 +38,10 @@ export interface ReplayReport {
   readonly manifest: ReplayManifestView;
   /**
    * Distinct tool-output texts flagged: per attack (`level` attack), attack group (group), all injected and clean
-   * (all), and the injected texts of the attacks our seen split quotes and of the others (seen).
+   * (all), the injected texts of the attacks our seen split quotes and of the others (seen), and clean texts by
+   * suite (suite).
    */
-  readonly texts: readonly (ShareRow & { readonly level: "attack" | "group" | "all" | "seen" })[];
+  readonly texts: readonly (ShareRow & { readonly level: "attack" | "group" | "all" | "seen" | "suite" })[];
   /** The same per occurrence (each read counted), for all injected and clean outputs. */
   readonly outputs: readonly ShareRow[];
   /** Real calls stopped: the attacker's, all benign calls, benign calls that act. */

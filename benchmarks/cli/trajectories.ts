@@ -45,16 +45,14 @@ function reportMalformed(m: TrajectoryManifest): void {
   }
 }
 
-/** The configurations a replay runs: shipped or files, then each vaccinator trained on seen (written under `dir`). */
-async function replayConfigurations(defenses: readonly string[], vaccinators: readonly string[], dir: string, seed: number): Promise<DefenseConfiguration[]> {
+/** The configurations and vaccinators a replay runs, checked before anything is written: bad names cost nothing. */
+async function replayChoices(defenses: readonly string[], vaccinators: readonly string[]): Promise<{ configurations: DefenseConfiguration[]; vaccinators: string[] }> {
   const names = defenses.length === 1 && defenses[0] === "all" ? configurationNames() : defenses.filter((d) => d !== "none");
   const chosen = vaccinators.length === 1 && vaccinators[0] === "all" ? [...VACCINATORS.keys()] : vaccinators.filter((v) => v !== "none");
   const unknown = chosen.filter((v) => !VACCINATORS.has(v));
   if (unknown.length > 0) throw new UsageError(`unknown vaccinator "${unknown[0]}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}, all, or none`);
   await loadConfigurationLayers(names);
-  const configurations = names.map((n) => loadDefenseConfiguration(n));
-  const vaccineFiles = chosen.length === 0 ? [] : await writeSeenVaccines(join(dir, "vaccines"), chosen.map((v) => VACCINATORS.get(v)!), seed);
-  return [...configurations, ...vaccineFiles.map((f) => loadDefenseConfiguration(f))];
+  return { configurations: names.map((n) => loadDefenseConfiguration(n)), vaccinators: chosen };
 }
 
 /** `import-trajectories` and `replay`: real agents' runs in, and every layer scored on what real models read and did. */
@@ -84,6 +82,7 @@ export function addTrajectoryCommands(program: Command): void {
     .addOption(new Option("--format <format>", "output format").choices(["table", "md", "json"]).default("table"))
     .action(async (opts: { trajectories: string; defenses: string[]; vaccinators: string[]; pipelines?: string[]; seed: number; out: string; format: "table" | "md" | "json" }) => {
       if (!existsSync(opts.trajectories)) throw new UsageError(`--trajectories ${opts.trajectories}: not found`);
+      const choices = await replayChoices(opts.defenses, opts.vaccinators);
       const dir = resolve(makeOutputDir(opts.out, `replay-${runStamp()}`));
       const tables = join(dir, "trajectories");
       if (existsSync(join(opts.trajectories, TRAJECTORY_MANIFEST))) {
@@ -95,7 +94,9 @@ export function addTrajectoryCommands(program: Command): void {
         process.stderr.write(`${describeImport(imported)}\n`);
         reportMalformed(imported);
       }
-      const configurations = await replayConfigurations(opts.defenses, opts.vaccinators, dir, opts.seed);
+      // Each vaccinator is trained on our seen split, as shipped; its artifact and configuration are kept with the replay.
+      const vaccines = choices.vaccinators.length === 0 ? [] : await writeSeenVaccines(join(dir, "vaccines"), choices.vaccinators.map((v) => VACCINATORS.get(v)!), opts.seed);
+      const configurations = [...choices.configurations, ...vaccines.map((f) => loadDefenseConfiguration(f))];
       const corpus = loadCorpus();
       const seen = new SeenIndex(
         corpus.filter((c) => c.split === "seen"),

@@ -115,7 +115,9 @@ export async function trainingData(cases: readonly AttackCase[], split: string):
 export async function writeSeenVaccines(dir: string, vaccinators: readonly Vaccinator[], seed: number): Promise<string[]> {
   mkdirSync(join(dir, "artifacts"), { recursive: true });
   mkdirSync(join(dir, "configs"), { recursive: true });
-  const data = await trainingData(loadCorpus(), "seen");
+  const corpus = loadCorpus();
+  // Actions come from running the seen attacks: only a vaccinator that learns from actions needs them.
+  const data = vaccinators.some((v) => v.learnsFrom === "actions") ? await trainingData(corpus, "seen") : { attacks: trainingTexts(corpus, "seen"), self: selfCorpus() };
   return vaccinators.map((vaccinator) => {
     const artifact = join(dir, "artifacts", `${vaccinator.id}.json`);
     writeFileSync(artifact, `${JSON.stringify(vaccinator.train(data, { seed, split: "seen" }))}\n`);
