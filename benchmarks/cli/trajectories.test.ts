@@ -38,7 +38,7 @@ describe("anis import-trajectories and replay", () => {
     expect(stderr).toContain("error: runs/gpt-4o-2024-05-13/banking/user_task_0/important_instructions/injection_task_9.json: not an AgentDojo run log: suite_name: Invalid input");
     expect(stderr).toMatch(/1 of 8 files are not run logs/);
     expect(stderr).not.toMatch(/\n\s+at /);
-    expect(readdirSync(join(temp, "broken-out")).sort()).toEqual(["model_calls.parquet", "runs.parquet", "tool_outputs.parquet", "trajectories.json"]);
+    expect(readdirSync(join(temp, "broken-out")).sort()).toEqual(["deployment.json", "model_calls.parquet", "runs.parquet", "tool_outputs.parquet", "trajectories.json"]);
   });
 
   it("replays a source in one step, writes a self-contained folder, and report and leaderboard read it", async () => {

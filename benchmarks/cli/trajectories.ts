@@ -10,7 +10,8 @@ import { configurationNames, type DefenseConfiguration, loadConfigurationLayers,
 import { VACCINATORS } from "../../defenses/vaccines/index.ts";
 import { loadCorpus, worldTexts } from "../corpus.ts";
 import { SUITES } from "../suites/registry.ts";
-import { importTrajectories, TRAJECTORY_MANIFEST, type TrajectoryManifest } from "../trajectories/import.ts";
+import { importTrajectories } from "../trajectories/import.ts";
+import { TRAJECTORY_DEPLOYMENT, TRAJECTORY_MANIFEST, type TrajectoryManifest } from "../trajectories/writer.ts";
 import { readTrajectoryManifest, replayTrajectories } from "../trajectories/replay.ts";
 import { TRAJECTORY_FILES } from "../trajectories/tables.ts";
 import { writeSeenVaccines } from "../vaccines/training.ts";
@@ -88,7 +89,7 @@ export function addTrajectoryCommands(program: Command): void {
       if (existsSync(join(opts.trajectories, TRAJECTORY_MANIFEST))) {
         readTrajectoryManifest(opts.trajectories);
         makeOutputDir(tables);
-        for (const file of [...Object.values(TRAJECTORY_FILES), TRAJECTORY_MANIFEST]) copyFileSync(join(opts.trajectories, file), join(tables, file));
+        for (const file of [...Object.values(TRAJECTORY_FILES), TRAJECTORY_MANIFEST, TRAJECTORY_DEPLOYMENT]) copyFileSync(join(opts.trajectories, file), join(tables, file));
       } else {
         const imported = await importTrajectories({ from: opts.trajectories, out: tables });
         process.stderr.write(`${describeImport(imported)}\n`);

@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { extract } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { importTrajectories, type TrajectoryManifest } from "./import.ts";
+import { importTrajectories } from "./import.ts";
+import type { TrajectoryManifest } from "./writer.ts";
 
 /** AgentDojo's own run logs are not shipped: tests read them from ../shared/data when there; CI requires them. */
 const ARCHIVE = fileURLToPath(new URL("../../../shared/data/agentdojo/runs.tar.gz", import.meta.url));

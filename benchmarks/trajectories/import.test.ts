@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { create } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { importTrajectories, type TrajectoryManifest } from "./import.ts";
+import { importTrajectories } from "./import.ts";
+import type { TrajectoryManifest } from "./writer.ts";
 import { TrajectorySourceError } from "./source.ts";
 import { parquetRows } from "./test-support.ts";
 
@@ -26,7 +27,7 @@ describe("importing AgentDojo's run logs", () => {
     expect(manifest.pipelines["gpt-4o-2024-05-13"]).toEqual({ runs: 3, errored_runs: 0, tool_outputs: 7, injected_outputs: 2, withheld_outputs: 0, model_calls: 7, goal_calls: 2 });
     expect(manifest.pipelines["gpt-4o-2024-05-13-transformers_pi_detector"]).toMatchObject({ runs: 2, withheld_outputs: 2, injected_outputs: 0 });
     expect(manifest.from_kind).toBe("folder");
-    expect(readdirSync(out).sort()).toEqual(["model_calls.parquet", "runs.parquet", "tool_outputs.parquet", "trajectories.json"]);
+    expect(readdirSync(out).sort()).toEqual(["deployment.json", "model_calls.parquet", "runs.parquet", "tool_outputs.parquet", "trajectories.json"]);
   });
 
   it("writes one row per run with its pipeline's model and defense, and no attacker goal without attack", async () => {
@@ -125,7 +126,7 @@ describe("importing from strangers", () => {
     const full = join(temp, "full");
     mkdirSync(full);
     writeFileSync(join(full, "keep.txt"), "mine");
-    await expect(importTrajectories({ from: join(FIXTURES, "runs"), out: full })).rejects.toThrow(/is not empty: an import writes a new folder/);
+    await expect(importTrajectories({ from: join(FIXTURES, "runs"), out: full })).rejects.toThrow(/is not empty: trajectory tables go to a new folder/);
     expect(readFileSync(join(full, "keep.txt"), "utf8")).toBe("mine");
     await expect(importTrajectories({ from: join(temp, "missing"), out: join(temp, "o1") })).rejects.toThrow(TrajectorySourceError);
     await expect(importTrajectories({ from: "/dev/null", out: join(temp, "o2") })).rejects.toThrow(/not a folder, an archive or a \.json log/);

@@ -10,7 +10,7 @@ import { type Defense, type HookName, SENSITIVITIES, type ToolDescriptor } from 
 import { gitState, hashOf } from "../runner/manifest.ts";
 import type { Column } from "../runner/tables.ts";
 import { type Deployment, forDeployment, loadDeployment } from "./deployment.ts";
-import { TRAJECTORY_MANIFEST, type TrajectoryManifest } from "./import.ts";
+import { TRAJECTORY_DEPLOYMENT, TRAJECTORY_MANIFEST, type TrajectoryManifest } from "./writer.ts";
 import { TrajectorySourceError } from "./source.ts";
 import { TRAJECTORY_FILES } from "./tables.ts";
 
@@ -155,7 +155,7 @@ export function readTrajectoryManifest(dir: string): TrajectoryManifest {
     throw new TrajectorySourceError(`${file}: not valid JSON (${(error as Error).message})`);
   }
   if (manifest?.kind !== "trajectories" || typeof manifest.digest !== "string") throw new TrajectorySourceError(`${file}: not a trajectory manifest`);
-  for (const f of Object.values(TRAJECTORY_FILES)) if (!existsSync(join(dir, f))) throw new TrajectorySourceError(`${dir}: ${f} is missing`);
+  for (const f of [...Object.values(TRAJECTORY_FILES), TRAJECTORY_DEPLOYMENT]) if (!existsSync(join(dir, f))) throw new TrajectorySourceError(`${dir}: ${f} is missing`);
   return manifest;
 }
 
@@ -172,15 +172,15 @@ export async function replayTrajectories(options: {
   readonly configurations: readonly DefenseConfiguration[];
   readonly out: string;
   readonly pipelines?: readonly string[];
-  readonly deployment?: Deployment;
   readonly seenOverlap?: (texts: readonly string[]) => { longest: number; leaks: boolean };
   readonly onProgress?: (done: number, total: number) => void;
 }): Promise<ReplayManifest> {
   const started = performance.now();
   const trajectoryManifest = readTrajectoryManifest(options.trajectories);
-  const deployment = options.deployment ?? loadDeployment();
+  // The deployment the tables were read with: the same tools, trust and organisation for the layers.
+  const deployment = loadDeployment(join(options.trajectories, TRAJECTORY_DEPLOYMENT));
   if (hashOf(deployment.file) !== trajectoryManifest.deployment_hash) {
-    throw new TrajectorySourceError(`${options.trajectories} was imported with another deployment file than this replay's: import it again`);
+    throw new TrajectorySourceError(`${join(options.trajectories, TRAJECTORY_DEPLOYMENT)} is not the deployment ${TRAJECTORY_MANIFEST} records: import the source again`);
   }
   const work = join(options.out, ".replay");
   mkdirSync(work, { recursive: true });
