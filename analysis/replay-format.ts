@@ -68,7 +68,9 @@ export function formatReplay(report: ReplayReport, format: ReplayFormat): string
     errorsOf(name),
     notReplayed.get(name)!,
   ]);
-  textBody.unshift(["transformers_pi_detector (logged, per read)", withInterval(refInjected), "–", "–", "–", shareOnly(refClean), "0", "–"]);
+  // The logged detector's row, where the trajectories hold its pipeline.
+  const hasReference = report.reference_outputs.length > 0;
+  if (hasReference) textBody.unshift(["transformers_pi_detector (logged, per read)", withInterval(refInjected), "–", "–", "–", shareOnly(refClean), "0", "–"]);
   const groupBody = names.map((name) => [name + learned.get(name), ...ATTACK_GROUPS.map((g) => shareOnly(find(report.texts, name, g)))]);
   const groupN = ATTACK_GROUPS.map((g) => `${g} (${report.texts.find((r) => r.subset === g)?.n ?? 0})`);
 
@@ -109,10 +111,14 @@ export function formatReplay(report: ReplayReport, format: ReplayFormat): string
     "",
     grid(callHeader, callBody, format),
     "",
-    heading(`On the texts the logged DeBERTa detector read (${refN("important_instructions")} injected, ${refN("clean")} clean; text for text)`),
-    "",
-    grid(["configuration", "important_instructions flagged", "clean flagged"], refBody, format),
-    "",
+    ...(hasReference
+      ? [
+          heading(`On the texts the logged DeBERTa detector read (${refN("important_instructions")} injected, ${refN("clean")} clean; text for text)`),
+          "",
+          grid(["configuration", "important_instructions flagged", "clean flagged"], refBody, format),
+          "",
+        ]
+      : []),
     heading("How much of each attack's planted texts our seen split already holds (a run of 8 words)"),
     "",
     grid(["attack", "planted texts", "sharing with seen", "longest shared run (median words)"], overlapBody, format),

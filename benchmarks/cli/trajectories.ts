@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { makeOutputDir } from "../../analysis/output.ts";
@@ -10,17 +10,17 @@ import { configurationNames, type DefenseConfiguration, loadConfigurationLayers,
 import { VACCINATORS } from "../../defenses/vaccines/index.ts";
 import { loadCorpus, worldTexts } from "../corpus.ts";
 import { SUITES } from "../suites/registry.ts";
+import { exportRun } from "../trajectories/export.ts";
 import { importTrajectories } from "../trajectories/import.ts";
-import { TRAJECTORY_DEPLOYMENT, TRAJECTORY_MANIFEST, type TrajectoryManifest } from "../trajectories/writer.ts";
-import { readTrajectoryManifest, replayTrajectories } from "../trajectories/replay.ts";
-import { TRAJECTORY_FILES } from "../trajectories/tables.ts";
+import { TRAJECTORY_MANIFEST, type TrajectoryManifest } from "../trajectories/writer.ts";
+import { replayTrajectories } from "../trajectories/replay.ts";
 import { writeSeenVaccines } from "../vaccines/training.ts";
 import { list, positiveInt, UsageError } from "./options.ts";
 import { createProgress } from "./progress.ts";
 
 /** The import's summary: counts per pipeline, every file not imported, and the attacker-value rule against `security`. */
 function describeImport(m: TrajectoryManifest): string {
-  const lines = [`imported ${m.counts.runs} runs from ${m.counts.files} files in ${m.seconds.toFixed(1)} s (peak RSS ${m.peak_rss_mb} MB): ${m.counts.tool_outputs} tool outputs, ${m.counts.model_calls} model calls`];
+  const lines = [`imported ${m.counts.runs} runs from ${m.counts.files} ${m.source === "anis" ? "episodes" : "files"} in ${m.seconds.toFixed(1)} s (peak RSS ${m.peak_rss_mb} MB): ${m.counts.tool_outputs} tool outputs, ${m.counts.model_calls} model calls`];
   const width = Math.max(...Object.keys(m.pipelines).map((p) => p.length), 8);
   lines.push(`${"pipeline".padEnd(width)}  runs  errored  outputs  injected  withheld  calls  goal calls`);
   for (const [name, c] of Object.entries(m.pipelines)) {
@@ -72,6 +72,17 @@ export function addTrajectoryCommands(program: Command): void {
     });
 
   program
+    .command("export-trajectories")
+    .description("export one of our run folders (a real endpoint's, or the simulated model's) as the same trajectory tables, to pool or replay beside AgentDojo's")
+    .argument("<run-dir>", "a finished run folder")
+    .requiredOption("--out <dir>", "a new or empty folder for the trajectory tables")
+    .action(async (run: string, opts: { out: string }) => {
+      makeOutputDir(opts.out);
+      const manifest = await exportRun({ run, out: opts.out });
+      process.stdout.write(`${describeImport(manifest)}\nwrote ${opts.out}\n`);
+    });
+
+  program
     .command("replay")
     .description("replay real trajectories through defense configurations and vaccines: what each flags of real injected and clean tool outputs and of real attacker and benign calls")
     .requiredOption("--trajectories <path>", "a trajectory folder (from import-trajectories), or AgentDojo's runs/ folder or runs.tar.gz (imported first)")
@@ -85,12 +96,9 @@ export function addTrajectoryCommands(program: Command): void {
       if (!existsSync(opts.trajectories)) throw new UsageError(`--trajectories ${opts.trajectories}: not found`);
       const choices = await replayChoices(opts.defenses, opts.vaccinators);
       const dir = resolve(makeOutputDir(opts.out, `replay-${runStamp()}`));
-      const tables = join(dir, "trajectories");
-      if (existsSync(join(opts.trajectories, TRAJECTORY_MANIFEST))) {
-        readTrajectoryManifest(opts.trajectories);
-        makeOutputDir(tables);
-        for (const file of [...Object.values(TRAJECTORY_FILES), TRAJECTORY_MANIFEST, TRAJECTORY_DEPLOYMENT]) copyFileSync(join(opts.trajectories, file), join(tables, file));
-      } else {
+      let tables = opts.trajectories;
+      if (!existsSync(join(opts.trajectories, TRAJECTORY_MANIFEST))) {
+        tables = join(dir, "trajectories");
         const imported = await importTrajectories({ from: opts.trajectories, out: tables });
         process.stderr.write(`${describeImport(imported)}\n`);
         reportMalformed(imported);

@@ -12,10 +12,10 @@ const Tool = z.strictObject({
   sensitivity: z.enum(SENSITIVITIES),
   results: z.enum(["trusted", "untrusted"]),
   destinations: z.array(z.string().min(1)).default([]),
-  capability: z
-    .string()
-    .refine((c) => CAPABILITIES.includes(c), { message: `not a capability of defenses/builtins/capability-intents.json (${CAPABILITIES.join(", ")})` })
-    .optional(),
+  /** What the tool lets an agent do, by the capability names of defenses/builtins/capability-intents.json. */
+  capabilities: z
+    .array(z.string().refine((c) => CAPABILITIES.includes(c), { message: `not a capability of defenses/builtins/capability-intents.json (${CAPABILITIES.join(", ")})` }))
+    .default([]),
   description: z.string().min(1),
 });
 
@@ -65,7 +65,11 @@ export function loadDeployment(file: string | URL = AGENTDOJO_DEPLOYMENT): Deplo
   if (!parsed.success) {
     throw new TrajectorySourceError(`${String(file)}: ${parsed.error.issues.map((i) => `at ${i.path.map(String).join(".")}: ${i.message}`).join("; ")}`);
   }
-  const data = parsed.data;
+  return deploymentOf(parsed.data);
+}
+
+/** A checked deployment file, ready for the importer and the replay. */
+export function deploymentOf(data: DeploymentFile): Deployment {
   const bySuite = new Map(
     Object.entries(data.suites).map(([suite, tools]) => [
       suite,
@@ -110,7 +114,7 @@ export function forDeployment(configuration: DefenseConfiguration, deployment: D
       params.intents = CAPABILITY_INTENTS.map((intent) => ({
         ...intent,
         tools: Object.entries(tools)
-          .filter(([, t]) => t.capability === intent.capability)
+          .filter(([, t]) => intent.capability !== undefined && t.capabilities.includes(intent.capability))
           .map(([name]) => name),
       })).filter((intent) => intent.tools.length > 0);
     } else if (spec.use === "argument-constraints") {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { sqlLiteralPath } from "../../analysis/paths.ts";
@@ -177,8 +177,14 @@ export async function replayTrajectories(options: {
 }): Promise<ReplayManifest> {
   const started = performance.now();
   const trajectoryManifest = readTrajectoryManifest(options.trajectories);
+  // A replay folder holds the tables it scored: it reads alone, wherever it is copied.
+  const tables = join(options.out, "trajectories");
+  if (resolve(options.trajectories) !== resolve(tables)) {
+    mkdirSync(tables, { recursive: true });
+    for (const file of [...Object.values(TRAJECTORY_FILES), TRAJECTORY_MANIFEST, TRAJECTORY_DEPLOYMENT]) copyFileSync(join(options.trajectories, file), join(tables, file));
+  }
   // The deployment the tables were read with: the same tools, trust and organisation for the layers.
-  const deployment = loadDeployment(join(options.trajectories, TRAJECTORY_DEPLOYMENT));
+  const deployment = loadDeployment(join(tables, TRAJECTORY_DEPLOYMENT));
   if (hashOf(deployment.file) !== trajectoryManifest.deployment_hash) {
     throw new TrajectorySourceError(`${join(options.trajectories, TRAJECTORY_DEPLOYMENT)} is not the deployment ${TRAJECTORY_MANIFEST} records: import the source again`);
   }
@@ -186,11 +192,10 @@ export async function replayTrajectories(options: {
   mkdirSync(work, { recursive: true });
   const instance = await DuckDBInstance.create(":memory:", { temp_directory: join(work, "spill"), memory_limit: "2GB" });
   const connection = await instance.connect();
-  const table = (name: keyof typeof TRAJECTORY_FILES) => `read_parquet(${sqlLiteralPath(join(options.trajectories, TRAJECTORY_FILES[name]))})`;
+  const table = (name: keyof typeof TRAJECTORY_FILES) => `read_parquet(${sqlLiteralPath(join(tables, TRAJECTORY_FILES[name]))})`;
   const rowsPath = join(work, "verdicts.ndjson");
   const rows: string[] = [];
   let rowCount = 0;
-  let peak = process.memoryUsage().rss;
   const flush = () => {
     if (rows.length === 0) return;
     writeFileSync(rowsPath, rows.join(""), { flag: "a" });
@@ -227,7 +232,6 @@ export async function replayTrajectories(options: {
       }
       for (const run of runs) for (const s of run.subjects) s.kind === "tool_output" ? outputs++ : calls++;
       done += runs.length;
-      peak = Math.max(peak, process.memoryUsage().rss);
       options.onProgress?.(done, total);
     }
     flush();
@@ -260,7 +264,7 @@ export async function replayTrajectories(options: {
       seen_overlap: seenOverlap,
       counts: { runs: total, tool_outputs: outputs, model_calls: calls, verdict_rows: rowCount },
       seconds: Math.round(performance.now() - started) / 1000,
-      peak_rss_mb: Math.round(Math.max(peak, process.memoryUsage().rss) / 1e6),
+      peak_rss_mb: Math.round((process.resourceUsage().maxRSS * 1024) / 1e6),
     };
     const file = join(options.out, REPLAY_MANIFEST);
     writeFileSync(`${file}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);

@@ -72,7 +72,9 @@ export function assembleRows(facts: RunFacts, steps: readonly Step[], toolOf: (n
         after_injection: injectedSeen,
       });
     } else if (step.kind === "output") {
-      const callSeq = pending.shift() ?? null;
+      // The call it answers: the first open one of its tool (a refused call gets no output in some logs).
+      const open = pending.findIndex((i) => step.tool === undefined || calls[i]!.tool === step.tool);
+      const callSeq = open >= 0 ? pending.splice(open, 1)[0]! : null;
       const call = callSeq === null ? undefined : calls[callSeq];
       const tool = step.tool ?? call?.tool ?? "";
       const words = step.toolText === null ? null : wordsOf(step.toolText);

@@ -7,7 +7,7 @@ import { gitState, hashOf } from "../runner/manifest.ts";
 import type { Column } from "../runner/tables.ts";
 import type { LogRows } from "./rows.ts";
 import type { Deployment } from "./deployment.ts";
-import { MAX_LOG_BYTES, TrajectorySourceError } from "./source.ts";
+import { TrajectorySourceError } from "./source.ts";
 import { MODEL_CALL_COLUMNS, TOOL_OUTPUT_COLUMNS, TRAJECTORY_FILES, TRAJECTORY_RUN_COLUMNS, TRAJECTORY_SCHEMA_VERSION } from "./tables.ts";
 
 export const TRAJECTORY_MANIFEST = "trajectories.json";
@@ -71,8 +71,7 @@ class RowFile {
   constructor(readonly path: string) {
     this.fd = openSync(path, "w");
   }
-  add(row: object): void {
-    const line = `${JSON.stringify(row)}\n`;
+  add(line: string): void {
     this.buffer.push(line);
     this.size += line.length;
     if (this.size > 1 << 20) this.flush();
@@ -82,11 +81,21 @@ class RowFile {
     this.buffer = [];
     this.size = 0;
   }
+  private closed = false;
   close(): void {
+    if (this.closed) return;
     this.flush();
     closeSync(this.fd);
+    this.closed = true;
   }
 }
+
+/**
+ * The longest row DuckDB is asked to read, written out: its JSON reader holds buffers of twice this per thread, so it
+ * bounds the import's memory. A run with a longer row (one tool output of megabytes) is refused by name.
+ */
+export const MAX_ROW_CHARS = 16 * 1024 * 1024;
+const lineOf = (row: object) => `${JSON.stringify(row)}\n`;
 
 const columnsOf = (columns: readonly Column<unknown>[]) => `{${columns.map((c) => `${c.name}: '${c.type}'`).join(", ")}}`;
 const byPath = <T extends { path: string }>(a: T, b: T) => (a.path < b.path ? -1 : 1);
@@ -105,7 +114,6 @@ export class TrajectoryWriter {
   private readonly digests: string[] = [];
   private readonly runIds = new Map<string, string>();
   private readonly started = performance.now();
-  private peak = process.memoryUsage().rss;
 
   constructor(
     private readonly out: string,
@@ -121,12 +129,15 @@ export class TrajectoryWriter {
   add(rows: LogRows, where: string, contentHash: string): string | null {
     const first = this.runIds.get(rows.run.run_id);
     if (first !== undefined) return `a second log of run ${rows.run.run_id}, first read from ${first}`;
+    const lines = { run: lineOf(rows.run), outputs: rows.outputs.map(lineOf), calls: rows.calls.map(lineOf) };
+    const longest = Math.max(lines.run.length, ...lines.outputs.map((l) => l.length), ...lines.calls.map((l) => l.length));
+    if (longest > MAX_ROW_CHARS) return `a row of ${longest} characters once written out, over the importer's limit of ${MAX_ROW_CHARS}`;
     this.runIds.set(rows.run.run_id, where);
     this.digests.push(`${rows.run.run_id}\u0000${contentHash}`);
-    this.files.runs.add(rows.run);
-    for (const o of rows.outputs) this.files.outputs.add(o);
+    this.files.runs.add(lines.run);
+    for (const line of lines.outputs) this.files.outputs.add(line);
+    for (const line of lines.calls) this.files.calls.add(line);
     for (const c of rows.calls) {
-      this.files.calls.add(c);
       const key = `${rows.run.suite}/${c.tool}`;
       if (c.sensitivity === null) this.unknownTools[key] = (this.unknownTools[key] ?? 0) + 1;
     }
@@ -138,7 +149,6 @@ export class TrajectoryWriter {
     counts.withheld_outputs += rows.outputs.filter((o) => o.withheld).length;
     counts.model_calls += rows.calls.length;
     counts.goal_calls += rows.run.goal_calls;
-    if (this.runIds.size % 1000 === 0) this.peak = Math.max(this.peak, process.memoryUsage().rss);
     return null;
   }
 
@@ -151,18 +161,20 @@ export class TrajectoryWriter {
     readonly skipped: { path: string; reason: string }[];
   }): Promise<TrajectoryManifest> {
     for (const f of Object.values(this.files)) f.close();
-    const instance = await DuckDBInstance.create(":memory:", { temp_directory: join(this.work, "spill"), memory_limit: "1GB" });
+    const instance = await DuckDBInstance.create(":memory:", { temp_directory: join(this.work, "spill"), memory_limit: "384MB", threads: "1" });
     const connection = await instance.connect();
     let goalRule: GoalRuleAgreement[];
     try {
+      // Runs are sorted by id; outputs and calls stream through in the order their runs came (each run's in its own
+      // order): sorting 300 MB of text would cost more memory than the rest of the import. Readers order by run_id.
       const copy = async (file: RowFile, columns: readonly Column<unknown>[], order: string, target: string) =>
         connection.run(
-          `COPY (SELECT * FROM read_json(${sqlLiteralPath(file.path)}, format = 'newline_delimited', columns = ${columnsOf(columns)}, maximum_object_size = ${2 * MAX_LOG_BYTES + 1024}) ORDER BY ${order})
-           TO ${sqlLiteralPath(join(this.work, target))} (FORMAT parquet, COMPRESSION zstd)`,
+          `COPY (SELECT * FROM read_json(${sqlLiteralPath(file.path)}, format = 'newline_delimited', columns = ${columnsOf(columns)}, maximum_object_size = ${MAX_ROW_CHARS + 1024}) ${order})
+           TO ${sqlLiteralPath(join(this.work, target))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 8192)`,
         );
-      await copy(this.files.runs, TRAJECTORY_RUN_COLUMNS as readonly Column<unknown>[], "run_id", TRAJECTORY_FILES.runs);
-      await copy(this.files.outputs, TOOL_OUTPUT_COLUMNS as readonly Column<unknown>[], "run_id, position", TRAJECTORY_FILES.tool_outputs);
-      await copy(this.files.calls, MODEL_CALL_COLUMNS as readonly Column<unknown>[], "run_id, call_seq", TRAJECTORY_FILES.model_calls);
+      await copy(this.files.runs, TRAJECTORY_RUN_COLUMNS as readonly Column<unknown>[], "ORDER BY run_id", TRAJECTORY_FILES.runs);
+      await copy(this.files.outputs, TOOL_OUTPUT_COLUMNS as readonly Column<unknown>[], "", TRAJECTORY_FILES.tool_outputs);
+      await copy(this.files.calls, MODEL_CALL_COLUMNS as readonly Column<unknown>[], "", TRAJECTORY_FILES.model_calls);
       goalRule = await goalRuleAgreement(connection, join(this.work, TRAJECTORY_FILES.runs));
     } finally {
       connection.closeSync();
@@ -196,7 +208,8 @@ export class TrajectoryWriter {
       unknown_tools: sortedKeys(this.unknownTools),
       goal_rule: goalRule,
       seconds: Math.round(performance.now() - this.started) / 1000,
-      peak_rss_mb: Math.round(Math.max(this.peak, process.memoryUsage().rss) / 1e6),
+      // The process's high-water mark: DuckDB's sort included.
+      peak_rss_mb: Math.round((process.resourceUsage().maxRSS * 1024) / 1e6),
     };
     const target = join(this.out, TRAJECTORY_MANIFEST);
     writeFileSync(`${target}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
