@@ -64,7 +64,19 @@ describe("anis import-trajectories and replay", () => {
     expect(readFileSync(join(temp, "board", "index.html"), "utf8")).toContain("Real text (replay: no model in the loop, not ranked)");
   });
 
+  it("refuses a damaged replay folder in one line", async () => {
+    const folder = join(temp, "damaged");
+    cpSync(join(temp, "results"), folder, { recursive: true });
+    const [dir] = readdirSync(folder);
+    writeFileSync(join(folder, dir!, "replay.json"), '{"kind": "replay"');
+    const { code, stderr } = await anis("report", join(folder, dir!));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/replay\.json: not a readable replay manifest/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
   it.each([
+    [["replay", "--trajectories", FIXTURES, "--pipelines", "gpt-5", "--vaccinators", "none", "--defenses", "none", "--out", join(temp, "r5")], /unknown pipeline "gpt-5" in .*Valid pipelines: Meta-SecAlign-70B, gpt-4o-2024-05-13/],
     [["replay", "--trajectories", FIXTURES, "--vaccinators", "bogus", "--out", join(temp, "r2")], /unknown vaccinator "bogus". Valid vaccinators: exact-signatures, negative-selection, naive-bayes, behaviour, all, or none/],
     [["replay", "--trajectories", join(temp, "nowhere")], /--trajectories .*nowhere: not found/],
     [["replay", "--trajectories", FIXTURES, "--defenses", "nope", "--out", join(temp, "r3")], /unknown defense configuration "nope"/],

@@ -203,6 +203,9 @@ export async function replayTrajectories(options: {
   };
 
   try {
+    const known = ((await connection.runAndReadAll(`SELECT DISTINCT pipeline FROM ${table("runs")} ORDER BY pipeline`)).getRowObjectsJS() as { pipeline: string }[]).map((r) => r.pipeline);
+    const unknown = (options.pipelines ?? []).filter((p) => !known.includes(p));
+    if (unknown.length > 0) throw new TrajectorySourceError(`unknown pipeline "${unknown[0]}" in ${options.trajectories}. Valid pipelines: ${known.join(", ")}`);
     const filter = options.pipelines && options.pipelines.length > 0 ? `WHERE pipeline IN (${options.pipelines.map((p) => `'${p.replaceAll("'", "''")}'`).join(", ")})` : "";
     const groups = (await connection.runAndReadAll(`SELECT suite, pipeline, count(*)::INTEGER AS n FROM ${table("runs")} ${filter} GROUP BY ALL ORDER BY pipeline, suite`)).getRowObjectsJS() as {
       suite: string;
