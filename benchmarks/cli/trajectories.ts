@@ -48,7 +48,8 @@ function reportMalformed(m: TrajectoryManifest): void {
 
 /** The configurations and vaccinators a replay runs, checked before anything is written: bad names cost nothing. */
 async function replayChoices(defenses: readonly string[], vaccinators: readonly string[]): Promise<{ configurations: DefenseConfiguration[]; vaccinators: string[] }> {
-  const names = defenses.length === 1 && defenses[0] === "all" ? configurationNames() : defenses.filter((d) => d !== "none");
+  // `none` flags nothing by definition: a replay has no baseline to measure against.
+  const names = (defenses.length === 1 && defenses[0] === "all" ? configurationNames() : defenses).filter((d) => d !== "none");
   const chosen = vaccinators.length === 1 && vaccinators[0] === "all" ? [...VACCINATORS.keys()] : vaccinators.filter((v) => v !== "none");
   const unknown = chosen.filter((v) => !VACCINATORS.has(v));
   if (unknown.length > 0) throw new UsageError(`unknown vaccinator "${unknown[0]}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}, all, or none`);
