@@ -19,6 +19,12 @@ export type { RunSummary } from "./runner/run.ts";
 export type { Defense, DefenseHooks, HookName, HookScope, HookSubjects, Verdict } from "../defenses/types.ts";
 export { allow, askApproval, block, quarantine, transform } from "../defenses/types.ts";
 export type { Family } from "../attacks/families.ts";
+/** Real agents' runs: AgentDojo's logs or our own runs as trajectory tables, replayed through any configuration. */
+export { importTrajectories } from "./trajectories/import.ts";
+export { exportRun as exportTrajectories } from "./trajectories/export.ts";
+export { replayTrajectories } from "./trajectories/replay.ts";
+export { computeReplay, type ReplayReport } from "../analysis/replay.ts";
+export { loadDefenseConfiguration } from "../defenses/config.ts";
 
 export interface BenchmarkOptions {
   /** A shipped run configuration (`quick`, `default`, `full`, `multiagent`), a file, or a configuration object. */
