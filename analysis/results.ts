@@ -257,11 +257,11 @@ async function createViews(connection: DuckDBConnection, runDirs: readonly strin
  * bad input: our queries are fixed, so such an error is the run folder's, not the code's.
  */
 function dataError(error: unknown): Error {
-  const message = firstLine(error);
-  return /^(IO|Invalid Input|Conversion|Out of Range|Serialization|Invalid) Error/.test(message)
-    ? new ResultsError(`cannot read the results: ${message}; a run folder is damaged: copy it again, or rerun it`)
-    : (error as Error);
+  return isDataError(error) ? new ResultsError(`cannot read the results: ${firstLine(error)}; a run folder is damaged: copy it again, or rerun it`) : (error as Error);
 }
+
+/** Whether DuckDB failed on the data it read (a damaged file), not on our query. */
+export const isDataError = (error: unknown): boolean => /^(IO|Invalid Input|Conversion|Out of Range|Serialization|Invalid) Error/.test(firstLine(error));
 
 /** Rows as plain objects, BIGINTs as numbers. A result file that breaks mid-read is named as bad input. */
 export async function queryRows(connection: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { sqlLiteralPath } from "../../analysis/paths.ts";
+import { isDataError } from "../../analysis/results.ts";
 import type { AttackCase } from "../../attacks/schema.ts";
 import { CAPABILITY_INTENTS } from "../../defenses/builtins/tool-allowlist.ts";
 import { loadDefenseConfiguration } from "../../defenses/config.ts";
@@ -189,6 +190,7 @@ export async function exportRun(options: { readonly run: string; readonly out: s
     }
   } catch (error) {
     writer.abort();
+    if (isDataError(error)) throw new TrajectorySourceError(`${options.run}: the run's results are damaged (${String((error as Error).message).split("\n")[0]})`);
     throw error;
   } finally {
     connection.closeSync();

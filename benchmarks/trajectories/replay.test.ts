@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -117,6 +117,17 @@ describe("a replay from strangers", () => {
     expect(manifest.configurations[0]!.errors).toBe(13);
     const report = await computeReplay(dir);
     expect(report.texts.find((r) => r.subset === "all injected")).toMatchObject({ flagged: 0, n: 0, errors: 3 });
+  });
+
+  it("names a damaged table or manifest in one line", async () => {
+    const dir = join(temp, "damaged");
+    cpSync(join(temp, "replay", "trajectories"), dir, { recursive: true });
+    truncateSync(join(dir, "tool_outputs.parquet"), 100);
+    await expect(replayTrajectories({ trajectories: dir, configurations: [loadDefenseConfiguration("ifc")], out: join(temp, "damaged-out") })).rejects.toThrow(
+      /damaged.*a trajectory table is damaged \(.*\); import the source again/,
+    );
+    writeFileSync(join(dir, "trajectories.json"), "{");
+    await expect(replayTrajectories({ trajectories: dir, configurations: [], out: join(temp, "damaged-out2") })).rejects.toThrow(/trajectories\.json: not valid JSON/);
   });
 
   it("refuses a folder that is not a trajectory folder", async () => {

@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { join, resolve } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { sqlLiteralPath } from "../../analysis/paths.ts";
+import { isDataError } from "../../analysis/results.ts";
 import type { Approver } from "../../defenses/approver.ts";
 import { isAlarm } from "../../defenses/audit.ts";
 import type { DefenseConfiguration } from "../../defenses/config.ts";
@@ -273,6 +274,9 @@ export async function replayTrajectories(options: {
     writeFileSync(`${file}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
     renameSync(`${file}.tmp`, file);
     return manifest;
+  } catch (error) {
+    if (isDataError(error)) throw new TrajectorySourceError(`${options.trajectories}: a trajectory table is damaged (${String((error as Error).message).split("\n")[0]}); import the source again`);
+    throw error;
   } finally {
     connection.closeSync();
     instance.closeSync();
