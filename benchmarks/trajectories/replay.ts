@@ -36,7 +36,8 @@ class ReplayUnavailable extends Error {
 export interface VerdictRow {
   configuration: string;
   run_id: string;
-  kind: "tool_output" | "model_call";
+  /** `user_input` rows (position -1) record what a layer did to the request; the shares read the other two. */
+  kind: "user_input" | "tool_output" | "model_call";
   position: number;
   call_seq: number | null;
   /** An intervention that costs: a block, a quarantine, an approval request, or a rewrite that removed information. */
@@ -133,7 +134,7 @@ export interface AttackOverlap {
 interface Subject {
   readonly position: number;
   readonly call_seq: number | null;
-  readonly kind: "tool_output" | "model_call";
+  readonly kind: VerdictRow["kind"];
   readonly tool: string;
   readonly args: string;
   readonly text?: string;
@@ -314,7 +315,7 @@ async function readGroup(connection: Awaited<ReturnType<DuckDBInstance["connect"
   return [...byRun.values()];
 }
 
-/** An agent's tool call as the hooks see it, for a tool the deployment describes. */
+/** A tool the deployment does not describe (a model called a tool its suite lacks): what it returned reads as untrusted. */
 const unknownTool = (name: string): ToolDescriptor => ({ name, description: "", sensitivity: "read", source: "untrusted", destinationArgs: [] });
 
 async function replayRun(run: RunToReplay, configuration: string, layers: readonly Defense[], tools: readonly ToolDescriptor[], deployment: Deployment): Promise<VerdictRow[]> {
@@ -352,9 +353,7 @@ async function replayRun(run: RunToReplay, configuration: string, layers: readon
       verdictOf(subject, from, error.cause instanceof ReplayUnavailable ? `${error.defense} needs a model in the loop` : error.message);
     }
   };
-  await stack.check("onUserInput", { text: run.user_prompt }, scope).catch((error: unknown) => {
-    if (!(error instanceof DefenseError)) throw error;
-  });
+  await guarded({ kind: "user_input", position: -1, call_seq: null, tool: "", args: "{}" }, () => stack.check("onUserInput", { text: run.user_prompt }, scope));
   for (const subject of run.subjects) {
     const descriptor = deployment.tool(suite, subject.tool);
     const call = { id: `call-${subject.call_seq ?? subject.position}`, tool: descriptor ?? unknownTool(subject.tool), args: JSON.parse(subject.args) as Record<string, unknown> };
