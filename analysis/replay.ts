@@ -22,7 +22,10 @@ export interface ReplayManifestView {
   readonly seen_overlap: readonly { readonly attack: string; readonly texts: number; readonly sharing: number; readonly longest_median: number }[];
 }
 
-/** One share: of `n` units (texts or calls), `flagged` flagged; `errors` units a layer failed on (in no share). */
+/**
+ * One share: of `n` units (texts or calls), `flagged` flagged. `errors`: units a layer failed on, counted at their cost —
+ * a miss on injected texts and attacker calls, a flag on clean texts and benign calls.
+ */
 export interface ShareRow {
   readonly configuration: string;
   readonly subset: string;

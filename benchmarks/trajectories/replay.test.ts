@@ -107,7 +107,7 @@ describe("replaying real trajectories through the hooks", () => {
 });
 
 describe("a replay from strangers", () => {
-  it("counts a layer that throws as errors on its subjects, never as flags", async () => {
+  it("counts a layer that throws as errors at their cost: a miss on injected text, a flag on clean text — never a free pass", async () => {
     const dir = join(temp, "throws");
     cpSync(join(temp, "replay", "trajectories"), join(dir, "trajectories"), { recursive: true });
     const broken: Defense = { id: "broken", layer: "L2", version: "1", description: "throws on text", params: {}, hooks: { onContext: () => Promise.reject(new Error("no")), onToolCall: () => allow } };
@@ -116,7 +116,8 @@ describe("a replay from strangers", () => {
     const manifest = await replayTrajectories({ trajectories: join(dir, "trajectories"), configurations: [configuration], out: dir });
     expect(manifest.configurations[0]!.errors).toBe(13);
     const report = await computeReplay(dir);
-    expect(report.texts.find((r) => r.subset === "all injected")).toMatchObject({ flagged: 0, n: 0, errors: 3 });
+    expect(report.texts.find((r) => r.subset === "all injected")).toMatchObject({ flagged: 0, n: 3, errors: 3 });
+    expect(report.texts.find((r) => r.subset === "clean")).toMatchObject({ flagged: 5, n: 5, errors: 5 });
   });
 
   it("names a damaged table or manifest in one line", async () => {

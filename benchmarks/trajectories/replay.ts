@@ -11,7 +11,7 @@ import { type Defense, type HookName, SENSITIVITIES, type ToolDescriptor } from 
 import { gitState, hashOf } from "../runner/manifest.ts";
 import type { Column } from "../runner/tables.ts";
 import { type Deployment, forDeployment, loadDeployment } from "./deployment.ts";
-import { TRAJECTORY_DEPLOYMENT, TRAJECTORY_MANIFEST, type TrajectoryManifest } from "./writer.ts";
+import { columnsOf, TRAJECTORY_DEPLOYMENT, TRAJECTORY_MANIFEST, type TrajectoryManifest } from "./writer.ts";
 import { TrajectorySourceError } from "./source.ts";
 import { TRAJECTORY_FILES } from "./tables.ts";
 
@@ -136,7 +136,8 @@ interface Subject {
   readonly call_seq: number | null;
   readonly kind: VerdictRow["kind"];
   readonly tool: string;
-  readonly args: string;
+  /** Parsed once per run, not once per configuration. */
+  readonly args: Readonly<Record<string, unknown>>;
   readonly text?: string;
 }
 
@@ -241,11 +242,10 @@ export async function replayTrajectories(options: {
     }
     flush();
     const target = join(options.out, "verdicts.parquet");
-    const columns = `{${VERDICT_COLUMNS.map((c) => `${c.name}: '${c.type}'`).join(", ")}}`;
     const source =
       rowCount === 0
         ? `SELECT ${VERDICT_COLUMNS.map((c) => `NULL::${c.type} AS ${c.name}`).join(", ")} WHERE false`
-        : `SELECT * FROM read_json(${sqlLiteralPath(rowsPath)}, format = 'newline_delimited', columns = ${columns})`;
+        : `SELECT * FROM read_json(${sqlLiteralPath(rowsPath)}, format = 'newline_delimited', columns = ${columnsOf(VERDICT_COLUMNS as readonly Column<unknown>[])})`;
     await connection.run(`COPY (${source} ORDER BY configuration, run_id, position, call_seq) TO ${sqlLiteralPath(`${target}.tmp`)} (FORMAT parquet, COMPRESSION zstd)`);
     renameSync(`${target}.tmp`, target);
     const seenOverlap = options.seenOverlap ? await overlapByAttack(connection, table, options.seenOverlap) : [];
@@ -309,9 +309,9 @@ async function readGroup(connection: Awaited<ReturnType<DuckDBInstance["connect"
        ORDER BY run_id, position, call_seq`,
       [suite, pipeline],
     )
-  ).getRowObjectsJS() as unknown as (Subject & { run_id: string })[];
+  ).getRowObjectsJS() as unknown as (Omit<Subject, "args" | "text"> & { run_id: string; args: string; text: string | null })[];
   const byRun = new Map(runs.map((r) => [r.run_id, { ...r, subjects: [] as Subject[] }]));
-  for (const { run_id, ...subject } of subjects) byRun.get(run_id)?.subjects.push(subject.text === null ? { ...subject, text: undefined } : subject);
+  for (const { run_id, args, text, ...subject } of subjects) byRun.get(run_id)?.subjects.push({ ...subject, args: JSON.parse(args) as Record<string, unknown>, text: text ?? undefined });
   return [...byRun.values()];
 }
 
@@ -353,10 +353,10 @@ async function replayRun(run: RunToReplay, configuration: string, layers: readon
       verdictOf(subject, from, error.cause instanceof ReplayUnavailable ? `${error.defense} needs a model in the loop` : error.message);
     }
   };
-  await guarded({ kind: "user_input", position: -1, call_seq: null, tool: "", args: "{}" }, () => stack.check("onUserInput", { text: run.user_prompt }, scope));
+  await guarded({ kind: "user_input", position: -1, call_seq: null, tool: "", args: {} }, () => stack.check("onUserInput", { text: run.user_prompt }, scope));
   for (const subject of run.subjects) {
     const descriptor = deployment.tool(suite, subject.tool);
-    const call = { id: `call-${subject.call_seq ?? subject.position}`, tool: descriptor ?? unknownTool(subject.tool), args: JSON.parse(subject.args) as Record<string, unknown> };
+    const call = { id: `call-${subject.call_seq ?? subject.position}`, tool: descriptor ?? unknownTool(subject.tool), args: subject.args };
     if (subject.kind === "model_call") {
       // A call to a tool the suite does not have did nothing: there is no action to judge.
       if (descriptor) await guarded(subject, () => stack.check("onToolCall", call, scope));

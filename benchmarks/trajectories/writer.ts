@@ -97,7 +97,8 @@ class RowFile {
 export const MAX_ROW_CHARS = 16 * 1024 * 1024;
 const lineOf = (row: object) => `${JSON.stringify(row)}\n`;
 
-const columnsOf = (columns: readonly Column<unknown>[]) => `{${columns.map((c) => `${c.name}: '${c.type}'`).join(", ")}}`;
+/** A table's columns as DuckDB's `read_json` takes them. */
+export const columnsOf = (columns: readonly Column<unknown>[]) => `{${columns.map((c) => `${c.name}: '${c.type}'`).join(", ")}}`;
 const byPath = <T extends { path: string }>(a: T, b: T) => (a.path < b.path ? -1 : 1);
 const sortedKeys = <T>(record: Record<string, T>) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
 
