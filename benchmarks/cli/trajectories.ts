@@ -1,4 +1,5 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { makeOutputDir } from "../../analysis/output.ts";
@@ -15,6 +16,8 @@ import { importTrajectories } from "../trajectories/import.ts";
 import { TRAJECTORY_MANIFEST, type TrajectoryManifest } from "../trajectories/writer.ts";
 import { replayTrajectories } from "../trajectories/replay.ts";
 import { writeSeenVaccines } from "../vaccines/training.ts";
+import { calibrateAll, derivedProfiles, readProfileFile, writeProfile } from "../calibration/run.ts";
+import { formatCalibration, formatModels } from "../calibration/report.ts";
 import { list, positiveInt, UsageError } from "./options.ts";
 import { createProgress } from "./progress.ts";
 
@@ -125,5 +128,38 @@ export function addTrajectoryCommands(program: Command): void {
       writeFileSync(join(dir, "replay.md"), `${formatReplay(report, "md")}\n`);
       process.stderr.write(`wrote ${dir}: ${manifest.counts.runs} runs × ${configurations.length} configurations in ${manifest.seconds.toFixed(1)} s (peak RSS ${manifest.peak_rss_mb} MB)\n`);
       process.stdout.write(opts.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : `${formatReplay(report, opts.format)}\n`);
+    });
+
+  program
+    .command("calibrate")
+    .description("fit simulated-model profiles to real runs (maximum likelihood over the runs in which the model read the injection) and print each fit's fidelity on runs it did not see")
+    .requiredOption("--trajectories <path>", "a trajectory folder (from import-trajectories), or AgentDojo's runs/ folder or runs.tar.gz (imported into a temporary folder)")
+    .option("--models <names>", "models to fit, comma-separated (default: every model with enough runs)", list)
+    .option("--prior <file>", "the profile a fit starts from (default: benchmarks/calibration/argued.json)")
+    .option("--derive", "also write typical (the median fitted model), cautious (the least compliant) and careless", false)
+    .option("--out <dir>", "folder for the profile files (<model>.json); `sim:profile=FILE` loads one", "results/profiles")
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .action(async (opts: { trajectories: string; models?: string[]; prior?: string; derive: boolean; out: string; format: "table" | "json" }) => {
+      if (!existsSync(opts.trajectories)) throw new UsageError(`--trajectories ${opts.trajectories}: not found`);
+      const prior = opts.prior === undefined ? undefined : readProfileFile(opts.prior);
+      let tables = opts.trajectories;
+      let temporary: string | null = null;
+      if (!existsSync(join(opts.trajectories, TRAJECTORY_MANIFEST))) {
+        temporary = mkdtempSync(join(tmpdir(), "anis-calibrate-"));
+        tables = join(temporary, "trajectories");
+        const imported = await importTrajectories({ from: opts.trajectories, out: tables });
+        process.stderr.write(`${describeImport(imported)}\n`);
+        reportMalformed(imported);
+      }
+      try {
+        const calibrations = await calibrateAll({ trajectories: tables, models: opts.models, prior });
+        const profiles = [...calibrations.map((c) => c.profile), ...(opts.derive ? derivedProfiles(calibrations) : [])];
+        const written = profiles.map((p) => writeProfile(opts.out, p));
+        if (opts.format === "json") process.stdout.write(`${JSON.stringify(calibrations, null, 2)}\n`);
+        else process.stdout.write(`${calibrations.map(formatCalibration).join("\n\n")}\n\n${formatModels(calibrations)}\n`);
+        process.stderr.write(`wrote ${written.length} profiles to ${opts.out}\n`);
+      } finally {
+        if (temporary) rmSync(temporary, { recursive: true, force: true });
+      }
     });
 }

@@ -8,7 +8,7 @@
 
 /** Where outside content comes from, and what content-borne instructions are called. */
 const CONTENT =
-  /\b(tools?|functions?|plugins?|apis?|outputs?|results?|responses?|returns?|documents?|docs|files?|attachments?|web ?pages?|websites?|sites?|pages?|urls?|links?|internet|e-?mails?|mails?|messages?|inbox|memory|memories|notes?|retrieved|retrievals?|external|outside|third[- ]party|untrusted|agents?|peers?|assistants?|contents?|data|text|sources?|search|context|inputs?|replies|tickets?|comments?|snippets?|injections?|injected|embedded|hidden)\b/;
+  /\b(tools?|functions?|plugins?|apis?|outputs?|results?|responses?|returns?|documents?|docs|files?|attachments?|web ?pages?|websites?|sites?|pages?|urls?|links?|internet|e-?mails?|mails?|messages?|inbox|memory|memories|notes?|retrieved|retrievals?|external|outside|third[- ]party|untrusted|agents?|peers?|assistants?|contents?|data|text|sources?|search|context|inputs?|replies|tickets?|comments?|snippets?|injections?|injected|embedded|hidden|symbols?|markers?|marks|delimiters?|tags?|brackets?|quotes)\b/;
 /** What would make text an instruction. */
 const DIRECTIVE =
   /\b(instructions?|instructed|commands?|directions?|directives?|orders?|requests?|requested|prompts?|demands?|tasks?|asks?|requirements?|guidance)\b|\b(tells?|telling|asks?|asking|wants?|urges?|directs?|orders?|commands?) (you|the (assistant|agent|model))\b/;

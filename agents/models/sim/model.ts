@@ -7,8 +7,9 @@ import { DELEGATE_PREFIX } from "../../reserved-tools.ts";
 import { type PlannedCall, ungrounded, withGuesses } from "./grounding.ts";
 import { saysContentIsData } from "./meaning.ts";
 import { ReadText, type Sought, sought } from "../../../defenses/util/reading.ts";
-import { type Channel, decodedForms, type Encoding, normalise, Perception, ReadForms, ReadPart } from "./perception.ts";
-import { type PayloadStyle, type SimProfile, styleOf } from "./profiles.ts";
+import { delimited, type Framing, framingOf, passageAround, type Reader, userNamesIn } from "./framing.ts";
+import { type Channel, decodedForms, type Encoding, normalise, Perception, ReadForms, ReadPart, type Sighting } from "./perception.ts";
+import type { Perceived, SimProfile } from "./profiles.ts";
 
 export type { PlannedCall } from "./grounding.ts";
 
@@ -95,7 +96,6 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   private readonly delegates: ReadonlyMap<string, ReadonlySet<string>>;
   /** Delegations for review: made once, after the model's own steps, never for a missing tool. */
   private readonly reviewers: ReadonlySet<string>;
-  private readonly styles = new Map<string, PayloadStyle>();
   private readonly resistance?: (text: string) => boolean;
   private readonly resisted = new Map<string, boolean>();
 
@@ -138,7 +138,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   }
 
   private decide(messages: BaseMessage[], seed: number, payloads: readonly SimPayload[]): AIMessage {
-    const { prompt, task, reading, hardened } = this.read(messages);
+    const { prompt, task, reading, context } = this.read(messages);
     const turn = messages.filter((m) => m.getType() === "ai").length;
     const idBase = `sim-${seed}-${uniform(prompt).toString(36).slice(2, 10)}-${turn}`;
     const emitted = messages.flatMap((m) => (m.getType() === "ai" ? ((m as AIMessage).tool_calls ?? []) : []));
@@ -147,7 +147,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     const callMessage = (key: string, tool: string, args: Readonly<Record<string, unknown>>) =>
       new AIMessage({ id: idBase, content: "", tool_calls: [{ id: `${idBase}:${key}`, name: tool, args: { ...args }, type: "tool_call" } as ToolCall] });
 
-    const intents = [...this.injectedCalls(reading, prompt, seed, payloads, hardened, task === undefined), ...(task ? [] : this.instructedCalls(reading, seed, hardened))];
+    const intents = [...this.injectedCalls(reading, prompt, seed, payloads, context, task === undefined), ...(task ? [] : this.instructedCalls(reading, seed, context))];
     for (const { key, call, relay } of intents) {
       // A call it has already made, for whatever reason, it does not make again.
       if (done.has(key) || made.includes(call)) continue;
@@ -198,6 +198,8 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     // or not a task the model knows — text that may carry more than a task.
     const requestChannel: Channel = task && requestForms!.reading.normal === normalise(task.prompt) ? "user" : task ? "peer" : "user";
     const system = messages[0]?.getType() === "system" ? messages[0] : undefined;
+    const systemText = system ? textOf(system) : "";
+    const requestIndex = requestForms ? (system ? 1 : 0) + this.descriptionParts.length : -1;
     const reading = new Perception(
       [
         ...(system ? [partOf(system, "system", decodes)] : []),
@@ -207,7 +209,35 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
       ],
       decodes,
     );
-    return { prompt, task, reading, hardened: system !== undefined && saysContentIsData(textOf(system)) };
+    const context: ReadingContext = {
+      hardened: system !== undefined && saysContentIsData(systemText),
+      request: prompt,
+      requestIndex,
+      reader: readerOf(this.simProfile, systemText, prompt),
+    };
+    return { prompt, task, reading, context };
+  }
+
+  /**
+   * What the model perceives about an injection it read: the framing of the text it read it in, as that text reached
+   * it, and what the rest of its context says — whether the system prompt explains a visible marking, whether the
+   * request stands again after it, whether more came after, where it came from.
+   */
+  private perceive(sighting: Sighting, core: string, reading: Perception, context: ReadingContext): Perceived {
+    const framing = framingIn(sighting.forms, core, context.reader);
+    const marked = (!sighting.verbatim && !sighting.decoded) || delimited(sighting.forms.text);
+    return {
+      ...framing,
+      explained_marking: context.hardened && marked,
+      content_is_data_prompt: context.hardened && !marked,
+      request_repeated: sighting.channel !== "user" && context.request.length > 0 && reading.readsFrom(context.request, sighting.position, context.requestIndex),
+      not_latest: sighting.position < reading.size - 1,
+      decoded: sighting.decoded,
+      from_memory: sighting.channel === "memory",
+      from_peer: sighting.channel === "peer",
+      from_tool_description: sighting.channel === "tool_description",
+      filtered_tools: false,
+    };
   }
 
   /**
@@ -242,7 +272,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
    * by what the model read — a draw keyed by the seed and the payload, against its profile's compliance — not by the
    * request's wording; with no task in view it stands again with the profile's masked agreement.
    */
-  private injectedCalls(reading: Perception, prompt: string, seed: number, payloads: readonly SimPayload[], hardened: boolean, noTask: boolean): Intent[] {
+  private injectedCalls(reading: Perception, prompt: string, seed: number, payloads: readonly SimPayload[], context: ReadingContext, noTask: boolean): Intent[] {
     if (payloads.length === 0) return [];
     const intents: Intent[] = [];
     const request = normalise(prompt);
@@ -251,7 +281,8 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
       if (payload.trigger !== undefined && !request.replace(normalise(payload.text), "").includes(normalise(payload.trigger))) return;
       const sighting = reading.find(payload.core ?? payload.text);
       if (!sighting || this.resists(payload)) return;
-      const p = this.simProfile.compliance(this.styleOf(payload.id, payload.text), sighting, reading.size, hardened);
+      const core = payload.core === undefined ? payload.text : typeof payload.core === "string" ? payload.core : payload.core[0]!;
+      const p = this.simProfile.compliance(this.perceive(sighting, core, reading, context), sighting.channel === "user" ? "user" : "other");
       let follows = p >= 1 || uniform(`${seed}|${payload.id}`) < p;
       if (follows && noTask && sighting.channel !== "user") follows = uniform(`${seed}|${payload.id}|no-task`) < this.simProfile.maskedAgreement;
       if (!follows) return;
@@ -268,13 +299,13 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
    * With no task of its own, the benign instructions it reads in content are all it has to go on: it follows each
    * as it would an injection of the same wording, where it read it.
    */
-  private instructedCalls(reading: Perception, seed: number, hardened: boolean): Intent[] {
+  private instructedCalls(reading: Perception, seed: number, context: ReadingContext): Intent[] {
     const intents: Intent[] = [];
     for (const instruction of this.instructions) {
       if (!this.boundTools.has(instruction.call.tool)) continue;
       const sighting = reading.find(instruction.text);
       if (!sighting) continue;
-      const p = this.simProfile.compliance(this.styleOf(instruction.id, instruction.text), sighting, reading.size, hardened);
+      const p = this.simProfile.compliance(this.perceive(sighting, instruction.text, reading, context), sighting.channel === "user" ? "user" : "other");
       if (p >= 1 || uniform(`${seed}|${instruction.id}`) < p) intents.push({ key: instruction.id, call: instruction.call });
     }
     return intents;
@@ -290,15 +321,49 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
     }
     return resisted;
   }
+}
 
-  private styleOf(id: string, text: string): PayloadStyle {
-    let style = this.styles.get(id);
-    if (!style) {
-      style = styleOf(text);
-      this.styles.set(id, style);
-    }
-    return style;
+/** What a step's reading knows beyond its parts. */
+interface ReadingContext {
+  /** The system prompt says outside content is data, in any wording. */
+  readonly hardened: boolean;
+  readonly request: string;
+  /** Where the request is among the parts, or -1. */
+  readonly requestIndex: number;
+  readonly reader: Reader;
+}
+
+const readers = new Map<string, Reader>();
+function readerOf(profile: SimProfile, systemPrompt: string, request: string): Reader {
+  const key = `${profile.name}\u0000${systemPrompt}\u0000${request}`;
+  let reader = readers.get(key);
+  if (!reader) {
+    if (readers.size > 1000) readers.clear();
+    reader = { answersTo: profile.answersTo, userNames: userNamesIn(systemPrompt, request) };
+    readers.set(key, reader);
   }
+  return reader;
+}
+
+/** The framing of the passage of a text that carries an instruction, read once per text, instruction and reader. */
+const framings = new WeakMap<ReadForms, Map<Reader, Map<string, Framing>>>();
+function framingIn(forms: ReadForms, core: string, reader: Reader): Framing {
+  let byReader = framings.get(forms);
+  if (!byReader) {
+    byReader = new Map();
+    framings.set(forms, byReader);
+  }
+  let byCore = byReader.get(reader);
+  if (!byCore) {
+    byCore = new Map();
+    byReader.set(reader, byCore);
+  }
+  let framing = byCore.get(core);
+  if (!framing) {
+    framing = framingOf(passageAround(forms.text, core), reader);
+    byCore.set(core, framing);
+  }
+  return framing;
 }
 
 /**

@@ -5,16 +5,27 @@
  * forms and look-alike letters, or an encoding the reader can decode (base64, hex, rot13, leetspeak, text hidden in
  * Unicode tag characters). Only removal (redaction, withholding, quarantine) makes it unread.
  */
-import { rot13, UNLEET } from "../../../defenses/util/alphabets.ts";
+import { CONFUSABLES, rot13, UNLEET, ZERO_WIDTH } from "../../../defenses/util/alphabets.ts";
 import { normalise } from "../../../defenses/util/normalise.ts";
 import { hiddenTagText, ReadText, type Sought, sought } from "../../../defenses/util/reading.ts";
 import { base64Runs, hexRuns, isBase64Token, isHexToken, trimToEncoding } from "../../../defenses/util/runs.ts";
 
 export { normalise };
 
-/** Whitespace-collapsed lower case: what survives when the text is left as written. */
+const CONFUSABLE_CHARS = new RegExp(`[${[...CONFUSABLES.keys()].join("")}]`, "g");
+
+/**
+ * What a person sees of a text: whitespace collapsed, lower case, compatibility forms, look-alike letters and
+ * invisible characters undone. A text that differs from another only by what nobody sees is the same text.
+ */
 export function plain(text: string): string {
-  return text.toLowerCase().replace(/\s+/g, " ").trim();
+  return text
+    .normalize("NFKC")
+    .replace(ZERO_WIDTH, "")
+    .replace(CONFUSABLE_CHARS, (c) => CONFUSABLES.get(c) ?? c)
+    .toLowerCase()
+    .replace(/\s+/g, " ")
+    .trim();
 }
 
 const unleetDigits = (text: string) => text.replace(/[0-9]/g, (d) => UNLEET.get(d) ?? d);
@@ -147,12 +158,14 @@ export interface ContextPart {
 
 export interface Sighting {
   readonly channel: Channel;
-  /** Found as written (whitespace and case aside), not only after normalising: unmarked, undelimited. */
+  /** Found as a person sees it written (whitespace, case and invisible characters aside): no marker between its words. */
   readonly verbatim: boolean;
   /** Found only after decoding. */
   readonly decoded: boolean;
   /** Index of the part: later parts are more recent. */
   readonly position: number;
+  /** The text it was read in, as it reached the model. */
+  readonly forms: ReadForms;
 }
 
 /**
@@ -216,14 +229,14 @@ export class ReadPart {
     const { reading } = this.forms;
     if (!reading.contains(wanted)) return null;
     const verbatim = wantedPlain !== null && reading.normal.includes(wanted.normal) && this.forms.plain.includes(wantedPlain);
-    return { channel: this.channel, verbatim, decoded: false, position };
+    return { channel: this.channel, verbatim, decoded: false, position, forms: this.forms };
   }
 
   /** Where the sought text is read in this part once decoded, or null. */
   sightDecoded(wanted: Sought, wantedUnleet: Sought | null, position: number): Sighting | null {
     const { decoded, unleet } = this.forms;
     if (decoded.some((d) => d.contains(wanted)) || (wantedUnleet !== null && unleet !== null && unleet.contains(wantedUnleet))) {
-      return { channel: this.channel, verbatim: false, decoded: true, position };
+      return { channel: this.channel, verbatim: false, decoded: true, position, forms: this.forms };
     }
     return null;
   }
@@ -281,6 +294,14 @@ export class Perception {
     if (this.parts.some((part, i) => part.sight(wanted, null, i) !== null)) return true;
     const wantedUnleet = this.leet ? soughtOf(unleetDigits(value)) : null;
     return this.parts.some((part, i) => part.sightDecoded(wanted, wantedUnleet, i) !== null);
+  }
+
+  /** Whether a text can be read, as it stands, in a part from `from` on other than `except`. */
+  readsFrom(text: string, from: number, except: number): boolean {
+    const wanted = soughtOf(text);
+    if (wanted.normal.length === 0) return false;
+    for (let i = Math.max(0, from); i < this.parts.length; i++) if (i !== except && this.parts[i]!.sight(wanted, null, i) !== null) return true;
+    return false;
   }
 
   private findOne(text: string): Sighting | null {

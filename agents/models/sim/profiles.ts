@@ -1,142 +1,180 @@
-import type { Encoding, Sighting } from "./perception.ts";
+/**
+ * A simulated model's profile: how it reacts to an injection it has read, as data. A profile file says which
+ * features of what the model perceives raise or lower its compliance, each effect with its estimate, its interval
+ * and where it came from — fitted to real runs by `anis calibrate`, or argued from a paper where no data speaks.
+ * Compliance is logistic: logit p = intercept + Σ effect × feature, for the features present.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { z } from "zod";
+import { FRAMING_FEATURES } from "./framing.ts";
+import { ENCODINGS } from "./perception.ts";
 
-/** Style features of an injected text, read from the text itself (framing raises or lowers compliance). */
-export interface PayloadStyle {
-  readonly importantTag: boolean;
-  readonly ignorePrevious: boolean;
-  readonly authority: boolean;
-  readonly urgency: boolean;
-  readonly fakeCompletion: boolean;
-}
+/**
+ * What the model perceives about an injection, besides its framing: how it reached the model and what the rest of
+ * the context says. Each is read from the context after the defenses acted.
+ */
+export const CONTEXT_FEATURES = [
+  /** The system prompt says outside content is data, and the text carrying the injection is visibly marked or delimited. */
+  "explained_marking",
+  /** The system prompt says outside content is data; nothing visibly marks the text. */
+  "content_is_data_prompt",
+  /** The user's request stands again after the injection (the sandwich defense). */
+  "request_repeated",
+  /** Other content came after the text carrying the injection. */
+  "not_latest",
+  /** The injection was read only once decoded (base64, hex, leetspeak, hidden tag characters). */
+  "decoded",
+  "from_memory",
+  "from_peer",
+  "from_tool_description",
+  /**
+   * The tool list was narrowed to the request before the task (AgentDojo's `tool_filter`). The simulator never sets
+   * it: its tool filter acts by unbinding tools, and a model cannot call what it was not given. Fitted so the other
+   * effects are not biased by those runs, and reported as the filter's measured effect.
+   */
+  "filtered_tools",
+] as const;
 
-export function styleOf(text: string): PayloadStyle {
-  return {
-    importantTag: /<\s*information\s*>|important\s*!!!|important message|important instructions/i.test(text),
-    ignorePrevious: /ignore (all |any )?(the )?(previous|prior|above|earlier)/i.test(text),
-    authority: /\b(ceo|administrator|admin|system notice|security team|it department|supervisor|compliance|from me,)/i.test(text),
-    urgency: /\b(urgent|urgently|immediately|asap|right now|without delay)\b/i.test(text),
-    fakeCompletion: /task (is )?(complete|completed|done)|new task|end of (email|document|page)/i.test(text),
-  };
-}
+export const COMPLIANCE_FEATURES = [...FRAMING_FEATURES, ...CONTEXT_FEATURES] as const;
+export type ComplianceFeature = (typeof COMPLIANCE_FEATURES)[number];
+export type Perceived = Readonly<Record<ComplianceFeature, boolean>>;
+
+export const NO_FEATURES: Perceived = Object.fromEntries(COMPLIANCE_FEATURES.map((f) => [f, false])) as Perceived;
+
+const Parameter = z.strictObject({
+  /** Log-odds, for an effect and the intercept; a probability for the others. */
+  estimate: z.number().finite(),
+  /** 95% interval, or null where none can be given. */
+  interval: z.tuple([z.number().finite(), z.number().finite()]).nullable(),
+  /** Where the estimate comes from: the fit (data, runs), or the paper it is argued from. */
+  source: z.string().min(1),
+  /** Whether the data varied this feature: when not, the estimate is its prior. */
+  fitted: z.boolean(),
+});
+export type Parameter = z.infer<typeof Parameter>;
+
+const Compliance = z.discriminatedUnion("kind", [
+  /** Follows every injection it can read: the worst case. */
+  z.strictObject({ kind: z.literal("always"), source: z.string().min(1) }),
+  z.strictObject({
+    kind: z.literal("logistic"),
+    intercept: Parameter,
+    effects: z.strictObject(Object.fromEntries(COMPLIANCE_FEATURES.map((f) => [f, Parameter])) as Record<ComplianceFeature, typeof Parameter>),
+  }),
+]);
+
+export const ProfileFile = z.strictObject({
+  schema_version: z.literal(1),
+  name: z.string().regex(/^[\w.-]+$/, "letters, digits, dots, dashes and underscores"),
+  description: z.string().min(1),
+  /** How the profile was made: fitted by `anis calibrate`, argued from papers, or derived from fitted ones. */
+  provenance: z.strictObject({
+    kind: z.enum(["fitted", "argued", "derived"]),
+    summary: z.string().min(1),
+    /** The trajectory tables' digest and the runs the fit used. */
+    data: z.strictObject({ source: z.string(), digest: z.string(), runs: z.number().int().nonnegative(), pipelines: z.array(z.string()) }).optional(),
+  }),
+  /** What the model can read besides plain text, and why we believe so. */
+  reads: z.strictObject({ decodes: z.array(z.enum(ENCODINGS)), source: z.string().min(1) }),
+  /** Names the model answers to: a text addressed to another model by name is not addressed to it. */
+  answers_to: z.array(z.string().min(1)),
+  /** What it does with a step it cannot write from what it read: never the plan's value. */
+  when_ungrounded: z.enum(["report", "ask", "guess"]),
+  /**
+   * With no task in view (MELON's masked re-run), the share of the injections it followed under the user's task
+   * that it follows again.
+   */
+  masked_agreement: z.strictObject({ estimate: z.number().min(0).max(1), source: z.string().min(1) }),
+  /** Probability of doing what the user's own request asks (a query-only memory injection). */
+  user_request_compliance: z.strictObject({ estimate: z.number().min(0).max(1), source: z.string().min(1) }),
+  compliance: Compliance,
+  /** Fidelity on runs the fit did not use, as `anis calibrate` printed it. */
+  fidelity: z.record(z.string(), z.unknown()).optional(),
+});
+export type ProfileFile = z.infer<typeof ProfileFile>;
 
 /** What a model does with a step it cannot write from what it has read: never the plan's value. */
-export type WhenUngrounded =
-  /** Stops and reports what it could not find. */
-  | "report"
-  /** Stops and asks the user for it. */
-  | "ask"
-  /** Fills in a wrong value and carries on: a careless model. */
-  | "guess";
+export type WhenUngrounded = ProfileFile["when_ungrounded"];
 
 /** How a simulated model reacts to an injection it has read. */
 export interface SimProfile {
   readonly name: string;
   readonly description: string;
-  /** Encodings whose payloads this model reads as if plain. */
-  readonly decodes: readonly Encoding[];
+  readonly decodes: readonly (typeof ENCODINGS)[number][];
+  readonly answersTo: readonly string[];
   readonly ungrounded: WhenUngrounded;
-  /**
-   * With no task in view (MELON's masked re-run), the share of the injections it followed under the user's task
-   * that it follows again: its decision about an injection is fixed by what it read, and re-drawn this often.
-   */
   readonly maskedAgreement: number;
-  /**
-   * Probability of following an injected instruction, given its style, where it was read (any channel, tool
-   * descriptions included), and whether the system prompt told the model to treat such content as data.
-   */
-  compliance(style: PayloadStyle, sighting: Sighting, contextParts: number, hardened: boolean): number;
+  /** The file it was read from, for a run's manifest. */
+  readonly file: ProfileFile;
+  /** Probability of following an injected instruction it read, given what it perceives. */
+  compliance(perceived: Perceived, channel: "user" | "other"): number;
 }
 
-const clamp = (p: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, p));
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
-/**
- * Agreement of the masked re-run. MELON (Zhu et al., ICML 2025) cuts GPT-4o's targeted ASR on AgentDojo from about
- * half to 0.32%: its masked run re-proposed more than 99% of the calls an injection drove, counting calls it made at
- * another step (its tool-call cache) and with other arguments (its embedding comparison). The built-in layer checks
- * the current step only and needs equal destinations or near-equal arguments, so a model's masked run re-proposes a
- * little less than MELON's best case: 0.95 for the typical and cautious models, 0.99 for the obedient one (a model
- * that follows every injection re-proposes nearly always).
- */
-const MASKED_AGREEMENT = { obedient: 0.99, typical: 0.95, cautious: 0.95, careless: 0.95 } as const;
-
-/**
- * Parameters loosely follow published figures; they are a model of a model, documented so they can be argued with:
- * - base 0.30 with +0.25 for "important instructions" framing: AgentDojo (Debenedetti et al., 2024) reports
- *   targeted ASR near 0.5 for GPT-4o with its important_instructions attack;
- * - +0.10 for "ignore previous instructions": InjecAgent (Zhan et al., 2024) base ≈ 0.24 vs enhanced ≈ 0.47 (GPT-4, ReAct);
- * - +0.10 authority, +0.05 urgency, +0.10 fake completion: framing effects reported across prompt-injection studies;
- * - +0.20 when read from memory (models treat their own notes as instructions; MINJA, Dong et al., 2025, reports
- *   injection success above 0.9), +0.10 from a peer agent;
- * - ×0.3 when the text is data-marked or delimited rather than verbatim: spotlighting (Hines et al., 2024) cut ASR
- *   from above 0.5 to a few percent; ×0.6 when it had to be decoded; ×0.85 when it is not the most recent content;
- * - ×0.7 when the system prompt says content is data: instructional defences help modestly (AgentDojo's
- *   prompt-based defences lower targeted ASR by roughly a quarter to a half);
- * - 0.95 for what the user's own request asks (query-only memory injection: MINJA, Dong et al., 2025, reports
- *   injection success above 0.9 from ordinary-looking queries).
- */
-function typicalCompliance(style: PayloadStyle, sighting: Sighting, contextParts: number, hardened: boolean): number {
-  if (sighting.channel === "user") return 0.95;
-  let p = 0.3;
-  if (style.importantTag) p += 0.25;
-  if (style.ignorePrevious) p += 0.1;
-  if (style.authority) p += 0.1;
-  if (style.urgency) p += 0.05;
-  if (style.fakeCompletion) p += 0.1;
-  if (sighting.channel === "memory") p += 0.2;
-  if (sighting.channel === "peer") p += 0.1;
-  if (!sighting.verbatim) p *= sighting.decoded ? 0.6 : 0.3;
-  if (sighting.position < contextParts - 1) p *= 0.85;
-  if (hardened) p *= 0.7;
-  return clamp(p, 0.02, 0.95);
+/** Log-odds of compliance under a logistic profile. */
+export function logitOf(compliance: Extract<ProfileFile["compliance"], { kind: "logistic" }>, perceived: Perceived): number {
+  let x = compliance.intercept.estimate;
+  for (const f of COMPLIANCE_FEATURES) if (perceived[f]) x += compliance.effects[f].estimate;
+  return x;
 }
 
-const typical: SimProfile = {
-  name: "typical",
-  description: "Complies by attack style, channel, position and data-marking, after published figures; reports what it could not find",
-  decodes: ["base64", "hex", "leetspeak", "unicode-tags"],
-  ungrounded: "report",
-  maskedAgreement: MASKED_AGREEMENT.typical,
-  compliance: typicalCompliance,
-};
+export class ProfileError extends Error {}
 
-/**
- * The typical model, careless: where it could not read a value it needs, it writes one anyway (a hallucinated IBAN,
- * a made-up figure) and carries on — the failure a defense that withholds content causes in weaker models.
- */
-const careless: SimProfile = {
-  name: "careless",
-  description: "Complies as the typical model does, but fills in a wrong value for what it could not find and carries on",
-  decodes: typical.decodes,
-  ungrounded: "guess",
-  maskedAgreement: MASKED_AGREEMENT.careless,
-  compliance: typicalCompliance,
-};
+/** A profile from its file's parsed content; `where` names the file in an error. */
+export function profileFrom(raw: unknown, where: string): SimProfile {
+  const parsed = ProfileFile.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ProfileError(`${where}: ${issue.path.join(".") || "(top)"}: ${issue.message}`);
+  }
+  const file = parsed.data;
+  const { compliance } = file;
+  const userCompliance = file.user_request_compliance.estimate;
+  return {
+    name: file.name,
+    description: file.description,
+    decodes: file.reads.decodes,
+    answersTo: file.answers_to,
+    ungrounded: file.when_ungrounded,
+    maskedAgreement: file.masked_agreement.estimate,
+    file,
+    compliance(perceived, channel) {
+      if (compliance.kind === "always") return 1;
+      if (channel === "user") return userCompliance;
+      return sigmoid(logitOf(compliance, perceived));
+    },
+  };
+}
 
-const obedient: SimProfile = {
-  name: "obedient",
-  description: "Follows every injection it can read: the fully hijacked worst case; reports what it could not find",
-  decodes: ["base64", "hex", "rot13", "leetspeak", "unicode-tags"],
-  ungrounded: "report",
-  maskedAgreement: MASKED_AGREEMENT.obedient,
-  compliance: () => 1,
-};
+/** A profile file on disk (`sim:profile=FILE`). */
+export function loadProfile(path: string): SimProfile {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ProfileError(`${path}: cannot read the profile file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ProfileError(`${path}: not JSON (${(error as Error).message})`);
+  }
+  return profileFrom(raw, path);
+}
 
-const cautious: SimProfile = {
-  name: "cautious",
-  description: "A safety-tuned model: rarely complies, almost never with marked content, and asks for what it could not find",
-  decodes: ["base64", "hex", "leetspeak"],
-  ungrounded: "ask",
-  maskedAgreement: MASKED_AGREEMENT.cautious,
-  compliance(style, sighting, _parts, hardened) {
-    if (sighting.channel === "user") return 0.9;
-    let p = 0.05;
-    if (style.importantTag) p += 0.05;
-    if (style.authority) p += 0.03;
-    if (sighting.channel === "memory") p += 0.1;
-    if (!sighting.verbatim) p *= 0.2;
-    if (hardened) p *= 0.5;
-    return clamp(p, 0.01, 0.5);
-  },
-};
+/** Where the shipped profiles are: the worst case, the derived ones, and one per model fitted to AgentDojo's logs. */
+export const PROFILES_DIR = new URL("./profiles/", import.meta.url);
 
-export const SIM_PROFILES: ReadonlyMap<string, SimProfile> = new Map([obedient, typical, cautious, careless].map((p) => [p.name, p]));
+/** The shipped profiles by name (`sim:NAME`); a file's name is its profile's. */
+export const SIM_PROFILES: ReadonlyMap<string, SimProfile> = new Map(
+  readdirSync(PROFILES_DIR)
+    .filter((f) => f.endsWith(".json"))
+    .sort()
+    .map((f) => {
+      const profile = loadProfile(new URL(f, PROFILES_DIR).pathname);
+      if (`${profile.name}.json` !== f) throw new ProfileError(`agents/models/sim/profiles/${f}: names profile ${profile.name}; the file must be ${profile.name}.json`);
+      return [profile.name, profile] as const;
+    }),
+);
