@@ -17,6 +17,8 @@ export type TraceKind =
   | "memory_write"
   | "agent_message"
   | "intervention"
+  /** A tool a layer did not give the agent, before the task (not an intervention). */
+  | "tools_offered"
   | "error";
 
 export interface TraceEvent {
@@ -137,12 +139,19 @@ export class AgentRuntime {
   /** The model step whose actions are being checked: what the model read, and re-runs of it by request. */
   private step: { readonly messages: readonly BaseMessage[]; readonly options: Record<string, unknown>; readonly replays: Map<string, Promise<readonly ProposedCall[]>> } | null = null;
 
+  /** The tools this agent was given, after the layers that narrow the tool list before the task. */
+  readonly tools: readonly ToolDescriptor[];
+
   constructor(
     readonly id: string,
     private readonly episode: EpisodeRuntime,
-    readonly tools: readonly ToolDescriptor[],
+    tools: readonly ToolDescriptor[],
   ) {
-    this.scope = episode.setup.stack.scope(id, tools, (request) => this.replay(request));
+    const { stack } = episode.setup;
+    const { offered, withheld } = stack.offeredTools(tools, stack.scope(id, tools));
+    this.tools = offered;
+    this.scope = stack.scope(id, offered, (request) => this.replay(request));
+    for (const { tool, defense } of withheld) this.trace({ kind: "tools_offered", tool, defense, verdict: "withheld", detail: `${tool} is not offered to ${id}` });
   }
 
   private get setup() {

@@ -8,7 +8,7 @@ export class DefenseError extends Error {
   readonly code = "defense_error";
   constructor(
     readonly defense: string,
-    readonly hook: HookName,
+    readonly hook: HookName | "offersTool",
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -80,6 +80,24 @@ export class DefenseStack {
       alerts: () => audit.entries as readonly Alert[],
       replay,
     };
+  }
+
+  /** The tools every layer offers this agent, in their order, and the ones a layer withheld (by that layer). */
+  offeredTools(tools: readonly ToolDescriptor[], scope: HookScope): { offered: ToolDescriptor[]; withheld: { tool: string; defense: string }[] } {
+    const offered: ToolDescriptor[] = [];
+    const withheld: { tool: string; defense: string }[] = [];
+    for (const tool of tools) {
+      const refusing = this.layers.find((layer) => {
+        try {
+          return layer.hooks.offersTool?.(tool, scope) === false;
+        } catch (error) {
+          throw new DefenseError(layer.id, "offersTool", error instanceof Error ? error.message : String(error), { cause: error });
+        }
+      });
+      if (refusing) withheld.push({ tool: tool.name, defense: refusing.id });
+      else offered.push(tool);
+    }
+    return { offered, withheld };
   }
 
   systemPrompt(scope: HookScope): string[] {

@@ -182,6 +182,12 @@ export const HOOK_NAMES: readonly HookName[] = [
 export type DefenseHooks = { readonly [H in HookName]?: Hook<HookSubjects[H]> } & {
   /** Text appended to the agent's system prompt. */
   readonly systemPrompt?: (scope: HookScope) => string | undefined;
+  /**
+   * Whether the agent is given a tool at all, decided before the task starts: a tool not offered is not bound to the
+   * model and cannot be called. Configuration, like the system prompt, not an intervention; what it costs shows as
+   * tasks that could not be done.
+   */
+  readonly offersTool?: (tool: ToolDescriptor, scope: HookScope) => boolean;
 };
 
 /** A defense layer: a plain object. Its factory recorded `params` so a result row can be rebuilt. */

@@ -1,6 +1,7 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { type SimPayload, type SimTask, SimulatedChatModel } from "./sim/model.ts";
-import { SIM_PROFILES } from "./sim/profiles.ts";
+import { createHash } from "node:crypto";
+import { loadProfile, SIM_PROFILES, type SimProfile } from "./sim/profiles.ts";
 import { loadVaccineArtifact } from "../../defenses/vaccines/artifact.ts";
 import { textRecognizer } from "../../defenses/vaccines/index.ts";
 import { type OpenAIEndpoint, createOpenAIModel } from "./openai.ts";
@@ -17,7 +18,18 @@ export class ModelNameError extends Error {
 }
 
 export function validModelNames(): string[] {
-  return [...[...SIM_PROFILES.keys()].map((p) => `sim:${p}`), "openai:NAME", `…${VACCINATED}ARTIFACT`];
+  return [...[...SIM_PROFILES.keys()].map((p) => `sim:${p}`), `sim:${PROFILE_FILE}FILE`, "openai:NAME", `…${VACCINATED}ARTIFACT`];
+}
+
+/** `sim:profile=FILE`: a simulated model whose profile is a file (one `anis calibrate` wrote, or one of your own). */
+const PROFILE_FILE = "profile=";
+
+/** The profile a `sim:` name means; a profile file's problems are one message naming the file. */
+function simProfileOf(rest: string, name: string): SimProfile {
+  if (rest.startsWith(PROFILE_FILE)) return loadProfile(rest.slice(PROFILE_FILE.length));
+  const profile = SIM_PROFILES.get(rest);
+  if (!profile) throw new ModelNameError(name);
+  return profile;
 }
 
 /**
@@ -57,14 +69,19 @@ export function resolveModel(name: string, deps: ModelDeps): ModelHandle {
   const [base, vaccine] = splitVaccine(name);
   const [kind, rest] = splitName(base);
   if (kind === "sim") {
-    const profile = SIM_PROFILES.get(rest);
-    if (!profile) throw new ModelNameError(name);
+    const profile = simProfileOf(rest, name);
     const artifact = vaccine === null ? null : loadVaccineArtifact(vaccine);
     return {
       name,
       kind,
       chat: new SimulatedChatModel({ profile, tasks: deps.tasks, resistance: artifact ? textRecognizer(artifact) : undefined }),
-      params: { profile: profile.name, ...(artifact && { vaccine: { artifact: vaccine, vaccinator: artifact.vaccinator, trained_on: artifact.trained_on } }) },
+      params: {
+        profile: profile.name,
+        // The profile's content, so that a re-fitted profile of the same name is a different model in the manifest.
+        profile_sha256: createHash("sha256").update(JSON.stringify(profile.file)).digest("hex"),
+        ...(rest.startsWith(PROFILE_FILE) && { profile_file: rest.slice(PROFILE_FILE.length) }),
+        ...(artifact && { vaccine: { artifact: vaccine, vaccinator: artifact.vaccinator, trained_on: artifact.trained_on } }),
+      },
       price: null,
       requests: null,
       callOptions: ({ seed, payloads }) => ({ seed, payloads }),
@@ -103,6 +120,10 @@ export function checkModelName(name: string): void {
   if (vaccine === "") throw new ModelNameError(name);
   const [kind, rest] = splitName(base);
   if (kind === "sim" && SIM_PROFILES.has(rest)) return;
+  if (kind === "sim" && rest.startsWith(PROFILE_FILE)) {
+    loadProfile(rest.slice(PROFILE_FILE.length));
+    return;
+  }
   if (kind === "openai" && rest.length > 0) return;
   throw new ModelNameError(name);
 }

@@ -13,11 +13,13 @@ import { maskedReexecution } from "./masked-reexecution.ts";
 import { memoryQuarantine } from "./memory-quarantine.ts";
 import { normalizer } from "./normalizer.ts";
 import { protocolAudit } from "./protocol-audit.ts";
+import { repeatUserPrompt } from "./repeat-user-prompt.ts";
 import { sharedSignatures } from "./shared-signatures.ts";
 import { signatureSensor } from "./signature-sensor.ts";
 import { signedIdentities } from "./signed-identities.ts";
 import { spotlighting } from "./spotlighting.ts";
 import { toolAllowlist } from "./tool-allowlist.ts";
+import { toolFilter } from "./tool-filter.ts";
 import { typedProtocol } from "./typed-protocol.ts";
 import { vaccine } from "./vaccine.ts";
 
@@ -27,8 +29,10 @@ export type DefenseFactory = (params?: unknown) => Defense;
 /** Every built-in layer, by id, in tower order. Add a layer here to make it usable in configuration files. */
 export const BUILTIN_DEFENSES: ReadonlyMap<string, DefenseFactory> = new Map<string, DefenseFactory>([
   ["hardened-prompt", hardenedPrompt],
+  ["repeat-user-prompt", repeatUserPrompt],
   ["signed-identities", signedIdentities],
   ["tool-allowlist", toolAllowlist],
+  ["tool-filter", toolFilter],
   ["argument-constraints", argumentConstraints],
   ["information-flow", informationFlow],
   ["memory-quarantine", memoryQuarantine],

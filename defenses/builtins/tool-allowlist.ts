@@ -2,7 +2,7 @@ import { z } from "zod";
 import { allow, askApproval, block, type Defense, SENSITIVITIES } from "../types.ts";
 import capabilityIntents from "./capability-intents.json" with { type: "json" };
 
-const IntentSchema = z.strictObject({
+export const IntentSchema = z.strictObject({
   /** What the rule scopes, in a word or two ("paying money"). */
   capability: z.string().min(1).optional(),
   pattern: z.string().min(1),

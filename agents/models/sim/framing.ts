@@ -140,6 +140,11 @@ export function delimited(text: string): boolean {
   return OPENS.test(text) && CLOSES.test(text);
 }
 
+/** A text without the boundaries a defense put around it: they delimit the text, they frame nothing in it. */
+export function undelimited(text: string): string {
+  return delimited(text) ? text.replace(OPENS, "").replace(CLOSES, "") : text;
+}
+
 /** How far around the planted instruction its framing is read: a notice's header and signature, not the whole page. */
 export const PASSAGE_MARGIN = 300;
 

@@ -7,7 +7,7 @@ import { DELEGATE_PREFIX } from "../../reserved-tools.ts";
 import { type PlannedCall, ungrounded, withGuesses } from "./grounding.ts";
 import { saysContentIsData } from "./meaning.ts";
 import { ReadText, type Sought, sought } from "../../../defenses/util/reading.ts";
-import { delimited, type Framing, framingOf, passageAround, type Reader, userNamesIn } from "./framing.ts";
+import { delimited, type Framing, framingOf, passageAround, type Reader, undelimited, userNamesIn } from "./framing.ts";
 import { type Channel, decodedForms, type Encoding, normalise, Perception, ReadForms, ReadPart, type Sighting } from "./perception.ts";
 import type { Perceived, SimProfile } from "./profiles.ts";
 
@@ -360,7 +360,7 @@ function framingIn(forms: ReadForms, core: string, reader: Reader): Framing {
   }
   let framing = byCore.get(core);
   if (!framing) {
-    framing = framingOf(passageAround(forms.text, core), reader);
+    framing = framingOf(passageAround(undelimited(forms.text), core), reader);
     byCore.set(core, framing);
   }
   return framing;

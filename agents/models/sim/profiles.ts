@@ -119,7 +119,10 @@ export function logitOf(compliance: Extract<ProfileFile["compliance"], { kind: "
   return x;
 }
 
-export class ProfileError extends Error {}
+/** A profile file that cannot be used. `code = "bad_input"` is the contract the CLI reads to exit with 2. */
+export class ProfileError extends Error {
+  readonly code = "bad_input";
+}
 
 /** A profile from its file's parsed content; `where` names the file in an error. */
 export function profileFrom(raw: unknown, where: string): SimProfile {
