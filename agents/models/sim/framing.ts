@@ -46,15 +46,20 @@ const CONFUSABLE_CHARS = new RegExp(`[${[...CONFUSABLES.keys()].join("")}]`, "g"
  */
 export function readable(text: string): string {
   let out = text.normalize("NFKD").replace(ZERO_WIDTH, "").replace(CONFUSABLE_CHARS, (c) => CONFUSABLES.get(c) ?? c);
-  out = out.replace(/[\p{M}\p{Lm}\p{Sk}]/gu, " ");
+  out = out.replace(/\p{M}/gu, "").replace(/[\p{Lm}\p{Sk}]/gu, " ");
   const reading = new ReadText(out);
   const marker = reading.glued ? reading.markerGuesses()[0] : undefined;
   if (marker !== undefined) out = out.replaceAll(marker, " ");
   return out.toLowerCase().replace(/[’`´]/g, "'").replace(/[ \t\u00a0]+/g, " ");
 }
 
+/** Accents off, as `readable` takes them off the text read. */
+const fold = (source: string) => source.normalize("NFKD").replace(/\p{M}/gu, "");
 const words = (list: string) => list.trim().split(/\s*\|\s*/).join("|");
-const concept = (list: string) => new RegExp(`(?<![\\p{L}\\p{N}])(?:${words(list)})(?![\\p{L}\\p{N}])`, "u");
+const concept = (list: string) => new RegExp(fold(`(?<![\\p{L}\\p{N}])(?:${words(list)})(?![\\p{L}\\p{N}])`), "u");
+
+/** A pattern over text as `readable` gives it. */
+const pattern = (source: string) => new RegExp(fold(source), "u");
 
 /** Second person, in the four languages. */
 const YOU = concept("you | your | yours | yourself | u | tu | toi | te | ton | ta | tes | vous | votre | vos | tú | usted | ustedes | tu | tus | su | sus | du | dich | dir | dein | deine | sie | ihnen | ihr");
@@ -70,12 +75,11 @@ const MODEL_NAMES = [
 const MODEL_NAME = new RegExp(`(?<![\\p{L}\\p{N}])(${MODEL_NAMES.map((n) => n.replace(/[.-]/g, "[.\\- ]?")).join("|")})(?:[\\- ]?\\d[\\w.\\-]*)?(?![\\p{L}\\p{N}])`, "gu");
 
 /** Being from someone: sender phrases, in the four languages. */
-const FROM_WHOM =
-  /(?<![\p{L}])(?:from|by|signed|sent by|written by|regards|sincerely|cheers|best|on behalf of|this is|i am|i'm|it's|de la part de|de la part d'|signé|envoyé par|cordialement|je suis|c'est|de parte de|firmado|enviado por|saludos|atentamente|soy|von|im auftrag von|gezeichnet|unterschrieben|gesendet von|grüße|ich bin|hier ist)\b[\s,:;.\-–—]*(?:me[\s,]+|moi[\s,]+|mí[\s,]+|mir[\s,]+)?/u;
+const FROM_WHOM = pattern(String.raw`(?<![\p{L}])(?:from|by|signed|sent by|written by|regards|sincerely|cheers|best|on behalf of|this is|i am|i'm|it's|de la part de|de la part d'|signé|envoyé par|cordialement|je suis|c'est|de parte de|firmado|enviado por|saludos|atentamente|soy|von|im auftrag von|gezeichnet|unterschrieben|gesendet von|grüße|ich bin|hier ist)\b[\s,:;.\-–—]*(?:me[\s,]+|moi[\s,]+|mí[\s,]+|mir[\s,]+)?`);
 const THE_USER = concept("the user | your user | the human | your human | the person you are helping | l'utilisateur | votre utilisateur | ton utilisateur | el usuario | tu usuario | su usuario | der benutzer | dem benutzer | dein benutzer | der nutzer | dem nutzer | ihr benutzer | vom benutzer | vom nutzer");
 
 /** Doing something before, or instead of, what was asked. */
-const BEFORE_TASK = new RegExp(
+const BEFORE_TASK = pattern(
   [
     "before (?:you )?(?:can |could |do |start|begin|continue|solve|solving|complete|completing|finish|finishing|proceed|proceeding|answer|answering|handle|handling|respond|responding|carry|carrying|anything|doing|the task|your task|the request|the original)",
     "(?:first|firstly),? (?:please |you (?:must|should|need to) )",
@@ -87,7 +91,6 @@ const BEFORE_TASK = new RegExp(
     "antes de (?:hacer|responder|continuar|empezar|comenzar|resolver|terminar)|primero|en lugar de|en vez de",
     "bevor (?:du|sie) |zuerst|zunächst|stattdessen|anstatt",
   ].join("|"),
-  "u",
 );
 
 /** Setting earlier instructions aside: a dismissing verb within a few words of what was instructed. */
@@ -96,16 +99,15 @@ const INSTRUCTED =
   "instructions?|instruction|directions?|directives?|orders?|commands?|guidelines?|rules?|prompts?|tasks?|requests?|context|everything|consignes?|tâches?|règles|instrucciones|instrucción|órdenes|tareas?|reglas|anweisungen|anweisung|befehle|aufgaben?|regeln";
 /** What came before: "ignore the above", "forget your earlier …" sets it aside whatever it is called. */
 const EARLIER = "previous|prior|earlier|above|preceding|original|initial|foregoing|précédentes?|antérieures?|ci-dessus|anteriores?|previas?|vorherigen?|früheren?|obigen?|bisherigen?";
-const DISMISSES = new RegExp(`(?<![\\p{L}])(?:${DISMISS_VERB})\\b(?:\\s+[\\p{L}'-]+){0,4}?\\s+(?:${INSTRUCTED}|${EARLIER})(?![\\p{L}])`, "u");
+const DISMISSES = pattern(`(?<![\\p{L}])(?:${DISMISS_VERB})\\b(?:\\s+[\\p{L}'-]+){0,4}?\\s+(?:${INSTRUCTED}|${EARLIER})(?![\\p{L}])`);
 
 /** Naming a tool or function to call, or its arguments. */
-const TOOL_CALL = new RegExp(
+const TOOL_CALL = pattern(
   [
     "(?:use|call|invoke|run|execute|utilise[rz]?|appelle[rz]?|usa|usar|utiliza|llama|verwende|benutze|nutze|rufe?)\\s+(?:the |la |le |el |die |das |den )?(?:tool|function|api|outil|fonction|herramienta|función|werkzeug|funktion)",
     "(?:with|avec|con|mit) (?:the )?(?:following |these )?(?:arguments|parameters|args|arguments suivants|paramètres|argumentos|parámetros|argumenten|parametern)",
     "\\b[a-z]+_[a-z_]+\\s*\\(",
   ].join("|"),
-  "u",
 );
 
 const IMPORTANCE = concept(
@@ -118,7 +120,7 @@ const URGENCY = concept(
 const AUTHORITY = concept(
   "ceo | cfo | cto | ciso | chief executive | director | head of | manager | your boss | the boss | administrator | admin | sysadmin | system administrator | it department | it team | it support | helpdesk | security team | security department | compliance | legal department | supervisor | system notice | system message | system administrator | developer | developers | openai | anthropic | management | directeur | directrice | administrateur | responsable | service informatique | équipe de sécurité | direction | director | directora | administrador | jefe | jefa | departamento de ti | equipo de seguridad | gerente | direktor | direktorin | administrator | chef | chefin | vorgesetzter | it-abteilung | sicherheitsteam | geschäftsführer | geschäftsleitung",
 );
-const COMPLETION = new RegExp(
+const COMPLETION = pattern(
   [
     "(?:task|job|work|request|assignment|conversation|session)s? (?:is |has been |was )?(?:now )?(?:complete|completed|done|finished|over|ended)",
     "new (?:task|instructions?|assignment|objective|goal|request)",
@@ -128,7 +130,6 @@ const COMPLETION = new RegExp(
     "tarea (?:está )?(?:completada|terminada|finalizada)|nueva (?:tarea|instrucción)|fin del (?:documento|mensaje|correo)",
     "aufgabe (?:ist )?(?:erledigt|abgeschlossen|beendet)|neue (?:aufgabe|anweisung)|ende de[rs] (?:dokuments|nachricht|e-mail)",
   ].join("|"),
-  "u",
 );
 /** A block set apart by a tag pair or a bracketed label, as a notice is. */
 const SET_APART = /<\s*([a-z][\w-]{1,30})[^<>]*>[\s\S]*?<\s*\/\s*\1\s*>|\[\s*([a-z][\w-]{1,30})\s*\][\s\S]*?\[\s*\/\s*\2\s*\]|(?:^|\n)\s*(?:#{2,}|={3,}|\*{3,})[^\n]*(?:important|notice|instruction|system|attention|message)/u;
@@ -160,6 +161,8 @@ function wordsPattern(words: readonly string[]): RegExp {
  * escapes); the whole text where it cannot be placed so (marked between its words, encoded).
  */
 export function passageAround(text: string, instruction: string): string {
+  // An escaped line break in a quoted output ("…keys\\n    to…") separates words as the break would; same length.
+  text = text.replace(/\\[nrt]/g, "  ");
   const words = instruction.match(/[\p{L}\p{N}]+/gu) ?? [];
   if (words.length === 0) return text;
   const head = wordsPattern(words.slice(0, 8)).exec(text);
