@@ -19,7 +19,7 @@ function anis(...args: string[]): Promise<{ code: number | null; stdout: string;
 describe.concurrent("anis CLI", () => {
   it.each([
     [["run", "--defenses", "nope"], /unknown defense configuration "nope". Valid configurations: .*argument-constraints, .*ifc, .*none, .*tower/],
-    [["run", "--model", "gpt-4o"], /unknown model "gpt-4o". Valid models: sim:obedient, sim:typical, sim:cautious, sim:careless, openai:NAME/],
+    [["run", "--model", "gpt-4o"], /unknown model "gpt-4o". Valid models: .*sim:cautious.*sim:gpt-4o-2024-05-13.*sim:obedient.*sim:typical, sim:profile=FILE, openai:NAME/],
     [["run", "--suites", "bank"], /unknown suite "bank". Valid suites: workspace/],
     [["run", "--agents", "swarm"], /unknown agent system "swarm". Valid agent systems: single, supervisor/],
     [["run", "--config", "huge"], /unknown run configuration "huge". Valid configurations: default, full, multiagent, quick/],

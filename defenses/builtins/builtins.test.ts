@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadCorpus } from "../../benchmarks/corpus.ts";
 import { findCase, runAttackCase, runBenignTask } from "../../benchmarks/testing/episodes.ts";
@@ -157,11 +160,17 @@ describe("L2 normalizer and signature-sensor", () => {
 });
 
 describe("L2 spotlighting", () => {
-  it("data-marking stops some attacks a typical model follows; the obedient model is not stopped (it hides nothing)", async () => {
+  // A profile written here: it follows half of what it reads, and far less of what the system prompt says is marked data.
+  it("data-marking stops some attacks a model follows when the marking is explained; the obedient model is not stopped (it hides nothing)", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "anis-profile-")), "marked.json");
+    // A profile file is data: the shipped typical one, with its compliance replaced.
+    const base = JSON.parse(readFileSync(new URL("../../agents/models/sim/profiles/typical.json", import.meta.url), "utf8"));
+    const effects = Object.fromEntries(Object.entries(base.compliance.effects as Record<string, object>).map(([f, p]) => [f, { ...p, estimate: f === "explained_marking" ? -3 : 0 }]));
+    writeFileSync(file, JSON.stringify({ ...base, name: "marked", compliance: { kind: "logistic", intercept: { ...base.compliance.intercept, estimate: 0 }, effects } }));
     let stopped = 0;
     for (let seed = 1; seed <= 30; seed++) {
-      const none = await runAttackCase("email-payment-redirect", [], { model: "sim:typical", seed });
-      const marked = await runAttackCase("email-payment-redirect", layers("spotlighting-datamark"), { model: "sim:typical", seed });
+      const none = await runAttackCase("email-payment-redirect", [], { model: `sim:profile=${file}`, seed });
+      const marked = await runAttackCase("email-payment-redirect", layers("spotlighting-datamark"), { model: `sim:profile=${file}`, seed });
       if (none.attackSucceeded && !marked.attackSucceeded) stopped++;
     }
     expect(stopped).toBeGreaterThan(0);
