@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROFILES_DIR, type ProfileFile } from "../../agents/models/sim/profiles.ts";
+import { calibrateAll, readProfileFile } from "../calibration/run.ts";
 import { importTrajectories } from "./import.ts";
 import type { TrajectoryManifest } from "./writer.ts";
 
@@ -106,5 +108,24 @@ describe.runIf(present || required)("AgentDojo's 25,731 logged runs (shared data
     expect(all.agreement).toBeGreaterThan(0.9);
     expect(all.kappa).toBeGreaterThan(0.75);
     expect(folder.pipelines["gpt-4o-2024-05-13-transformers_pi_detector"]!.withheld_outputs).toBe(2138);
+  });
+
+  it("calibrate: the shipped profiles are what a fit of these runs gives, and the fit beats a constant rate on runs it did not see", async () => {
+    const calibrations = await calibrateAll({ trajectories: join(temp, "from-folder"), models: ["gpt-4o-2024-05-13", "claude-3-5-sonnet-20241022"] });
+    const [gpt4o, claude] = calibrations;
+    for (const c of [gpt4o!, claude!]) {
+      const shipped = readProfileFile(new URL(`${c.profile.name}.json`, PROFILES_DIR));
+      expect(c.profile.compliance).toEqual(shipped.compliance);
+    }
+    const fidelity = gpt4o!.fidelity;
+    expect(fidelity.held_out.log_loss).toBeLessThan(fidelity.held_out.baseline_log_loss);
+    expect(fidelity.leave_one_attack_out!.overall.log_loss).toBeLessThan(fidelity.leave_one_attack_out!.overall.baseline_log_loss);
+    // Delimiting explained in the system prompt: AgentDojo's ×0.87 on ASR, nowhere near the ×0.3 the simulator assumed.
+    const { effects } = gpt4o!.profile.compliance as Extract<ProfileFile["compliance"], { kind: "logistic" }>;
+    expect(effects.explained_marking.fitted).toBe(true);
+    expect(effects.explained_marking.interval![0]).toBeGreaterThan(Math.log(0.3));
+    expect(effects.request_repeated.interval![1]).toBeLessThan(0);
+    expect(gpt4o!.overall!.predicted_asr).toBeGreaterThan(0.4);
+    expect(claude!.overall!.predicted_asr).toBeLessThan(0.03);
   });
 });
