@@ -150,26 +150,41 @@ export function undelimited(text: string): string {
 export const PASSAGE_MARGIN = 300;
 
 /** Up to eight words at one end of a text, as a pattern that lets any spacing, quoting or escaping stand between them. */
+const wordPatterns = new Map<string, RegExp>();
 function wordsPattern(words: readonly string[]): RegExp {
-  return new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("[^\\p{L}\\p{N}]+"), "iu");
+  const key = words.join(" ");
+  let pattern = wordPatterns.get(key);
+  if (!pattern) {
+    if (wordPatterns.size > 5000) wordPatterns.clear();
+    pattern = new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("[^\\p{L}\\p{N}]+"), "iu");
+    wordPatterns.set(key, pattern);
+  }
+  return pattern;
 }
+
+const around = (text: string, start: number, end: number) => text.slice(Math.max(0, start - PASSAGE_MARGIN), end + PASSAGE_MARGIN);
 
 /**
  * The passage of a text that carries an instruction: the instruction and what stands within `PASSAGE_MARGIN`
  * characters of it, as a reader takes in the notice around a sentence and not the rest of the inbox. The instruction
- * is found by its first and last words, whatever the formatting between them (an output's quoting, a YAML dump's
- * escapes); the whole text where it cannot be placed so (marked between its words, encoded).
+ * is found as written, or else by its first and last words, whatever the formatting between them (an output's
+ * quoting, a YAML dump's escapes); the whole text where it cannot be placed so (marked between its words, encoded).
  */
 export function passageAround(text: string, instruction: string): string {
+  const wanted = instruction.trim();
+  if (wanted.length === 0) return text;
+  const at = text.indexOf(wanted);
+  if (at >= 0) return around(text, at, at + wanted.length);
   // An escaped line break in a quoted output ("…keys\\n    to…") separates words as the break would; same length.
-  text = text.replace(/\\[nrt]/g, "  ");
-  const words = instruction.match(/[\p{L}\p{N}]+/gu) ?? [];
-  if (words.length === 0) return text;
-  const head = wordsPattern(words.slice(0, 8)).exec(text);
+  const flat = text.replace(/\\[nrt]/g, "  ");
+  const words = wanted.match(/[\p{L}\p{N}]+/gu) ?? [];
+  // Its first word must stand somewhere for the pattern to be worth running (marked or encoded text fails costlily).
+  if (words.length === 0 || !flat.toLowerCase().includes(words[0]!.toLowerCase())) return text;
+  const head = wordsPattern(words.slice(0, 8)).exec(flat);
   if (!head) return text;
-  const tail = wordsPattern(words.slice(-8)).exec(text.slice(head.index));
+  const tail = wordsPattern(words.slice(-8)).exec(flat.slice(head.index));
   const end = tail ? head.index + tail.index + tail[0].length : head.index + head[0].length;
-  return text.slice(Math.max(0, head.index - PASSAGE_MARGIN), end + PASSAGE_MARGIN);
+  return around(flat, head.index, end);
 }
 
 function sentences(text: string): string[] {
