@@ -190,7 +190,8 @@ export function calibrateModel(options: {
   const fidelity = fidelityOf(obs, priors);
   const profile: ProfileFile = ProfileFile.parse({
     schema_version: 1,
-    name: model,
+    // A profile's name is a file name: our own runs name models `openai:NAME`.
+    name: model.replace(/[^\w.-]+/g, "-"),
     description: `${model}, fitted to ${obs.length} of its real runs that read an injection (AgentDojo logs)`,
     provenance: {
       kind: "fitted",
