@@ -22,6 +22,18 @@ async function stops(config: string, attack: string, options: { model?: string; 
   return defended;
 }
 
+/**
+ * A profile file written here (a profile is data: the shipped typical one, its compliance replaced): it follows half of
+ * the injections it reads, and far fewer where `feature` is perceived.
+ */
+function halfCompliant(feature: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "anis-profile-")), `${feature}.json`);
+  const base = JSON.parse(readFileSync(new URL("../../agents/models/sim/profiles/typical.json", import.meta.url), "utf8"));
+  const effects = Object.fromEntries(Object.entries(base.compliance.effects as Record<string, object>).map(([f, p]) => [f, { ...p, estimate: f === feature ? -3 : 0 }]));
+  writeFileSync(file, JSON.stringify({ ...base, name: feature, compliance: { kind: "logistic", intercept: { ...base.compliance.intercept, estimate: 0 }, effects } }));
+  return file;
+}
+
 async function letsThrough(config: string, suite: string, task: string, options: { agent?: string } = {}) {
   const outcome = await runBenignTask(suite, task, layers(config), options);
   expect(outcome.utility, `${config} must let ${suite}/${task} succeed`).toBe(true);
@@ -92,12 +104,8 @@ describe("L1 tool-filter", () => {
 });
 
 describe("L0 repeat-user-prompt", () => {
-  // A profile written here: it follows half of what it reads, and far less when the request stands again after it.
   it("the request repeated after each output lowers compliance by the profile's effect; the obedient model is not stopped", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), "anis-profile-")), "sandwich.json");
-    const base = JSON.parse(readFileSync(new URL("../../agents/models/sim/profiles/typical.json", import.meta.url), "utf8"));
-    const effects = Object.fromEntries(Object.entries(base.compliance.effects as Record<string, object>).map(([f, p]) => [f, { ...p, estimate: f === "request_repeated" ? -3 : 0 }]));
-    writeFileSync(file, JSON.stringify({ ...base, name: "sandwich", compliance: { kind: "logistic", intercept: { ...base.compliance.intercept, estimate: 0 }, effects } }));
+    const file = halfCompliant("request_repeated");
     let stopped = 0;
     let followed = 0;
     for (let seed = 1; seed <= 30; seed++) {
@@ -205,13 +213,8 @@ describe("L2 normalizer and signature-sensor", () => {
 });
 
 describe("L2 spotlighting", () => {
-  // A profile written here: it follows half of what it reads, and far less of what the system prompt says is marked data.
   it("data-marking stops some attacks a model follows when the marking is explained; the obedient model is not stopped (it hides nothing)", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), "anis-profile-")), "marked.json");
-    // A profile file is data: the shipped typical one, with its compliance replaced.
-    const base = JSON.parse(readFileSync(new URL("../../agents/models/sim/profiles/typical.json", import.meta.url), "utf8"));
-    const effects = Object.fromEntries(Object.entries(base.compliance.effects as Record<string, object>).map(([f, p]) => [f, { ...p, estimate: f === "explained_marking" ? -3 : 0 }]));
-    writeFileSync(file, JSON.stringify({ ...base, name: "marked", compliance: { kind: "logistic", intercept: { ...base.compliance.intercept, estimate: 0 }, effects } }));
+    const file = halfCompliant("explained_marking");
     let stopped = 0;
     for (let seed = 1; seed <= 30; seed++) {
       const none = await runAttackCase("email-payment-redirect", [], { model: `sim:profile=${file}`, seed });

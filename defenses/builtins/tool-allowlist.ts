@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { allow, askApproval, block, type Defense, SENSITIVITIES } from "../types.ts";
+import { allow, askApproval, block, type Defense, type HookScope, SENSITIVITIES, type ToolDescriptor } from "../types.ts";
 import capabilityIntents from "./capability-intents.json" with { type: "json" };
 
 export const IntentSchema = z.strictObject({
@@ -16,11 +16,24 @@ export const IntentSchema = z.strictObject({
  */
 export const CAPABILITY_INTENTS: readonly z.infer<typeof IntentSchema>[] = z.array(IntentSchema).min(1).parse(capabilityIntents);
 
-export const ToolAllowlistParams = z.strictObject({
-  /** Tools whose sensitivity is in this list are always allowed (reading is in scope for any task). */
+/** What scopes a request's tools: shared by the allowlist, which refuses a call outside it, and the tool filter. */
+export const RequestScopeParams = {
+  /** Tools whose sensitivity is in this list are always in scope (reading is in scope for any task). */
   always: z.array(z.enum(SENSITIVITIES)).default(["read"]),
   /** Intent rules over the user's prompt: when `pattern` matches (case-insensitive), `tools` are in scope. */
   intents: z.array(IntentSchema).min(1).default([...CAPABILITY_INTENTS]),
+};
+
+/** Whether a tool is in the scope of the episode's request, the request's intents worked out once per episode. */
+export function requestScope(params: { always: readonly string[]; intents: readonly { pattern: string; tools: readonly string[] }[] }, id: string) {
+  const rules = params.intents.map((r) => ({ pattern: new RegExp(r.pattern, "i"), tools: new Set(r.tools) }));
+  const always = new Set<string>(params.always);
+  return (tool: ToolDescriptor, scope: HookScope): boolean =>
+    always.has(tool.sensitivity) || scope.state(id, () => new Set(rules.filter((r) => r.pattern.test(scope.userPrompt)).flatMap((r) => [...r.tools]))).has(tool.name);
+}
+
+export const ToolAllowlistParams = z.strictObject({
+  ...RequestScopeParams,
   on_violation: z.enum(["ask_approval", "block"]).default("ask_approval"),
 });
 
@@ -31,9 +44,8 @@ export const ToolAllowlistParams = z.strictObject({
  */
 export function toolAllowlist(raw: unknown = {}): Defense {
   const params = ToolAllowlistParams.parse(raw);
-  const rules = params.intents.map((r) => ({ pattern: new RegExp(r.pattern, "i"), tools: new Set(r.tools) }));
-  const always = new Set<string>(params.always);
   const id = "tool-allowlist";
+  const inScope = requestScope(params, id);
   return {
     id,
     layer: "L1",
@@ -42,9 +54,7 @@ export function toolAllowlist(raw: unknown = {}): Defense {
     params,
     hooks: {
       onToolCall(call, scope) {
-        if (always.has(call.tool.sensitivity)) return allow;
-        const allowed = scope.state(id, () => new Set(rules.filter((r) => r.pattern.test(scope.userPrompt)).flatMap((r) => [...r.tools])));
-        if (allowed.has(call.tool.name)) return allow;
+        if (inScope(call.tool, scope)) return allow;
         const reason = `${call.tool.name} (${call.tool.sensitivity}) is outside the scope of the user's request`;
         return params.on_violation === "block" ? block("allowlist.out_of_scope", reason) : askApproval("allowlist.out_of_scope", reason);
       },

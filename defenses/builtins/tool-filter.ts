@@ -1,13 +1,8 @@
 import { z } from "zod";
-import { type Defense, SENSITIVITIES } from "../types.ts";
-import { CAPABILITY_INTENTS, IntentSchema } from "./tool-allowlist.ts";
+import type { Defense } from "../types.ts";
+import { RequestScopeParams, requestScope } from "./tool-allowlist.ts";
 
-export const ToolFilterParams = z.strictObject({
-  /** Tools whose sensitivity is in this list are always offered (reading is in scope for any task). */
-  always: z.array(z.enum(SENSITIVITIES)).default(["read"]),
-  /** Intent rules over the user's prompt: when `pattern` matches (case-insensitive), `tools` are offered. */
-  intents: z.array(IntentSchema).min(1).default([...CAPABILITY_INTENTS]),
-});
+export const ToolFilterParams = z.strictObject(RequestScopeParams);
 
 /**
  * L1 tool filter: before the task starts, the agent is given only the tools its request needs — reading tools, and
@@ -19,8 +14,6 @@ export const ToolFilterParams = z.strictObject({
  */
 export function toolFilter(raw: unknown = {}): Defense {
   const params = ToolFilterParams.parse(raw);
-  const rules = params.intents.map((r) => ({ pattern: new RegExp(r.pattern, "i"), tools: new Set(r.tools) }));
-  const always = new Set<string>(params.always);
   const id = "tool-filter";
   return {
     id,
@@ -28,12 +21,6 @@ export function toolFilter(raw: unknown = {}): Defense {
     version: "1.0.0",
     description: "Tool filter: only the tools the user's request needs are offered to the model, before the task starts",
     params,
-    hooks: {
-      offersTool(tool, scope) {
-        if (always.has(tool.sensitivity)) return true;
-        const needed = scope.state(id, () => new Set(rules.filter((r) => r.pattern.test(scope.userPrompt)).flatMap((r) => [...r.tools])));
-        return needed.has(tool.name);
-      },
-    },
+    hooks: { offersTool: requestScope(params, id) },
   };
 }
