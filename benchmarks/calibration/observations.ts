@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { sqlLiteralPath } from "../../analysis/paths.ts";
-import { delimited, type Framing, framingOf, passageAround, undelimited, userNamesIn } from "../../agents/models/sim/framing.ts";
+import { type Framing, framingOf, passageAround, unwrapItem, userNamesIn } from "../../agents/models/sim/framing.ts";
 import { saysContentIsData } from "../../agents/models/sim/meaning.ts";
 import type { Perceived } from "../../agents/models/sim/profiles.ts";
 import { readTrajectoryManifest } from "../trajectories/replay.ts";
@@ -99,8 +99,10 @@ export async function readObservations(dir: string, models?: readonly string[]):
       const texts = Object.values(JSON.parse(String(row.injections))) as string[];
       const planted = texts.find((t) => passageAround(text, t) !== text) ?? texts[0] ?? "";
       const reader = { answersTo: answersToOf(model), userNames: userNamesIn(system, String(row.user_prompt)) };
-      const framing = framingOf(passageAround(undelimited(text), planted), reader);       const hardened = saysContentIsData(system);
-      const marked = delimited(text);
+      const item = unwrapItem(text, planted);
+      const framing = framingOf(passageAround(item.text, planted), reader);
+      const hardened = saysContentIsData(system);
+      const marked = item.delimited;
       observations.push({
         run_id: String(row.run_id),
         model,

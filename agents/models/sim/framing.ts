@@ -135,15 +135,43 @@ const COMPLETION = pattern(
 const SET_APART = /<\s*([a-z][\w-]{1,30})[^<>]*>[\s\S]*?<\s*\/\s*\1\s*>|\[\s*([a-z][\w-]{1,30})\s*\][\s\S]*?\[\s*\/\s*\2\s*\]|(?:^|\n)\s*(?:#{2,}|={3,}|\*{3,})[^\n]*(?:important|notice|instruction|system|attention|message)/u;
 
 /** Boundaries a reader sees around a text: a tag, or a run of two or more symbols, at both ends. */
-const OPENS = /^\s*(?:<[^<>\n]{1,40}>|[^\p{L}\p{N}\s"'(\[{]{2,}|\[{2,}|\{{2,}|"{3})/u;
-const CLOSES = /(?:<\/?[^<>\n]{1,40}>|[^\p{L}\p{N}\s"')\]}.!?]{2,}|\]{2,}|\}{2,}|"{3})\s*$/u;
-export function delimited(text: string): boolean {
+const OPENS = /^\s*(?:<<[^<>\n]{1,40}>>|<[^<>\n]{1,40}>|[^\p{L}\p{N}\s"'(\[{]{2,}|\[{2,}|\{{2,}|"{3})/u;
+const CLOSES = /(?:<<\/?[^<>\n]{1,40}>>|<\/?[^<>\n]{1,40}>|[^\p{L}\p{N}\s"')\]}.!?]{2,}|\]{2,}|\}{2,}|"{3})\s*$/u;
+function delimited(text: string): boolean {
   return OPENS.test(text) && CLOSES.test(text);
 }
 
-/** A text without the boundaries a defense put around it: they delimit the text, they frame nothing in it. */
-export function undelimited(text: string): string {
-  return delimited(text) ? text.replace(OPENS, "").replace(CLOSES, "") : text;
+/** A list entry's bullet at a line's start: notes, messages and results are listed one per entry. */
+const ENTRY = /(?<=\n)[ \t]*[-*\u2022][ \t]+/g;
+
+/**
+ * The text an instruction was read in, without the boundaries around its items — the whole text, or each list
+ * entry — and whether the item carrying the instruction had any. Boundaries around an item delimit it (a defense's
+ * marking, as the model sees it); they set nothing apart inside it, as an attacker's own tags do.
+ */
+export function unwrapItem(text: string, instruction: string): { readonly text: string; readonly delimited: boolean } {
+  if (delimited(text)) return { text: unwrap(text), delimited: true };
+  const wanted = instruction.trim();
+  const at = wanted.length > 0 ? text.indexOf(wanted) : -1;
+  let carrying = false;
+  let unwrapped = "";
+  let start = 0;
+  for (const end of [...[...text.matchAll(ENTRY)].map((entry) => entry.index!), text.length]) {
+    if (end < start) continue;
+    const item = text.slice(start, end);
+    const bullet = /^[ \t]*[-*\u2022][ \t]+/.exec(item)?.[0] ?? "";
+    const trail = /\s*$/.exec(item)![0];
+    const body = item.slice(bullet.length, item.length - trail.length);
+    const wrapped = delimited(body);
+    if (wrapped && at >= start && at < end) carrying = true;
+    unwrapped += wrapped ? bullet + unwrap(body) + trail : item;
+    start = end;
+  }
+  return { text: unwrapped, delimited: carrying };
+}
+
+function unwrap(text: string): string {
+  return text.replace(OPENS, "").replace(CLOSES, "");
 }
 
 /** How far around the planted instruction its framing is read: a notice's header and signature, not the whole page. */

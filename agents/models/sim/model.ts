@@ -7,7 +7,7 @@ import { DELEGATE_PREFIX } from "../../reserved-tools.ts";
 import { type PlannedCall, ungrounded, withGuesses } from "./grounding.ts";
 import { saysContentIsData } from "./meaning.ts";
 import { ReadText, type Sought, sought } from "../../../defenses/util/reading.ts";
-import { delimited, type Framing, framingOf, passageAround, type Reader, undelimited, userNamesIn } from "./framing.ts";
+import { type Framing, framingOf, passageAround, type Reader, unwrapItem, userNamesIn } from "./framing.ts";
 import { type Channel, decodedForms, type Encoding, normalise, Perception, ReadForms, ReadPart, type Sighting } from "./perception.ts";
 import type { Perceived, SimProfile } from "./profiles.ts";
 
@@ -224,8 +224,8 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
    * request stands again after it, whether more came after, where it came from.
    */
   private perceive(sighting: Sighting, core: string, reading: Perception, context: ReadingContext): Perceived {
-    const framing = framingIn(sighting.forms, core, context.reader);
-    const marked = (!sighting.verbatim && !sighting.decoded) || delimited(sighting.forms.text);
+    const { framing, delimited } = framingIn(sighting.forms, core, context.reader);
+    const marked = (!sighting.verbatim && !sighting.decoded) || delimited;
     return {
       ...framing,
       explained_marking: context.hardened && marked,
@@ -345,9 +345,16 @@ function readerOf(profile: SimProfile, systemPrompt: string, request: string): R
   return reader;
 }
 
-/** The framing of the passage of a text that carries an instruction, read once per text, instruction and reader. */
-const framings = new WeakMap<ReadForms, Map<Reader, Map<string, Framing>>>();
-function framingIn(forms: ReadForms, core: string, reader: Reader): Framing {
+/**
+ * The framing of the passage of a text that carries an instruction, and whether the item carrying it was delimited:
+ * read once per text, instruction and reader.
+ */
+interface ItemFraming {
+  readonly framing: Framing;
+  readonly delimited: boolean;
+}
+const framings = new WeakMap<ReadForms, Map<Reader, Map<string, ItemFraming>>>();
+function framingIn(forms: ReadForms, core: string, reader: Reader): ItemFraming {
   let byReader = framings.get(forms);
   if (!byReader) {
     byReader = new Map();
@@ -358,12 +365,13 @@ function framingIn(forms: ReadForms, core: string, reader: Reader): Framing {
     byCore = new Map();
     byReader.set(reader, byCore);
   }
-  let framing = byCore.get(core);
-  if (!framing) {
-    framing = framingOf(passageAround(undelimited(forms.text), core), reader);
-    byCore.set(core, framing);
+  let read = byCore.get(core);
+  if (!read) {
+    const item = unwrapItem(forms.text, core);
+    read = { framing: framingOf(passageAround(item.text, core), reader), delimited: item.delimited };
+    byCore.set(core, read);
   }
-  return framing;
+  return read;
 }
 
 /**
