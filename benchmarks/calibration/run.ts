@@ -13,7 +13,9 @@ export const REFERENCE_MODEL = "gpt-4o-2024-05-13";
 /** Fewer runs that read an injection than this, and a model is not fitted: its intercept would be a guess. */
 export const MIN_RUNS = 100;
 
-export class CalibrationError extends Error {}
+export class CalibrationError extends Error {
+  readonly code = "bad_input";
+}
 
 export function readProfileFile(path: string | URL): ProfileFile {
   const where = String(path instanceof URL ? path.pathname : path);
@@ -42,15 +44,26 @@ export function writeProfile(dir: string, profile: ProfileFile): string {
  * model is fitted first from the prior; the others start from its fit, so an effect their runs do not vary (every
  * other model met one attack, undefended) is the reference model's, not a paper's.
  */
-export async function calibrateAll(options: { readonly trajectories: string; readonly models?: readonly string[]; readonly prior?: ProfileFile }): Promise<Calibration[]> {
+export async function calibrateAll(options: {
+  readonly trajectories: string;
+  readonly models?: readonly string[];
+  readonly prior?: ProfileFile;
+  /** How an error names the runs (default: the trajectory folder). */
+  readonly source?: string;
+}): Promise<Calibration[]> {
+  const source = options.source ?? options.trajectories;
   const set = await readObservations(options.trajectories);
   const counts = new Map<string, number>();
   for (const o of set.observations) counts.set(o.model, (counts.get(o.model) ?? 0) + 1);
   const available = [...counts].filter(([, n]) => n >= MIN_RUNS).map(([m]) => m).sort();
   const models = options.models && options.models.length > 0 ? [...options.models] : available;
+  if (models.length === 0) {
+    const most = [...counts].sort((a, b) => b[1] - a[1])[0];
+    throw new CalibrationError(`no model in ${source} has at least ${MIN_RUNS} runs that read an injection${most ? ` (most: ${most[0]}, ${most[1]})` : ""}: nothing to fit`);
+  }
   const missing = models.filter((m) => !available.includes(m));
   if (missing.length > 0) {
-    throw new CalibrationError(`model "${missing[0]}" has ${counts.get(missing[0]!) ?? 0} runs that read an injection in ${options.trajectories} (at least ${MIN_RUNS} needed). Models that can be fitted: ${available.join(", ")}`);
+    throw new CalibrationError(`model "${missing[0]}" has ${counts.get(missing[0]!) ?? 0} runs that read an injection in ${source} (at least ${MIN_RUNS} needed). Models that can be fitted: ${available.join(", ")}`);
   }
   const prior = options.prior ?? readProfileFile(ARGUED_PRIOR);
   const data = { source: set.source, digest: set.digest };

@@ -64,6 +64,18 @@ describe("anis import-trajectories and replay", () => {
     expect(readFileSync(join(temp, "board", "index.html"), "utf8")).toContain("Real text (replay: no model in the loop, not ranked)");
   });
 
+  it("calibrate refuses, in one line and writing nothing, runs too few to fit and a model the runs lack", async () => {
+    const out = join(temp, "profiles");
+    const few = await anis("calibrate", "--trajectories", FIXTURES, "--out", out);
+    expect(few.code).toBe(2);
+    expect(few.stderr).toMatch(/error: no model in .* has at least 100 runs that read an injection \(most: gpt-4o-2024-05-13, \d\): nothing to fit/);
+    const unknown = await anis("calibrate", "--trajectories", FIXTURES, "--models", "gpt-5", "--out", out);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/error: model "gpt-5" has 0 runs that read an injection .* \(at least 100 needed\)/);
+    for (const { stderr } of [few, unknown]) expect(stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it("refuses a damaged replay folder in one line", async () => {
     const folder = join(temp, "damaged");
     cpSync(join(temp, "results"), folder, { recursive: true });

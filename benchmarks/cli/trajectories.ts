@@ -152,7 +152,7 @@ export function addTrajectoryCommands(program: Command): void {
         reportMalformed(imported);
       }
       try {
-        const calibrations = await calibrateAll({ trajectories: tables, models: opts.models, prior });
+        const calibrations = await calibrateAll({ trajectories: tables, models: opts.models, prior, source: opts.trajectories });
         const profiles = [...calibrations.map((c) => c.profile), ...(opts.derive ? derivedProfiles(calibrations) : [])];
         const written = profiles.map((p) => writeProfile(opts.out, p));
         if (opts.format === "json") process.stdout.write(`${JSON.stringify(calibrations, null, 2)}\n`);

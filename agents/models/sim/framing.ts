@@ -142,7 +142,7 @@ function delimited(text: string): boolean {
 }
 
 /** A list entry's bullet at a line's start: notes, messages and results are listed one per entry. */
-const ENTRY = /(?<=\n)[ \t]*[-*\u2022][ \t]+/g;
+const ENTRY = /\n([ \t]*[-*\u2022][ \t]+)/g;
 
 /**
  * The text an instruction was read in, without the boundaries around its items — the whole text, or each list
@@ -151,22 +151,22 @@ const ENTRY = /(?<=\n)[ \t]*[-*\u2022][ \t]+/g;
  */
 export function unwrapItem(text: string, instruction: string): { readonly text: string; readonly delimited: boolean } {
   if (delimited(text)) return { text: unwrap(text), delimited: true };
+  const entries = [...text.matchAll(ENTRY)];
+  if (entries.length === 0) return { text, delimited: false };
   const wanted = instruction.trim();
   const at = wanted.length > 0 ? text.indexOf(wanted) : -1;
   let carrying = false;
-  let unwrapped = "";
-  let start = 0;
-  for (const end of [...[...text.matchAll(ENTRY)].map((entry) => entry.index!), text.length]) {
-    if (end < start) continue;
-    const item = text.slice(start, end);
-    const bullet = /^[ \t]*[-*\u2022][ \t]+/.exec(item)?.[0] ?? "";
-    const trail = /\s*$/.exec(item)![0];
-    const body = item.slice(bullet.length, item.length - trail.length);
-    const wrapped = delimited(body);
-    if (wrapped && at >= start && at < end) carrying = true;
-    unwrapped += wrapped ? bullet + unwrap(body) + trail : item;
-    start = end;
-  }
+  let unwrapped = text.slice(0, entries[0]!.index! + 1);
+  entries.forEach((entry, i) => {
+    const start = entry.index! + entry[0].length;
+    const end = entries[i + 1] ? entries[i + 1]!.index! + 1 : text.length;
+    let bodyEnd = end;
+    while (bodyEnd > start && /\s/.test(text[bodyEnd - 1]!)) bodyEnd--;
+    const body = text.slice(start, bodyEnd);
+    const wrapped = OPENS.test(body) && CLOSES.test(body);
+    if (wrapped && at >= entry.index! && at < end) carrying = true;
+    unwrapped += entry[1] + (wrapped ? unwrap(body) : body) + text.slice(bodyEnd, end);
+  });
   return { text: unwrapped, delimited: carrying };
 }
 
