@@ -199,17 +199,17 @@ const around = (text: string, start: number, end: number) => text.slice(Math.max
  * quoting, a YAML dump's escapes); the whole text where it cannot be placed so (marked between its words, encoded).
  */
 export function passageAround(text: string, instruction: string): string {
-  const wanted = instruction.trim();
-  if (wanted.length === 0) return text;
-  const at = text.indexOf(wanted);
-  if (at >= 0) return around(text, at, at + wanted.length);
   // An escaped line break in a quoted output ("…keys\\n    to…") separates words as the break would; same length.
-  const flat = text.replace(/\\[nrt]/g, "  ");
+  const flat = text.includes("\\") ? text.replace(/\\[nrt]/g, "  ") : text;
+  const wanted = instruction.trim();
+  if (wanted.length === 0) return flat;
+  const at = text.indexOf(wanted);
+  if (at >= 0) return around(flat, at, at + wanted.length);
   const words = wanted.match(/[\p{L}\p{N}]+/gu) ?? [];
   // Its first word must stand somewhere for the pattern to be worth running (marked or encoded text fails costlily).
-  if (words.length === 0 || !flat.toLowerCase().includes(words[0]!.toLowerCase())) return text;
+  if (words.length === 0 || !flat.toLowerCase().includes(words[0]!.toLowerCase())) return flat;
   const head = wordsPattern(words.slice(0, 8)).exec(flat);
-  if (!head) return text;
+  if (!head) return flat;
   const tail = wordsPattern(words.slice(-8)).exec(flat.slice(head.index));
   const end = tail ? head.index + tail.index + tail[0].length : head.index + head[0].length;
   return around(flat, head.index, end);
