@@ -1,6 +1,7 @@
 import { BaseChatModel, type BaseChatModelCallOptions, type BindToolsInput } from "@langchain/core/language_models/chat_models";
 import { AIMessage, type BaseMessage, type ToolCall } from "@langchain/core/messages";
 import type { ChatResult } from "@langchain/core/outputs";
+import { randomBytes } from "node:crypto";
 import { canonical } from "../../../defenses/approver.ts";
 import { uniform } from "../../../defenses/util/uniform.ts";
 import { DELEGATE_PREFIX } from "../../reserved-tools.ts";
@@ -98,6 +99,8 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   private readonly reviewers: ReadonlySet<string>;
   private readonly resistance?: (text: string) => boolean;
   private readonly resisted = new Map<string, boolean>();
+  /** What each call this model made was for, by its id: the model reads its own history; no layer can. */
+  private readonly ownCalls = new Map<string, string>();
 
   constructor(fields: SimFields) {
     super({});
@@ -139,13 +142,15 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
 
   private decide(messages: BaseMessage[], seed: number, payloads: readonly SimPayload[]): AIMessage {
     const { prompt, task, reading, context } = this.read(messages);
-    const turn = messages.filter((m) => m.getType() === "ai").length;
-    const idBase = `sim-${seed}-${uniform(prompt).toString(36).slice(2, 10)}-${turn}`;
+        const messageId = opaqueId("msg");
     const emitted = messages.flatMap((m) => (m.getType() === "ai" ? ((m as AIMessage).tool_calls ?? []) : []));
-    const made = madeCalls(emitted);
+    const made = madeCalls(emitted, this.ownCalls);
     const done = { has: (key: string, call?: PlannedCall) => made.keys.has(key) || (call !== undefined && made.consume(call)) };
-    const callMessage = (key: string, tool: string, args: Readonly<Record<string, unknown>>) =>
-      new AIMessage({ id: idBase, content: "", tool_calls: [{ id: `${idBase}:${key}`, name: tool, args: { ...args }, type: "tool_call" } as ToolCall] });
+    const callMessage = (key: string, tool: string, args: Readonly<Record<string, unknown>>) => {
+      const id = opaqueId("call");
+      this.ownCalls.set(id, key);
+      return new AIMessage({ id: messageId, content: "", tool_calls: [{ id, name: tool, args: { ...args }, type: "tool_call" } as ToolCall] });
+    };
 
     const intents = [...this.injectedCalls(reading, prompt, seed, payloads, context, task === undefined), ...(task ? [] : this.instructedCalls(reading, seed, context))];
     for (const { key, call, relay } of intents) {
@@ -163,7 +168,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
       if (this.simProfile.ungrounded === "guess") return callMessage(key, call.tool, withGuesses(call, missing));
     }
 
-    if (!task) return new AIMessage({ id: idBase, content: emitted.length > 0 ? finalReport(messages) : "I could not identify a task I can help with." });
+    if (!task) return new AIMessage({ id: messageId, content: emitted.length > 0 ? finalReport(messages) : "I could not identify a task I can help with." });
     const delegated = (delegate: string) => done.has(`handoff-${delegate}`);
     const handOff = (delegate: string) => callMessage(`handoff-${delegate}`, delegate, { instructions: instructionsFor(task.prompt, messages) });
     for (const [i, step] of task.plan.entries()) {
@@ -173,14 +178,14 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
         const missing = ungrounded(step, reading);
         if (missing.length === 0) return callMessage(key, step.tool, step.args);
         if (this.simProfile.ungrounded === "guess") return callMessage(key, step.tool, withGuesses(step, missing));
-        return new AIMessage({ id: idBase, content: notFound(this.simProfile.ungrounded, step.tool, missing) });
+        return new AIMessage({ id: messageId, content: notFound(this.simProfile.ungrounded, step.tool, missing) });
       }
       const delegate = this.delegateFor(step.tool);
       if (delegate && !delegated(delegate)) return handOff(delegate);
     }
     const reviewer = [...this.delegates.keys()].find((d) => this.reviewers.has(d) && !delegated(d));
     if (reviewer) return handOff(reviewer);
-    return new AIMessage({ id: idBase, content: finalReport(messages) });
+    return new AIMessage({ id: messageId, content: finalReport(messages) });
   }
 
   /**
@@ -375,18 +380,26 @@ function framingIn(forms: ReadForms, core: string, reader: Reader): ItemFraming 
 }
 
 /**
- * What the model has already done, read from its own calls in the conversation: by the key in a call's id
- * (`<base>:<key>`), or — for calls it did not make itself (a conversation handed to it) — by tool and arguments.
+ * Ids of one shape whatever a call is for, as a real API writes them: digits drawn at random, never a word. What a
+ * call was for (a plan step, an injected call) the model keeps to itself, by id; a layer sees nothing of it.
  */
-function madeCalls(emitted: readonly ToolCall[]) {
+function opaqueId(prefix: string): string {
+  return `${prefix}_${randomBytes(8).readBigUInt64BE().toString().padStart(20, "0")}`;
+}
+
+/**
+ * What the model has already done, read from its own calls in the conversation: by the ids it wrote (it remembers
+ * what each was for), or — for calls it did not make itself (a conversation handed to it) — by tool and arguments.
+ */
+function madeCalls(emitted: readonly ToolCall[], own: ReadonlyMap<string, string>) {
   const keys = new Set<string>();
   const foreign: string[] = [];
   const all = new Set<string>();
   for (const call of emitted) {
-    const id = call.id ?? "";
     const signature = `${call.name}:${canonical(call.args)}`;
     all.add(signature);
-    if (id.startsWith("sim-") && id.includes(":")) keys.add(id.slice(id.lastIndexOf(":") + 1));
+    const key = own.get(call.id ?? "");
+    if (key !== undefined) keys.add(key);
     else foreign.push(signature);
   }
   return {
