@@ -40,6 +40,10 @@ export type ReportRow = Record<string, unknown> & {
   utility_under_attack: number | null;
   friction: number | null;
   errors: number;
+  /** Episodes in which a layer failed: each a miss on an attack or an alarm on benign work, never left out. */
+  defense_errors: number;
+  /** Defense errors over the episodes the rates count; above the leaderboard's bound a configuration is not ranked. */
+  defense_error_rate: number | null;
   /** The splits the configuration's learned layers were trained on, comma-separated; null when it learned nothing. */
   trained_on: string | null;
   /** The row's attack units are of a split the configuration learned from (a training score). */

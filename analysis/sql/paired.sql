@@ -17,12 +17,12 @@ attack AS (
 ),
 benign AS (
   SELECT a.model, 'benign_utility' AS metric,
-         count(*) FILTER (WHERE a.error IS NULL AND b.error IS NULL) AS n,
-         count(*) FILTER (WHERE a.error IS NULL AND b.error IS NULL AND a.utility AND b.utility) AS n11,
-         count(*) FILTER (WHERE a.error IS NULL AND b.error IS NULL AND a.utility AND NOT b.utility) AS n10,
-         count(*) FILTER (WHERE a.error IS NULL AND b.error IS NULL AND NOT a.utility AND b.utility) AS n01,
-         count(*) FILTER (WHERE a.error IS NULL AND b.error IS NULL AND NOT a.utility AND NOT b.utility) AS n00,
-         count(*) FILTER (WHERE a.error IS NOT NULL OR b.error IS NOT NULL) AS errored
+         count(*) FILTER (WHERE counted(a.error) AND counted(b.error)) AS n,
+         count(*) FILTER (WHERE counted(a.error) AND counted(b.error) AND a.utility AND b.utility) AS n11,
+         count(*) FILTER (WHERE counted(a.error) AND counted(b.error) AND a.utility AND NOT b.utility) AS n10,
+         count(*) FILTER (WHERE counted(a.error) AND counted(b.error) AND NOT a.utility AND b.utility) AS n01,
+         count(*) FILTER (WHERE counted(a.error) AND counted(b.error) AND NOT a.utility AND NOT b.utility) AS n00,
+         count(*) FILTER (WHERE NOT counted(a.error) OR NOT counted(b.error)) AS errored
   FROM benign_episodes a JOIN benign_episodes b USING (model, suite, agent_system, user_task, seed)
   WHERE a.defense = getvariable('config_a') AND b.defense = getvariable('config_b')
   GROUP BY a.model

@@ -33,7 +33,7 @@ beforeAll(async () => {
   };
   const summary = await executeRun({ config, out: mkdtempSync(join(tmpdir(), "anis-lb-run-")), runId: "leaderboard-fixture", endpoint: {} });
   out = mkdtempSync(join(tmpdir(), "anis-lb-"));
-  ({ entries } = await buildLeaderboard([summary.dir], { out, maxAutoimmunity: 0.25, maxHarmfulAutoimmunity: 0.1, baseline: "none", allowMixed: false }));
+  ({ entries } = await buildLeaderboard([summary.dir], { out, maxAutoimmunity: 0.25, maxHarmfulAutoimmunity: 0.1, maxErrorRate: 0.02, baseline: "none", allowMixed: false }));
 }, 120_000);
 
 describe("leaderboard files", () => {

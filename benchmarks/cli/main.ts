@@ -267,6 +267,7 @@ program
   .requiredOption("--out <dir>", "folder to write the leaderboard into")
   .option("--max-autoimmunity <rate>", "rank only configurations with autoimmunity at most this", rateOption("max-autoimmunity"), 0.25)
   .option("--max-harmful-autoimmunity <rate>", "rank only configurations whose harmful autoimmunity is at most this", rateOption("max-harmful-autoimmunity"), 0.1)
+  .option("--max-error-rate <rate>", "rank only configurations whose layers fail in at most this share of episodes", rateOption("max-error-rate"), 0.02)
   .option("--baseline <defense>", "configuration block rates are measured against", "none")
   .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
   .action(async (dirs: string[], opts, command: Command) => {
@@ -277,6 +278,7 @@ program
       out: opts.out,
       maxAutoimmunity: opts.maxAutoimmunity,
       maxHarmfulAutoimmunity: opts.maxHarmfulAutoimmunity,
+      maxErrorRate: opts.maxErrorRate,
       baseline: opts.baseline,
       checkBaseline: command.getOptionValueSource("baseline") === "cli",
       allowMixed: opts.allowMixed ?? false,
