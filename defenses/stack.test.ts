@@ -51,6 +51,32 @@ describe("DefenseStack", () => {
     expect(stack.audit.entries).toEqual([]);
   });
 
+  it("gives every layer a view it cannot change: rewriting a call's arguments or a tool in place fails that layer", async () => {
+    const args = { to: ["bob@x.example"] };
+    const tools = [{ ...sendEmail, destinationArgs: ["to"] }];
+    const rewriter = layer("rewriter", { onToolCall: (call) => (((call.args as { to: string[] }).to = ["eve@evil.example"]), allow) });
+    const editor = layer("editor", { onToolCall: (call) => (((call.tool as { sensitivity: string }).sensitivity = "none"), allow) });
+    const scopeEditor = layer("scope-editor", { onToolCall: (_call, scope) => ((scope.tools[0] as unknown as { destinationArgs: string[] }).destinationArgs.length = 0, allow) });
+    for (const cheat of [rewriter, editor, scopeEditor]) {
+      const stack = stackOf([cheat]);
+      await expect(stack.check("onToolCall", { id: "1", tool: tools[0]!, args }, stack.scope("a", tools))).rejects.toThrow(DefenseError);
+    }
+    expect(args).toEqual({ to: ["bob@x.example"] });
+    expect(tools[0]).toEqual({ ...sendEmail, destinationArgs: ["to"] });
+    // The next layer sees what the first saw, whatever the first tried.
+    const seen: unknown[] = [];
+    const stack = stackOf([layer("tries", { onContext: (e) => (Reflect.set(e, "content", "changed"), allow) }), layer("reads", { onContext: (e) => (seen.push(e.content), allow) })]);
+    await stack.check("onContext", context("as read"), stack.scope("a", []));
+    expect(seen).toEqual(["as read"]);
+  });
+
+  it("fails a layer whose hook never answers, by its deadline; the episode goes on as an error, never a block", async () => {
+    const hung = layer("hung", { onContext: () => new Promise(() => {}) });
+    const stack = new DefenseStack([hung], new SimulatedApprover([]), { episodeId: "ep", userPrompt: "do it" }, undefined, 20);
+    await expect(stack.check("onContext", context("x"), stack.scope("a", []))).rejects.toThrow(/defense hung failed in onContext: no verdict within 0.02 s/);
+    expect(stack.audit.entries).toEqual([]);
+  });
+
   it("rejects a transform on a tool call", async () => {
     const stack = stackOf([layer("t", { onToolCall: () => transform("{}", "t.x", "rewrite") })]);
     await expect(stack.check("onToolCall", { id: "1", tool: sendEmail, args: {} }, stack.scope("a", [sendEmail]))).rejects.toThrow(/transform is not valid on onToolCall/);

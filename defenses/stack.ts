@@ -39,6 +39,34 @@ const TEXT_FIELD: { readonly [H in HookName]: string | null } = {
   onCapabilityRequest: null,
 };
 
+/** How long a hook's promise may take before the layer counts as failed (a `defense_error`; the run goes on). */
+export const HOOK_DEADLINE_MS = 30_000;
+
+/**
+ * A view no layer can change: plain data copied and frozen all the way down, so a layer changes what the others
+ * see only through a verdict. Functions and class instances are kept as they are (subjects carry none).
+ */
+function frozenView<T>(value: T): T {
+  if (value === null || typeof value !== "object") return value;
+  if (Object.isFrozen(value)) return value;
+  if (Array.isArray(value)) return Object.freeze(value.map(frozenView)) as T;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) copy[k] = frozenView(v);
+  return Object.freeze(copy) as T;
+}
+
+/** The verdict of a hook, or a failure when its promise has not settled by the deadline. */
+function withDeadline(verdict: Verdict | Promise<Verdict>, deadlineMs: number): Verdict | Promise<Verdict> {
+  if (typeof (verdict as { then?: unknown }).then !== "function") return verdict;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no verdict within ${deadlineMs / 1000} s`)), deadlineMs);
+  });
+  return Promise.race([verdict, late]).finally(() => clearTimeout(timer));
+}
+
 /**
  * The one choke point: runs the configured layers, in order, on every hook, and interprets their verdicts.
  * - `allow` passes to the next layer; `transform` replaces the text and passes on;
@@ -58,6 +86,7 @@ export class DefenseStack {
     private readonly approver: Approver,
     private readonly episode: { readonly episodeId: string; readonly userPrompt: string; readonly user?: string; readonly system?: SystemInfo },
     audit?: AuditLog,
+    private readonly hookDeadlineMs = HOOK_DEADLINE_MS,
   ) {
     this.audit = audit ?? new AuditLog();
   }
@@ -70,9 +99,9 @@ export class DefenseStack {
       episodeId: this.episode.episodeId,
       userPrompt: this.episode.userPrompt,
       user: this.episode.user ?? "user",
-      system: this.episode.system ?? { name: "single", agents: [agent], protocol: "delegation" },
+      system: frozenView(this.episode.system ?? { name: "single", agents: [agent], protocol: "delegation" }),
       agent,
-      tools,
+      tools: frozenView(tools),
       state<T>(defenseId: string, init: () => T): T {
         if (!state.has(defenseId)) state.set(defenseId, init());
         return state.get(defenseId) as T;
@@ -89,7 +118,7 @@ export class DefenseStack {
     for (const tool of tools) {
       const refusing = this.layers.find((layer) => {
         try {
-          return layer.hooks.offersTool?.(tool, scope) === false;
+          return layer.hooks.offersTool?.(frozenView(tool), scope) === false;
         } catch (error) {
           throw new DefenseError(layer.id, "offersTool", error instanceof Error ? error.message : String(error), { cause: error });
         }
@@ -111,14 +140,14 @@ export class DefenseStack {
 
   async check<H extends HookName>(hook: H, subject: HookSubjects[H], scope: HookScope): Promise<StackOutcome> {
     const textField = TEXT_FIELD[hook];
-    let current = subject;
+    let current = frozenView(subject);
     for (const layer of this.layers) {
       const fn = layer.hooks[hook] as ((s: HookSubjects[H], sc: HookScope) => Verdict | Promise<Verdict>) | undefined;
       if (!fn) continue;
       const started = performance.now();
       let verdict: Verdict;
       try {
-        verdict = await fn(current, scope);
+        verdict = await withDeadline(fn(current, scope), this.hookDeadlineMs);
       } catch (error) {
         throw new DefenseError(layer.id, hook, error instanceof Error ? error.message : String(error), { cause: error });
       } finally {
@@ -141,7 +170,7 @@ export class DefenseStack {
         case "transform": {
           if (textField === null) throw new DefenseError(layer.id, hook, `transform is not valid on ${hook}`);
           const before = (current as unknown as Record<string, string>)[textField]!;
-          current = { ...current, [textField]: verdict.content };
+          current = Object.freeze({ ...current, [textField]: verdict.content }) as unknown as HookSubjects[H];
           this.audit.record({ ...record, approved: null, keeps_information: keepsInformation(before, verdict.content) });
           continue;
         }
