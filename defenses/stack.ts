@@ -140,10 +140,16 @@ export class DefenseStack {
 
   async check<H extends HookName>(hook: H, subject: HookSubjects[H], scope: HookScope): Promise<StackOutcome> {
     const textField = TEXT_FIELD[hook];
-    let current = frozenView(subject);
+    let current = subject;
+    let viewed = false;
     for (const layer of this.layers) {
       const fn = layer.hooks[hook] as ((s: HookSubjects[H], sc: HookScope) => Verdict | Promise<Verdict>) | undefined;
       if (!fn) continue;
+      // Copied only when some layer reads it: most hooks of most configurations have none.
+      if (!viewed) {
+        current = frozenView(current);
+        viewed = true;
+      }
       const started = performance.now();
       let verdict: Verdict;
       try {

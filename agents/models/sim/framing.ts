@@ -163,7 +163,7 @@ export function unwrapItem(text: string, instruction: string): { readonly text: 
     let bodyEnd = end;
     while (bodyEnd > start && /\s/.test(text[bodyEnd - 1]!)) bodyEnd--;
     const body = text.slice(start, bodyEnd);
-    const wrapped = OPENS.test(body) && CLOSES.test(body);
+    const wrapped = delimited(body);
     if (wrapped && at >= entry.index! && at < end) carrying = true;
     unwrapped += entry[1] + (wrapped ? unwrap(body) : body) + text.slice(bodyEnd, end);
   });

@@ -142,7 +142,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
 
   private decide(messages: BaseMessage[], seed: number, payloads: readonly SimPayload[]): AIMessage {
     const { prompt, task, reading, context } = this.read(messages);
-        const messageId = opaqueId("msg");
+    const messageId = opaqueId("msg");
     const emitted = messages.flatMap((m) => (m.getType() === "ai" ? ((m as AIMessage).tool_calls ?? []) : []));
     const made = madeCalls(emitted, this.ownCalls);
     const done = { has: (key: string, call?: PlannedCall) => made.keys.has(key) || (call !== undefined && made.consume(call)) };
