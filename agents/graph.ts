@@ -101,7 +101,7 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
     modelTool(SAVE_MEMORY_TOOL, "Save a note to your long-term memory for future tasks", memoryToolParameters),
     ...Object.entries(peers).map(([peer, p]) => modelTool(`${DELEGATE_PREFIX}${peer}`, p.description, delegateParameters)),
   ];
-  const runtimeOf = (config: LangGraphRunnableConfig): AgentRuntime => {
+  const runtimeOf = (config: LangGraphRunnableConfig): Promise<AgentRuntime> => {
     const context = config.context as AgentContext | undefined;
     if (!context?.episode) throw new Error("agent graph invoked without an episode runtime in context");
     return context.episode.agent(spec.id, toolNames);
@@ -117,7 +117,7 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
     if (state.messages.length > 0) return inbox();
     const { text, from } = state.task;
     const request = from === "user" ? await runtime.userInput(text) : await runtime.receive(from, text);
-    const messages: BaseMessage[] = [new SystemMessage({ id: nextId("system"), content: runtime.systemPrompt(spec.systemPrompt) })];
+    const messages: BaseMessage[] = [new SystemMessage({ id: nextId("system"), content: await runtime.systemPrompt(spec.systemPrompt) })];
     const memories = await runtime.retrieveMemory(text);
     if (memories.length > 0) {
       const content = `Notes from your long-term memory (saved in earlier sessions):\n${memories.map((m) => `- ${m}`).join("\n")}`;
@@ -129,7 +129,7 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
   }
 
   const agentNode = async (state: AgentStateType, config: LangGraphRunnableConfig) => {
-    const runtime = runtimeOf(config);
+    const runtime = await runtimeOf(config);
     const opened = state.messages.at(-1) instanceof ToolMessage ? [] : await opening(runtime, state);
     // Refused, or a later turn with nothing new to answer: the conversation ends on the agent's last word.
     if ((opened.at(-1) ?? state.messages.at(-1)) instanceof AIMessage) return new Command({ update: { messages: opened }, goto: END });
@@ -152,7 +152,7 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
   };
 
   const actNode = async (state: AgentStateType, config: LangGraphRunnableConfig) => {
-    const runtime = runtimeOf(config);
+    const runtime = await runtimeOf(config);
     const out: ToolMessage[] = [];
     for (const call of (state.messages.at(-1) as AIMessage).tool_calls ?? []) {
       const id = call.id ?? "";

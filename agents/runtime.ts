@@ -80,6 +80,7 @@ export interface EpisodeCounters {
 export class EpisodeRuntime {
   readonly counters: EpisodeCounters = { modelCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, cachedCalls: 0 };
   private readonly agents = new Map<string, AgentRuntime>();
+  private readonly starting = new Map<string, Promise<AgentRuntime>>();
   constructor(readonly setup: EpisodeSetup) {}
 
   /** The runtime of an agent that has already run in this episode. */
@@ -89,17 +90,24 @@ export class EpisodeRuntime {
     return runtime;
   }
 
-  /** The runtime of one agent, created on first use with the tools it may call. */
-  agent(id: string, toolNames: readonly string[]): AgentRuntime {
-    let runtime = this.agents.get(id);
+  /** The runtime of one agent, created on first use with the tools it may call (after the layers narrowed them). */
+  agent(id: string, toolNames: readonly string[]): Promise<AgentRuntime> {
+    const ready = this.agents.get(id);
+    if (ready) return Promise.resolve(ready);
+    let runtime = this.starting.get(id);
     if (!runtime) {
       const tools: ToolDescriptor[] = [];
       for (const name of toolNames) {
         const schema = this.setup.environment.tools.get(name);
         if (schema) tools.push(schema.descriptor);
       }
-      runtime = new AgentRuntime(id, this, tools);
-      this.agents.set(id, runtime);
+      const { stack } = this.setup;
+      runtime = stack.offeredTools(tools, stack.scope(id, tools)).then(({ offered, withheld }) => {
+        const agent = new AgentRuntime(id, this, offered, withheld);
+        this.agents.set(id, agent);
+        return agent;
+      });
+      this.starting.set(id, runtime);
     }
     return runtime;
   }
@@ -145,12 +153,11 @@ export class AgentRuntime {
   constructor(
     readonly id: string,
     private readonly episode: EpisodeRuntime,
-    tools: readonly ToolDescriptor[],
+    offered: readonly ToolDescriptor[],
+    withheld: readonly { readonly tool: string; readonly defense: string }[],
   ) {
-    const { stack } = episode.setup;
-    const { offered, withheld } = stack.offeredTools(tools, stack.scope(id, tools));
     this.tools = offered;
-    this.scope = stack.scope(id, offered, (request) => this.replay(request));
+    this.scope = episode.setup.stack.scope(id, offered, (request) => this.replay(request));
     for (const { tool, defense } of withheld) this.trace({ kind: "tools_offered", tool, defense, verdict: "withheld", detail: `${tool} is not offered to ${id}` });
   }
 
@@ -188,8 +195,8 @@ export class AgentRuntime {
   }
 
   /** The system prompt: the agent's own, then each layer's contribution. */
-  systemPrompt(base: string): string {
-    return [base, ...this.setup.stack.systemPrompt(this.scope)].join("\n\n");
+  async systemPrompt(base: string): Promise<string> {
+    return [base, ...(await this.setup.stack.systemPrompt(this.scope))].join("\n\n");
   }
 
   /** The user's request. Returns the text to show the model, or null when a layer stopped it. */

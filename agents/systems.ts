@@ -186,15 +186,15 @@ function groupChat({ model, tools, systemPrompt }: SystemInput): AgentSystem {
         acted ||= said.some((m) => m instanceof AIMessage && (m.tool_calls ?? []).length > 0);
         if (round === 0 && i === 0) {
           for (const other of members.slice(1)) {
-            const sent = await runtime(member.id).send(other.id, task.text);
+            const sent = await (await runtime(member.id)).send(other.id, task.text);
             if ("content" in sent) tasks.set(other.id, { text: sent.content, from: member.id });
           }
         }
         const last = said.at(-1);
         if (!(last instanceof AIMessage) || (last.tool_calls ?? []).length > 0 || !text(last)) continue;
         for (const other of members.filter((m) => m !== member && tasks.has(m.id))) {
-          const sent = await runtime(member.id).send(other.id, text(last));
-          if ("content" in sent) runtime(other.id).enqueue(member.id, sent.content);
+          const sent = await (await runtime(member.id)).send(other.id, text(last));
+          if ("content" in sent) (await runtime(other.id)).enqueue(member.id, sent.content);
         }
       }
       if (!acted) break;

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { type ApproverBehaviour, HUMAN_APPROVER } from "./approver.ts";
 import { createDefense, hooksOf } from "./builtins/index.ts";
 import { DefenseConfigError } from "./errors.ts";
-import { isExternal, loadExternalLayers } from "./external.ts";
+import { isExternal, loadExternalLayers, type SandboxOptions } from "./external.ts";
 import type { Defense } from "./types.ts";
 
 const CONFIG_DIR = join(dirname(fileURLToPath(import.meta.url)), "configs");
@@ -14,7 +14,15 @@ export const DefenseConfigFile = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case kebab-case"),
   description: z.string().min(1),
   /** Layers in composition order: the first to answer other than `allow` decides. */
-  layers: z.array(z.strictObject({ use: z.string().min(1), params: z.record(z.string(), z.unknown()).optional() })),
+  layers: z.array(
+    z.strictObject({
+      use: z.string().min(1),
+      params: z.record(z.string(), z.unknown()).optional(),
+      /** A `module:` layer's sandbox: network access (off by default) and the deadline of one hook call. */
+      network: z.boolean().optional(),
+      timeout_ms: z.number().int().min(1).max(600_000).optional(),
+    }),
+  ),
   /**
    * Who answers `ask_approval`: by default the documented human (see defenses/approver.ts), whose rates may be set
    * one by one; `{ "error_rate": r }` errs at one rate either way, and `{ "error_rate": 0 }` is the ideal human.
@@ -49,7 +57,7 @@ export interface DefenseConfiguration {
   /** The attack splits its learned layers were trained on; empty when it learned nothing. */
   readonly trainedOn: readonly string[];
   /** `{use, version, params}` per layer, as resolved: what the manifest records. */
-  readonly spec: readonly { readonly use: string; readonly layer: string; readonly version: string; readonly params: unknown; readonly source?: string }[];
+  readonly spec: readonly { readonly use: string; readonly layer: string; readonly version: string; readonly params: unknown; readonly source?: string; readonly network?: true }[];
 }
 
 /** Names of the configurations shipped in `defenses/configs/`. */
@@ -89,10 +97,17 @@ export async function loadConfigurationLayers(namesOrPaths: readonly string[], t
       return [];
     }
     const parsed = DefenseConfigFile.safeParse(json);
-    return parsed.success ? parsed.data.layers.flatMap((l, i) => (isExternal(l.use) ? [{ use: l.use, base: dirname(file), where: `${file} → at layers.${i}` }] : [])) : [];
+    return parsed.success
+      ? parsed.data.layers.flatMap((l, i) => (isExternal(l.use) ? [{ use: l.use, base: dirname(file), where: `${file} → at layers.${i}`, params: l.params ?? {}, options: sandboxOptions(l) }] : []))
+      : [];
   });
   await loadExternalLayers(uses);
 }
+
+const sandboxOptions = (l: DefenseConfigFile["layers"][number]): SandboxOptions => ({
+  ...(l.network !== undefined && { network: l.network }),
+  ...(l.timeout_ms !== undefined && { timeout_ms: l.timeout_ms }),
+});
 
 export function parseDefenseConfiguration(text: string, file: string): DefenseConfiguration {
   let json: unknown;
@@ -111,7 +126,7 @@ export function parseDefenseConfiguration(text: string, file: string): DefenseCo
   const problems: string[] = [];
   const built = config.layers.map((l, i) => {
     try {
-      return createDefense(l.use, l.params, `layers.${i}`, dirname(file));
+      return createDefense(l.use, l.params, `layers.${i}`, dirname(file), sandboxOptions(l));
     } catch (error) {
       if (!(error instanceof DefenseConfigError)) throw error;
       problems.push(error.message);
@@ -127,7 +142,7 @@ export function parseDefenseConfiguration(text: string, file: string): DefenseCo
     layers,
     approver: approverOf(config.approver),
     trainedOn: [...new Set(layers.flatMap((d) => d.trainedOn ?? []))].sort(),
-    spec: layers.map((d) => ({ use: d.id, layer: d.layer, version: d.version, params: d.params, ...(d.source && { source: d.source }) })),
+    spec: layers.map((d) => ({ use: d.id, layer: d.layer, version: d.version, params: d.params, ...(d.source && { source: d.source }), ...(d.network && { network: true }) })),
   };
 }
 

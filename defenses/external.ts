@@ -1,17 +1,20 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { DefenseConfigError } from "./errors.ts";
 import { forbiddenImports } from "./import-graph.ts";
+import { bundleModule } from "./sandbox/bundle.ts";
+import { type Created, SandboxedModule } from "./sandbox/client.ts";
+import { HOOK_DEADLINE_MS } from "./stack.ts";
 import { type Defense, HOOK_NAMES, type HookName, type HookScope, LAYERS, type Verdict } from "./types.ts";
 
 /**
  * Layers from outside the repository. A configuration names them in `use`:
  * - `module:PATH` — a TypeScript or JavaScript module (path relative to the configuration file) whose default export
- *   (or `createDefense` export) is a factory `(params) => Defense`; it is refused when its imports reach the
- *   simulated model, attack metadata or the benchmark, as a built-in layer would be;
+ *   (or `createDefense` export) is a factory `(params) => Defense`; it runs sandboxed in a process of its own, and
+ *   is refused when its imports reach the simulated model, attack metadata or the benchmark, as a built-in layer
+ *   would be;
  * - `http:URL` — a service in any language: `GET URL` describes it, `POST URL` answers one hook call
  *   (`defenses/http-protocol.md`, schema `defenses/http-protocol.schema.json`).
  * Both are loaded before a run (`loadExternalLayers`), so that building a configuration stays synchronous.
@@ -21,69 +24,140 @@ export const HTTP = "http:";
 export const isExternal = (use: string) => use.startsWith(MODULE) || use.startsWith(HTTP);
 
 type Factory = (params?: unknown) => Defense;
-const loaded = new Map<string, { factory: Factory; source: string }>();
+const loaded = new Map<string, { factory: Factory; source: string; network: boolean }>();
 
-/** The key of an external layer: the module's absolute path, or the service's URL. */
-export function externalKey(use: string, base: string): string {
+/** How a module layer's sandbox is set, from its configuration entry. */
+export interface SandboxOptions {
+  /** Whether its process may use the network (recorded in the manifest and said by `report`). */
+  readonly network?: boolean;
+  /** How long one hook call may take before the layer's process is stopped (default {@link HOOK_DEADLINE_MS}). */
+  readonly timeout_ms?: number;
+}
+
+/** The key of an external layer: the module's absolute path with its sandbox settings, or the service's URL. */
+export function externalKey(use: string, base: string, options: SandboxOptions = {}): string {
   if (use.startsWith(MODULE)) {
     const path = use.slice(MODULE.length);
-    return isAbsolute(path) ? path : resolve(base, path);
+    return `${isAbsolute(path) ? path : resolve(base, path)}\u0000${options.network === true}\u0000${options.timeout_ms ?? HOOK_DEADLINE_MS}`;
   }
   return use.slice(HTTP.length);
 }
 
 /** A loaded external layer's factory and what identifies its code (a module's hash, a service's description). */
-export function externalFactory(use: string, base: string, where: string): { factory: Factory; source: string } {
-  const found = loaded.get(externalKey(use, base));
+export function externalFactory(use: string, base: string, where: string, options: SandboxOptions = {}): { factory: Factory; source: string; network: boolean } {
+  const found = loaded.get(externalKey(use, base, options));
   if (!found) throw new DefenseConfigError(`${where}: the layer "${use}" was not loaded: load external layers before building a configuration (loadExternalLayers)`);
   return found;
 }
 
-/** Loads every external layer of these `use`s (each with the folder its configuration file is in). */
-export async function loadExternalLayers(uses: readonly { readonly use: string; readonly base: string; readonly where: string }[]): Promise<void> {
-  for (const { use, base, where } of uses) {
-    const key = externalKey(use, base);
-    if (loaded.has(key)) continue;
-    loaded.set(key, use.startsWith(MODULE) ? await loadModule(key, where) : await describeService(key, where));
+export interface ExternalUse {
+  readonly use: string;
+  readonly base: string;
+  readonly where: string;
+  readonly params?: unknown;
+  readonly options?: SandboxOptions;
+}
+
+/** Loads every external layer of these `use`s (each with the folder its configuration file is in, and its params). */
+export async function loadExternalLayers(uses: readonly ExternalUse[]): Promise<void> {
+  const modules = new Map<string, ModuleLayers>();
+  for (const { use, base, where, params, options = {} } of uses) {
+    if (use.startsWith(HTTP)) {
+      if (options.network !== undefined || options.timeout_ms !== undefined) throw new DefenseConfigError(`${where}: "network" and "timeout_ms" set a module layer's sandbox; a service says its timeout in its description`);
+      const key = externalKey(use, base);
+      if (!loaded.has(key)) loaded.set(key, { ...(await describeService(key, where)), network: false });
+      continue;
+    }
+    const key = externalKey(use, base, options);
+    let layers = modules.get(key) ?? moduleLayers.get(key);
+    if (!layers) {
+      layers = await loadModule(key.split("\u0000")[0]!, options, where);
+      moduleLayers.set(key, layers);
+    }
+    modules.set(key, layers);
+    await layers.build(params ?? {}, where);
+    loaded.set(key, { factory: layers.factory, source: layers.source, network: options.network === true });
   }
 }
 
-async function loadModule(path: string, where: string): Promise<{ factory: Factory; source: string }> {
+/** A module's process and the layers its factory built there, one per distinct `params`. */
+interface ModuleLayers {
+  readonly source: string;
+  build(params: unknown, where: string): Promise<void>;
+  readonly factory: Factory;
+}
+const moduleLayers = new Map<string, ModuleLayers>();
+
+/**
+ * A module layer runs in a process of its own (`sandbox/`): it reads nothing but its folder and what each hook
+ * call carries, cannot reach the network unless its configuration allows it, and a call that outlives its
+ * deadline stops that process, not the run.
+ */
+async function loadModule(path: string, options: SandboxOptions, where: string): Promise<ModuleLayers> {
   if (!existsSync(path)) throw new DefenseConfigError(`${where}: module ${path} does not exist`);
   const forbidden = forbiddenImports(path);
   if (forbidden.length > 0) {
     throw new DefenseConfigError(`${where}: module ${path} is refused: a defense sees only what a deployment sees, and it imports ${forbidden.join(", ")}`);
   }
-  let module: Record<string, unknown>;
-  try {
-    module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new DefenseConfigError(`${where}: module ${path} does not load: ${(error as Error).message.split("\n")[0]}`);
-  }
-  const factory = (module.default ?? module.createDefense) as unknown;
-  if (typeof factory !== "function") throw new DefenseConfigError(`${where}: module ${path} exports no factory: export default (params) => Defense, or export createDefense`);
-  const source = createHash("sha256").update(readFileSync(path)).digest("hex").slice(0, 16);
-  return { factory: (params) => checkedDefense((factory as Factory)(params ?? {}), `${where}: module ${path}`), source };
+  const bundle = await bundleModule(path, options.network === true, where);
+  const sandbox = new SandboxedModule(bundle, options.timeout_ms ?? HOOK_DEADLINE_MS);
+  const built = new Map<string, Defense>();
+  return {
+    source: bundle.source,
+    async build(params, where) {
+      const key = JSON.stringify(params);
+      if (built.has(key)) return;
+      let made;
+      try {
+        made = await sandbox.create(params);
+      } catch (error) {
+        throw new DefenseConfigError(`${where}: module ${path}: ${(error as Error).message}`);
+      }
+      built.set(key, sandboxedLayer(sandbox, made.instance, made.created));
+    },
+    factory(params = {}) {
+      const layer = built.get(JSON.stringify(params));
+      if (!layer) throw new DefenseConfigError(`module ${path} was not loaded with params ${JSON.stringify(params)}: load external layers before building a configuration`);
+      return layer;
+    },
+  };
 }
 
-/** A module's layer must have the `Defense` shape: said by name, not found out mid-episode. */
-function checkedDefense(value: unknown, where: string): Defense {
-  const d = value as Partial<Defense> | null;
-  const problems: string[] = [];
-  if (!d || typeof d !== "object") throw new DefenseConfigError(`${where}: the factory returned ${JSON.stringify(value)}, not a Defense`);
-  if (typeof d.id !== "string" || d.id.length === 0) problems.push("id is not a string");
-  if (!LAYERS.includes(d.layer as never)) problems.push(`layer is not one of ${LAYERS.join(", ")}`);
-  if (typeof d.version !== "string") problems.push("version is not a string");
-  if (typeof d.description !== "string") problems.push("description is not a string");
-  if (!d.hooks || typeof d.hooks !== "object") problems.push("hooks is not an object");
-  else {
-    for (const [name, hook] of Object.entries(d.hooks)) {
-      if (name !== "systemPrompt" && !HOOK_NAMES.includes(name as HookName)) problems.push(`hooks.${name} is not a hook (hooks: ${HOOK_NAMES.join(", ")}, systemPrompt)`);
-      else if (typeof hook !== "function") problems.push(`hooks.${name} is not a function`);
+/** The layer as the stack sees it: each hook a call into the sandbox, each answer checked as a service's is. */
+function sandboxedLayer(sandbox: SandboxedModule, instance: number, created: Created): Defense {
+  const hooks: Record<string, unknown> = {};
+  for (const hook of created.hooks) {
+    if (hook === "systemPrompt") {
+      hooks.systemPrompt = async (scope: HookScope) => {
+        const text = await sandbox.call(instance, hook, null, scope);
+        if (text !== null && typeof text !== "string") throw new Error(`systemPrompt answered ${JSON.stringify(text)?.slice(0, 200)}, not a string`);
+        return text ?? undefined;
+      };
+    } else if (hook === "offersTool") {
+      hooks.offersTool = async (tool: unknown, scope: HookScope) => {
+        const offered = await sandbox.call(instance, hook, tool, scope);
+        if (typeof offered !== "boolean") throw new Error(`offersTool answered ${JSON.stringify(offered)?.slice(0, 200)}, not true or false`);
+        return offered;
+      };
+    } else {
+      hooks[hook] = async (subject: unknown, scope: HookScope) => checkedVerdict(await sandbox.call(instance, hook, subject, scope));
     }
   }
-  if (problems.length > 0) throw new DefenseConfigError(`${where}: the factory's layer is not a Defense: ${problems.join("; ")}`);
-  return { params: {}, ...d } as Defense;
+  return {
+    id: created.id,
+    layer: created.layer as Defense["layer"],
+    version: created.version,
+    description: created.description,
+    params: created.params,
+    hooks: hooks as Defense["hooks"],
+    ...(created.trainedOn && { trainedOn: created.trainedOn }),
+  };
+}
+
+function checkedVerdict(value: unknown): Verdict {
+  const parsed = Answer.safeParse(value);
+  if (!parsed.success) throw new Error(`answered no verdict: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+  return parsed.data as Verdict;
 }
 
 /** What a service says about itself at `GET URL`. */

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
  * a researcher's own module layer.
  */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const FORBIDDEN = [/^agents\/models\/sim\//, /^attacks\//, /^benchmarks\//];
+export const FORBIDDEN_PATHS = [/^agents\/models\/sim\//, /^attacks\//, /^benchmarks\//];
 
 /** Relative and absolute imports of a file (static, dynamic and re-exports), resolved to files. */
 function importsOf(file: string): string[] {
@@ -43,6 +43,6 @@ export function importClosure(start: string): Map<string, string> {
 export function forbiddenImports(file: string): string[] {
   return [...importClosure(resolve(file)).entries()]
     .map(([target, from]) => [relative(PROJECT_ROOT, target), relative(PROJECT_ROOT, from)] as const)
-    .filter(([target]) => FORBIDDEN.some((f) => f.test(target)))
+    .filter(([target]) => FORBIDDEN_PATHS.some((f) => f.test(target)))
     .map(([target, from]) => `${from} → ${target}`);
 }

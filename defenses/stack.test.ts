@@ -97,6 +97,6 @@ describe("DefenseStack", () => {
     const verdicts = [];
     for (const scope of [a, b, a]) verdicts.push((await stack.check("onContext", context("x"), scope)).passed);
     expect(verdicts).toEqual([true, true, false]);
-    expect(stack.systemPrompt(a)).toEqual(["rule one", "rule two"]);
+    expect(await stack.systemPrompt(a)).toEqual(["rule one", "rule two"]);
   });
 });

@@ -8,7 +8,7 @@ export class DefenseError extends Error {
   readonly code = "defense_error";
   constructor(
     readonly defense: string,
-    readonly hook: HookName | "offersTool",
+    readonly hook: HookName | "offersTool" | "systemPrompt",
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -58,8 +58,8 @@ function frozenView<T>(value: T): T {
 }
 
 /** The verdict of a hook, or a failure when its promise has not settled by the deadline. */
-function withDeadline(verdict: Verdict | Promise<Verdict>, deadlineMs: number): Verdict | Promise<Verdict> {
-  if (typeof (verdict as { then?: unknown }).then !== "function") return verdict;
+function withDeadline<T>(verdict: T | Promise<T>, deadlineMs: number): T | Promise<T> {
+  if (typeof (verdict as { then?: unknown } | null)?.then !== "function") return verdict;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no verdict within ${deadlineMs / 1000} s`)), deadlineMs);
@@ -112,30 +112,44 @@ export class DefenseStack {
   }
 
   /** The tools every layer offers this agent, in their order, and the ones a layer withheld (by that layer). */
-  offeredTools(tools: readonly ToolDescriptor[], scope: HookScope): { offered: ToolDescriptor[]; withheld: { tool: string; defense: string }[] } {
+  async offeredTools(tools: readonly ToolDescriptor[], scope: HookScope): Promise<{ offered: ToolDescriptor[]; withheld: { tool: string; defense: string }[] }> {
     const offered: ToolDescriptor[] = [];
     const withheld: { tool: string; defense: string }[] = [];
     for (const tool of tools) {
-      const refusing = this.layers.find((layer) => {
-        try {
-          return layer.hooks.offersTool?.(frozenView(tool), scope) === false;
-        } catch (error) {
-          throw new DefenseError(layer.id, "offersTool", error instanceof Error ? error.message : String(error), { cause: error });
+      let refusing: Defense | undefined;
+      for (const layer of this.layers) {
+        if (!layer.hooks.offersTool) continue;
+        if ((await this.ask(layer, "offersTool", () => layer.hooks.offersTool!(frozenView(tool), scope))) === false) {
+          refusing = layer;
+          break;
         }
-      });
+      }
       if (refusing) withheld.push({ tool: tool.name, defense: refusing.id });
       else offered.push(tool);
     }
     return { offered, withheld };
   }
 
-  systemPrompt(scope: HookScope): string[] {
+  async systemPrompt(scope: HookScope): Promise<string[]> {
     const parts: string[] = [];
     for (const layer of this.layers) {
-      const text = layer.hooks.systemPrompt?.(scope);
+      if (!layer.hooks.systemPrompt) continue;
+      const text = await this.ask(layer, "systemPrompt", () => layer.hooks.systemPrompt!(scope));
       if (text) parts.push(text);
     }
     return parts;
+  }
+
+  /** One answer of one layer, by its deadline; a throw or a late answer is the layer's failure, timed as defense work. */
+  private async ask<T>(layer: Defense, hook: DefenseError["hook"], answer: () => T | Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await withDeadline(answer(), this.hookDeadlineMs);
+    } catch (error) {
+      throw new DefenseError(layer.id, hook, error instanceof Error ? error.message : String(error), { cause: error });
+    } finally {
+      this.overheadMicros += (performance.now() - started) * 1000;
+    }
   }
 
   async check<H extends HookName>(hook: H, subject: HookSubjects[H], scope: HookScope): Promise<StackOutcome> {
@@ -150,15 +164,8 @@ export class DefenseStack {
         current = frozenView(current);
         viewed = true;
       }
-      const started = performance.now();
-      let verdict: Verdict;
-      try {
-        verdict = await withDeadline(fn(current, scope), this.hookDeadlineMs);
-      } catch (error) {
-        throw new DefenseError(layer.id, hook, error instanceof Error ? error.message : String(error), { cause: error });
-      } finally {
-        this.overheadMicros += (performance.now() - started) * 1000;
-      }
+      const subject = current;
+      const verdict = await this.ask(layer, hook, () => fn(subject, scope));
       if (verdict.kind === "allow") continue;
       const record = {
         agent: scope.agent,

@@ -181,13 +181,13 @@ export const HOOK_NAMES: readonly HookName[] = [
 
 export type DefenseHooks = { readonly [H in HookName]?: Hook<HookSubjects[H]> } & {
   /** Text appended to the agent's system prompt. */
-  readonly systemPrompt?: (scope: HookScope) => string | undefined;
+  readonly systemPrompt?: (scope: HookScope) => string | undefined | Promise<string | undefined>;
   /**
    * Whether the agent is given a tool at all, decided before the task starts: a tool not offered is not bound to the
    * model and cannot be called. Configuration, like the system prompt, not an intervention; what it costs shows as
    * tasks that could not be done.
    */
-  readonly offersTool?: (tool: ToolDescriptor, scope: HookScope) => boolean;
+  readonly offersTool?: (tool: ToolDescriptor, scope: HookScope) => boolean | Promise<boolean>;
 };
 
 /** A defense layer: a plain object. Its factory recorded `params` so a result row can be rebuilt. */
@@ -205,4 +205,6 @@ export interface Defense {
   readonly trainedOn?: readonly string[];
   /** A layer from outside the repository: a hash of its module's code, or of its service's description. */
   readonly source?: string;
+  /** An outside layer that may reach the network: a service always, a module when its configuration allows it. */
+  readonly network?: boolean;
 }

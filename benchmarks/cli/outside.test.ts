@@ -55,7 +55,7 @@ describe("work from outside the repository", () => {
     expect(refused.stderr).toContain("tasks: id pay-rent is already a task of workspace; choose another id");
   });
 
-  it("a family, five cases, three benign tasks, a module defense and an HTTP defense run together; shards pool; a run without them does not", async () => {
+  it("a family, five cases, three benign tasks, a module defense and an HTTP defense run together in worker threads; shards pool; a run without them does not", async () => {
     const args = [
       ...common,
       "--tasks", join(outside, "tasks"),
@@ -65,7 +65,8 @@ describe("work from outside the repository", () => {
       "--defenses", ["none", join(outside, "defenses", "no-delete.json"), join(outside, "defenses", "sink-guard.json")].join(","),
       "--out", join(outside, "results"),
     ];
-    const shards = await Promise.all([1, 2].map((i) => anis("run", ...args, "--shard", `${i}/2`, "--run-id", `mine-${i}`)));
+    // Two worker threads each: the module layer loads in every thread as in one process.
+    const shards = await Promise.all([1, 2].map((i) => anis("run", ...args, "--shard", `${i}/2`, "--run-id", `mine-${i}`, "--workers", "2")));
     for (const shard of shards) expect(shard.code, shard.stderr).toBe(0);
     const { code, stdout, stderr } = await anis("report", join(outside, "results", "mine-1"), join(outside, "results", "mine-2"), "--format", "json", "--by", "family");
     expect(code, stderr).toBe(0);

@@ -84,3 +84,6 @@ export function globMatcher(globs: string): (id: string) => boolean {
     .map((glob) => new RegExp(`^${glob.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`));
   return (id) => patterns.some((p) => p.test(id));
 }
+
+/** What no module layer may be able to read: the run's work from outside the repository, and its results. */
+export const privateFolders = (config: RunConfig, results: string): string[] => [...config.cases, ...config.families, ...config.tasks, ...(config.injecagent ? [config.injecagent] : []), results];

@@ -1,14 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { isRunId, RUN_ID_RULE, runIdPart, runStamp } from "../../analysis/paths.ts";
 import { manifestProblems } from "../../analysis/results.ts";
 import type { OpenAIEndpoint } from "../../agents/models/openai.ts";
 import { addRequestStats, type RequestStats } from "../../agents/models/resilient-fetch.ts";
 import { loadConfigurationLayers } from "../../defenses/config.ts";
+import { protectFolders } from "../../defenses/sandbox/bundle.ts";
 import { corpusHash } from "../corpus.ts";
 import type { EpisodeDriver } from "./campaign-runner.ts";
-import { type RunConfig, RunConfigError, RunConfigSchema } from "./config.ts";
+import { privateFolders, type RunConfig, RunConfigError, RunConfigSchema } from "./config.ts";
 import { finishJournal, recoverJournal, reopenJournal } from "./journal.ts";
 import { gitState, hashOf, packageVersions, writeManifest } from "./manifest.ts";
 import { buildMatrix, type ResolvedRun, resolveRun, type Shard } from "./matrix.ts";
@@ -112,6 +113,7 @@ function fingerprint(run: ResolvedRun) {
 /** Runs a matrix and records its results in `<out>/<run-id>/`. Bad names fail before anything is written. */
 export async function executeRun(options: RunOptions): Promise<RunSummary> {
   const { config, endpoint, shard } = options;
+  protectFolders(privateFolders(config, options.out));
   await loadConfigurationLayers(config.defenses);
   const run = resolveRun(config, endpoint);
   const matrix = buildMatrix(config, run, shard);
@@ -157,6 +159,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunSummary> {
   if (!parsed.success) throw new RunConfigError(`cannot resume ${options.dir}: its manifest's config is not a run configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   const config = parsed.data;
   const shard = parseShard(manifest.shard, options.dir);
+  protectFolders(privateFolders(config, dirname(resolve(options.dir))));
   await loadConfigurationLayers(config.defenses);
   if (manifest.sessions !== undefined && !Array.isArray(manifest.sessions)) throw new RunConfigError(`cannot resume ${options.dir}: its manifest's sessions is not a list`);
   const run = resolveRun(config, options.endpoint);

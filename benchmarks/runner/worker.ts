@@ -1,8 +1,10 @@
+import { dirname } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import type { OpenAIEndpoint } from "../../agents/models/openai.ts";
 import { loadConfigurationLayers } from "../../defenses/config.ts";
+import { protectFolders } from "../../defenses/sandbox/bundle.ts";
 import { CampaignRunner, type EpisodeDriver, type Job, prepareDriver } from "./campaign-runner.ts";
-import type { RunConfig } from "./config.ts";
+import { privateFolders, type RunConfig } from "./config.ts";
 import { buildMatrix, resolveRun, type Shard } from "./matrix.ts";
 import { requestStatsOf } from "./pool.ts";
 
@@ -22,6 +24,7 @@ export type ToWorker = { readonly type: "run"; readonly job: Job } | { readonly 
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
 await prepareDriver(setup.driver);
+protectFolders(privateFolders(setup.config, dirname(dirname(setup.journalFile))));
 await loadConfigurationLayers(setup.config.defenses);
 const run = resolveRun(setup.config, setup.endpoint);
 const matrix = buildMatrix(setup.config, run, setup.shard);

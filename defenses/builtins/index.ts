@@ -1,6 +1,6 @@
 import { ZodError } from "zod";
 import { DefenseConfigError } from "../errors.ts";
-import { externalFactory, isExternal } from "../external.ts";
+import { externalFactory, isExternal, MODULE, type SandboxOptions } from "../external.ts";
 import { type Defense, HOOK_NAMES, type HookName, type Layer } from "../types.ts";
 import { argumentConstraints } from "./argument-constraints.ts";
 import { argumentVerifier } from "./argument-verifier.ts";
@@ -58,15 +58,18 @@ export interface DefenseInfo {
 }
 
 /** Builds a layer: a built-in by id, or a loaded `module:`/`http:` layer (`base`: the configuration file's folder). */
-export function createDefense(id: string, params: unknown, where: string, base = process.cwd()): Defense {
-  const external = isExternal(id) ? externalFactory(id, base, where) : null;
+export function createDefense(id: string, params: unknown, where: string, base = process.cwd(), sandbox: SandboxOptions = {}): Defense {
+  if (!id.startsWith(MODULE) && (sandbox.network !== undefined || sandbox.timeout_ms !== undefined)) {
+    throw new DefenseConfigError(`${where}: "network" and "timeout_ms" set the sandbox of a module: layer, not of "${id}"`);
+  }
+  const external = isExternal(id) ? externalFactory(id, base, where, sandbox) : null;
   const factory = external?.factory ?? BUILTIN_DEFENSES.get(id);
   if (!factory) {
     throw new DefenseConfigError(`${where}: unknown defense layer "${id}". Valid layers: ${[...BUILTIN_DEFENSES.keys()].join(", ")}, or module:PATH, or http:URL`);
   }
   try {
     const defense = factory(params ?? {});
-    return external ? { ...defense, source: external.source } : defense;
+    return external ? { ...defense, source: external.source, ...(external.network && { network: true }) } : defense;
   } catch (error) {
     if (error instanceof DefenseConfigError) throw error;
     throw new DefenseConfigError(`${where}: invalid params for "${id}": ${paramProblems(error).join("; ")}`);
