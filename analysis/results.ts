@@ -180,8 +180,12 @@ const COLUMNS_SINCE_SCHEMA_1: readonly (readonly [string, string])[] = [
  */
 export async function openResults(
   runDirs: readonly string[],
-  /** `checkBaseline`: the user named the baseline, so it must be a configuration of these runs. */
-  options: { baseline?: string; allowMixed?: boolean; checkBaseline?: boolean } = {},
+  /**
+   * `checkBaseline`: the user named the baseline, so it must be a configuration of these runs. `tasks` and `attacks`:
+   * comma-separated globs (`*` a wildcard) keeping only the benign episodes of those tasks and the attack episodes
+   * of those cases — one's own work in a run that also holds the shipped corpus.
+   */
+  options: { baseline?: string; allowMixed?: boolean; checkBaseline?: boolean; tasks?: string; attacks?: string } = {},
 ): Promise<ResultsDatabase> {
   if (runDirs.length === 0) throw new ResultsError("no run folder given: pass one or more results/<run-id> folders");
   for (const dir of runDirs) {
@@ -225,17 +229,29 @@ export async function openResults(
   };
 }
 
-async function createViews(connection: DuckDBConnection, runDirs: readonly string[], manifests: ReadonlyMap<string, RunManifest>, options: { baseline?: string }): Promise<void> {
+/** Globs over ids as SQL: DuckDB's GLOB, whose `?` and `[` are escaped so that only `*` is a wildcard. */
+const globsSql = (column: string, globs: string) =>
+  `(${globs
+    .split(",")
+    .map((g) => g.trim())
+    .filter((g) => g.length > 0)
+    .map((g) => `${column} GLOB ${sqlString(g.replace(/[?[\]]/g, (c) => `[${c}]`))}`)
+    .join(" OR ") || "false"})`;
+
+async function createViews(connection: DuckDBConnection, runDirs: readonly string[], manifests: ReadonlyMap<string, RunManifest>, options: { baseline?: string; tasks?: string; attacks?: string }): Promise<void> {
   // Literal paths: DuckDB would expand `?`, `*` and `[` in a folder's name and read other runs.
   const list = (file: string) => `[${runDirs.map((d) => sqlLiteralPath(join(d, file))).join(", ")}]`;
-  await connection.run(`CREATE VIEW episodes AS SELECT * FROM read_parquet(${list("episodes.parquet")}, union_by_name = true)`);
+  const kept = [options.tasks !== undefined && `(attack_id IS NOT NULL OR ${globsSql("user_task", options.tasks)})`, options.attacks !== undefined && `(attack_id IS NULL OR ${globsSql("attack_id", options.attacks)})`].filter(Boolean);
+  const where = kept.length > 0 ? ` WHERE ${kept.join(" AND ")}` : "";
+  await connection.run(`CREATE VIEW episodes AS SELECT * FROM read_parquet(${list("episodes.parquet")}, union_by_name = true)${where}`);
   const present = new Set((await queryRows(connection, "SELECT column_name FROM (DESCRIBE episodes)")).map((r) => String(r.column_name)));
   const missing = COLUMNS_SINCE_SCHEMA_1.filter(([name]) => !present.has(name));
   if (missing.length > 0) {
     const defaults = missing.map(([name, value]) => `${value} AS ${name}`).join(", ");
-    await connection.run(`CREATE OR REPLACE VIEW episodes AS SELECT *, ${defaults} FROM read_parquet(${list("episodes.parquet")}, union_by_name = true)`);
+    await connection.run(`CREATE OR REPLACE VIEW episodes AS SELECT *, ${defaults} FROM read_parquet(${list("episodes.parquet")}, union_by_name = true)${where}`);
   }
-  await connection.run(`CREATE VIEW events AS SELECT * FROM read_parquet(${list("events.parquet")}, union_by_name = true)`);
+  const events = `SELECT * FROM read_parquet(${list("events.parquet")}, union_by_name = true)`;
+  await connection.run(`CREATE VIEW events AS ${where ? `${events} WHERE episode_id IN (SELECT episode_id FROM episodes)` : events}`);
   if (runDirs.length > 1) {
     // Pooled runs must be disjoint (shards, other configurations): an episode in two runs would count twice.
     const [overlap] = await queryRows(connection, "SELECT count(*) - count(DISTINCT episode_id) AS n FROM episodes");

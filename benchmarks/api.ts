@@ -63,11 +63,14 @@ export interface ReportOptions {
   readonly baseline?: string;
   readonly includeTraining?: boolean;
   readonly allowMixed?: boolean;
+  /** Only the benign episodes of these tasks / the attack episodes of these cases: comma-separated globs over ids. */
+  readonly tasks?: string;
+  readonly attacks?: string;
 }
 
 /** The report of one or many run folders (pooled), one row per (defense, model[, breakdown]), as an Arrow table. */
 export async function report(runDirs: readonly string[], options: ReportOptions = {}): Promise<Table> {
-  const db = await openResults(resolveRunDirs(runDirs), { baseline: options.baseline, allowMixed: options.allowMixed, checkBaseline: options.baseline !== undefined });
+  const db = await openResults(resolveRunDirs(runDirs), { baseline: options.baseline, allowMixed: options.allowMixed, checkBaseline: options.baseline !== undefined, tasks: options.tasks, attacks: options.attacks });
   try {
     return rowsToTable(await computeReport(db, options.by ?? [], { includeTraining: options.includeTraining }));
   } finally {

@@ -1,4 +1,4 @@
-import { join, resolve } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { CACHE_MODES } from "../../agents/models/cache.ts";
 import { type OpenAIEndpoint, resolveEndpoint, probeEndpoint } from "../../agents/models/openai.ts";
@@ -28,6 +28,7 @@ import { createProgress } from "./progress.ts";
 import { isInputError, validateFiles } from "./validate.ts";
 import { shardFromEnvironment } from "../runner/cluster.ts";
 import { report, runBenchmark } from "../api.ts";
+import { readPrivateSet, runVerification } from "./verify.ts";
 import { tableToArrowFile } from "../../analysis/arrow.ts";
 import { runStamp } from "../../analysis/paths.ts";
 import { checkOutputFile, makeOutputDir, writeOutputFile } from "../../analysis/output.ts";
@@ -45,8 +46,18 @@ const shardOption = (value: string) => {
 const FORMATS = ["table", "json", "md"] as const;
 type Format = (typeof FORMATS)[number];
 
-async function printReport(dirs: string[], format: Format, by: string[], baseline: string, attribution = false, allowMixed = false, includeTraining = false, checkBaseline = false) {
-  const db = await openResults(resolveRunDirs(dirs), { baseline, allowMixed, checkBaseline });
+interface PrintOptions {
+  readonly baseline: string;
+  readonly attribution?: boolean;
+  readonly allowMixed?: boolean;
+  readonly includeTraining?: boolean;
+  readonly checkBaseline?: boolean;
+  readonly tasks?: string;
+  readonly attacks?: string;
+}
+
+async function printReport(dirs: string[], format: Format, by: string[], { baseline, attribution = false, allowMixed = false, includeTraining = false, checkBaseline = false, tasks, attacks }: PrintOptions) {
+  const db = await openResults(resolveRunDirs(dirs), { baseline, allowMixed, checkBaseline, tasks, attacks });
   try {
     const rows = await computeReport(db, by, { includeTraining });
     const layers = attribution || format === "json" ? await computeAttribution(db) : [];
@@ -87,6 +98,7 @@ program
   .option("--cases <paths>", "your own hand-written attack cases: files or folders, comma-separated; they join the corpus", list)
   .option("--tasks <paths>", "your own benign tasks for a shipped suite (with the world entries they need): files or folders, comma-separated", list)
   .option("--families <paths>", "your own family files (or folders of them), comma-separated: their generated cases join the corpus", list)
+  .option("--only-outside", "run only your own work: the cases of --cases and --families, and the tasks of --tasks (the shipped tasks when there are none)")
   .option("--injecagent <dir>", "import InjecAgent's data from this folder and run it as the suite injecagent")
   .addOption(new Option("--setting <setting>", "with --injecagent: InjecAgent's base or enhanced setting").choices(["base", "enhanced"]))
   .option("--seeds <n>", "seeds per (case, configuration)", positiveInt("seeds"))
@@ -142,6 +154,7 @@ program
       ...(opts.attacks !== undefined && { attacks: opts.attacks }),
       ...(opts.split && { split: opts.split }),
       ...(opts.benign === false && { benign: false }),
+      ...(opts.onlyOutside && { only_outside: true }),
       ...(opts.seeds && { seeds: opts.seeds }),
       ...(opts.sample && { sample: opts.sample }),
       ...(opts.injecagent && { injecagent: opts.injecagent }),
@@ -190,7 +203,7 @@ async function finishRun(summary: RunSummary, opts: { report?: boolean; format: 
     process.exitCode = 1;
     return;
   }
-  if (opts.report) await printReport([summary.dir], opts.format, [], "none");
+  if (opts.report) await printReport([summary.dir], opts.format, [], { baseline: "none" });
 }
 
 program
@@ -206,12 +219,14 @@ program
   .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
   .option("--infection", "report the spread through multi-agent systems instead: infection rate, spread depth, secondary infections, containment")
   .option("--campaigns", "report the long memory campaigns instead: ASR, poisoned retrievals and memory integrity by episode position")
+  .option("--tasks <globs>", "only the benign episodes of these tasks (comma-separated globs over task ids: your own, like 'lab-*')")
+  .option("--attacks <globs>", "only the attack episodes of these cases (comma-separated globs over attack ids)")
   .action(async (dirs: string[], opts, command: Command) => {
     const namedBaseline = command.getOptionValueSource("baseline") === "cli";
     if (opts.format === "arrow") {
       if (!opts.out) throw new UsageError("--format arrow writes a file: give --out FILE (for example report.arrow)");
       checkOutputFile(opts.out);
-      const table = await report(dirs, { by: opts.by, baseline: namedBaseline ? opts.baseline : undefined, includeTraining: opts.includeTraining, allowMixed: opts.allowMixed });
+      const table = await report(dirs, { by: opts.by, baseline: namedBaseline ? opts.baseline : undefined, includeTraining: opts.includeTraining, allowMixed: opts.allowMixed, tasks: opts.tasks, attacks: opts.attacks });
       writeOutputFile(opts.out, tableToArrowFile(table));
       process.stdout.write(`wrote ${opts.out}: ${table.numRows} rows, ${table.numCols} columns (Arrow IPC)\n`);
       return;
@@ -227,8 +242,11 @@ program
       dirs = dirs.filter((d) => !isReplayDir(d));
       if (dirs.length === 0) return;
     }
-    if (!opts.infection && !opts.campaigns) return printReport(dirs, opts.format, opts.by, opts.baseline, opts.attribution, opts.allowMixed, opts.includeTraining, namedBaseline);
-    const db = await openResults(resolveRunDirs(dirs), { allowMixed: opts.allowMixed });
+    const only = { tasks: opts.tasks, attacks: opts.attacks };
+    if (!opts.infection && !opts.campaigns) {
+      return printReport(dirs, opts.format, opts.by, { baseline: opts.baseline, attribution: opts.attribution, allowMixed: opts.allowMixed, includeTraining: opts.includeTraining, checkBaseline: namedBaseline, ...only });
+    }
+    const db = await openResults(resolveRunDirs(dirs), { allowMixed: opts.allowMixed, ...only });
     try {
       if (opts.infection) {
         const rows = await computeInfection(db, opts.by);
@@ -270,10 +288,24 @@ program
   .option("--max-error-rate <rate>", "rank only configurations whose layers fail in at most this share of episodes", rateOption("max-error-rate"), 0.02)
   .option("--baseline <defense>", "configuration block rates are measured against", "none")
   .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
+  .option("--verify-with <dir>", "a private set (a folder with cases/, families/, tasks/): run every configuration on it and rank only rows verified there")
+  .option("--verify-out <dir>", "with --verify-with: where the private run's folder goes (keep it unpublished)", "results")
   .action(async (dirs: string[], opts, command: Command) => {
     const replays = dirs.filter(isReplayDir);
     const runDirs = dirs.filter((d) => !isReplayDir(d));
-    const { files, entries } = await buildLeaderboard(runDirs.length > 0 ? resolveRunDirs(runDirs) : [], {
+    const resolved = runDirs.length > 0 ? resolveRunDirs(runDirs) : [];
+    let verification: { dir: string; set: string; unverified: Map<string, string> } | undefined;
+    if (opts.verifyWith) {
+      if (resolved.length === 0) throw new UsageError("--verify-with scores the configurations of run folders: name at least one");
+      if (resolve(opts.verifyOut) === resolve(opts.out) || resolve(opts.verifyOut).startsWith(resolve(opts.out) + sep)) throw new UsageError("--verify-out must not be inside --out: the private run's episodes hold the private set's text, and --out is published");
+      const set = readPrivateSet(opts.verifyWith);
+      const progress = createProgress(`verify on private set ${set.hash}`);
+      const ran = await runVerification(resolved, set, { out: opts.verifyOut, endpoint: resolveEndpoint({}), onProgress: (d, t) => progress.update(d, t) }).finally(() => progress.stop());
+      verification = { dir: ran.dir, set: set.hash, unverified: ran.unverified };
+      process.stdout.write(`verified on private set ${set.hash}: ${ran.dir}${ran.unverified.size > 0 ? `; not verified: ${[...ran.unverified].map(([n, why]) => `${n} (${why})`).join("; ")}` : ""}\n`);
+    }
+    const { files, entries } = await buildLeaderboard(resolved, {
+      verification,
       replays,
       out: opts.out,
       maxAutoimmunity: opts.maxAutoimmunity,

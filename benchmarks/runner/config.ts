@@ -39,6 +39,11 @@ export const RunConfigSchema = z.strictObject({
   tasks: z.array(z.string().min(1)).default([]),
   /** Family files from outside the repository (or folders of them): their generated cases join the corpus. */
   families: z.array(z.string().min(1)).default([]),
+  /**
+   * Run only the work from outside the repository: its cases (hand-written and generated from its families) and,
+   * when it has any, its benign tasks (else the shipped ones, so that autoimmunity is still measured).
+   */
+  only_outside: z.boolean().default(false),
   /** A folder of InjecAgent data to import and run as the suite `injecagent` (its cases join the corpus). */
   injecagent: z.string().nullable().default(null),
   /** Which of InjecAgent's settings to import: `base` (the instruction alone) or `enhanced` (framed). */

@@ -9,7 +9,7 @@ import { AttackFileError } from "../../attacks/load.ts";
 import { checkAgainstSuite, loadCorpus, loadExtraCases } from "../corpus.ts";
 import { injecAgentSuite } from "../suites/injecagent/index.ts";
 import { extendSuites } from "../suites/extend.ts";
-import { getSuite } from "../suites/registry.ts";
+import { getSuite, SUITES } from "../suites/registry.ts";
 import { benignCampaign, type Suite } from "../suites/suite.ts";
 import { globMatcher, type RunConfig } from "./config.ts";
 import { type Campaign, campaignId } from "./episode.ts";
@@ -51,14 +51,18 @@ export function resolveRun(config: RunConfig, endpoint: OpenAIEndpoint): Resolve
   if (problems.length > 0) throw new AttackFileError(config.injecagent!, problems);
   const shipped = [...loadCorpus(), ...importedCases];
   // Outside cases and families join the corpus: its hash in the manifest changes, so pooling sees the difference.
-  const corpus = [...shipped, ...loadExtraCases({ cases: config.cases, families: config.families }, shipped)];
+  const outside = loadExtraCases({ cases: config.cases, families: config.families }, shipped);
+  const corpus = [...shipped, ...outside];
   const matches = globMatcher(config.attacks);
-  const selected = corpus.filter(
+  const selected = (config.only_outside ? outside : corpus).filter(
     (c) => matches(c.id) && suiteNames.includes(c.suite) && config.agents.includes(c.agent) && (config.split === null || c.split === config.split),
   );
   const cases = config.sample === null ? selected : sampleCases(selected, config.sample);
   return { suites, defenses, models, cases, corpus };
 }
+
+/** Whether a task is one of its suite's own (not added from outside the repository). */
+const shippedTask = (suite: string, task: string) => SUITES.get(suite)?.tasks.some((t) => t.id === task) ?? true;
 
 /** A fixed sample: the cases whose id hashes lowest, in corpus order. */
 function sampleCases(cases: AttackCase[], size: number): AttackCase[] {
@@ -89,6 +93,8 @@ export function buildMatrix(config: RunConfig, run: ResolvedRun, shard?: Shard):
     return system;
   };
   const out: Campaign[] = [];
+  const outsideTasks = new Set(run.suites.flatMap((s) => s.tasks.filter((t) => !shippedTask(s.name, t.id)).map((t) => `${s.name}|${t.id}`)));
+  const benignTask = (suite: string, task: string) => !config.only_outside || outsideTasks.size === 0 || outsideTasks.has(`${suite}|${task}`);
   for (const model of run.models) {
     for (const defense of run.defenses) {
       for (let seed = 1; seed <= config.seeds; seed++) {
@@ -97,7 +103,7 @@ export function buildMatrix(config: RunConfig, run: ResolvedRun, shard?: Shard):
             for (const agent of config.agents) {
               for (const task of suite.tasks) {
                 // A task another comes after runs first in that one's campaign, not again on its own.
-                if (suite.tasks.some((t) => t.after === task.id)) continue;
+                if (suite.tasks.some((t) => t.after === task.id) || !benignTask(suite.name, task.id)) continue;
                 const tasks = benignCampaign(suite, task);
                 const id = campaignId(suite.name, agent, defense.name, model.name, seed, null, tasks.map((t) => t.id).join(","));
                 out.push({ id, suite, system: systemFor(model, suite, agent), defense, model, seed, attack: null, tasks });
