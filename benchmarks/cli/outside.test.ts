@@ -75,6 +75,9 @@ describe("work from outside the repository", () => {
     const byTask = JSON.parse((await anis("report", join(outside, "results", "mine-1"), join(outside, "results", "mine-2"), "--format", "json", "--by", "user_task")).stdout) as { defense: string; user_task: string; n_benign: number; benign_utility: number }[];
     const lab = byTask.filter((r) => r.defense === "none" && r.user_task.startsWith("lab-"));
     expect(lab.map((r) => [r.user_task, r.n_benign, r.benign_utility])).toEqual([["lab-save-lena", 1, 1], ["lab-share-slides", 1, 1], ["lab-slide-note", 1, 1]]);
+    // The report of one's own tasks alone, from a run that holds the shipped ones too.
+    const onlyLab = JSON.parse((await anis("report", join(outside, "results", "mine-1"), join(outside, "results", "mine-2"), "--format", "json", "--by", "user_task", "--tasks", "lab-*", "--attacks", "")).stdout) as typeof byTask;
+    expect(new Set(onlyLab.map((r) => r.user_task))).toEqual(new Set(["lab-save-lena", "lab-share-slides", "lab-slide-note"]));
     expect(rows.find((r) => r.defense === "none")!.asr).toBeGreaterThan(0.8);
     expect(rows.find((r) => r.defense === "sink-guard")!.block_rate).toBeGreaterThan(0);
     expect(rows.find((r) => r.defense === "no-delete")!.block_rate).toBeGreaterThan(0);
@@ -82,6 +85,14 @@ describe("work from outside the repository", () => {
     expect(manifest.config).toMatchObject({ cases: [join(outside, "cases")], families: [join(outside, "families")], tasks: [join(outside, "tasks")] });
     expect(manifest.suites[0]).toMatchObject({ name: "workspace", tasks: 30 });
     expect(manifest.defenses.find((d: { name: string }) => d.name === "no-delete").layers[0].source).toMatch(/^[0-9a-f]{16}$/);
+
+    // A run of one's own work alone: the outside cases and tasks, nothing shipped.
+    const only = await anis("run", ...common, "--tasks", join(outside, "tasks"), "--cases", join(outside, "cases"), "--families", join(outside, "families"), "--only-outside", "--defenses", "none", "--out", join(outside, "results"), "--run-id", "only");
+    expect(only.code, only.stderr).toBe(0);
+    const ran = JSON.parse((await anis("report", join(outside, "results", "only"), "--format", "json", "--by", "user_task,attack_id")).stdout) as { user_task: string; attack_id: string | null }[];
+    expect(ran.length).toBeGreaterThan(0);
+    expect(ran.filter((r) => r.attack_id === null).every((r) => r.user_task.startsWith("lab-"))).toBe(true);
+    expect(ran.filter((r) => r.attack_id !== null).every((r) => /^(my-ticket-|fake-ticket--)/.test(r.attack_id!))).toBe(true);
 
     const plain = await anis("run", ...common, "--no-benign", "--attacks", "email-*", "--defenses", "none", "--out", join(outside, "results"), "--run-id", "plain");
     expect(plain.code).toBe(0);
