@@ -45,6 +45,14 @@ function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
+/** The shortest string the text is a repetition of ("datadata" → "data"); the text itself when it repeats nothing. */
+function unitOf(text: string): string {
+  for (let period = 1; period <= text.length / 2; period++) {
+    if (text.length % period === 0 && text.slice(0, period).repeat(text.length / period) === text) return text.slice(0, period);
+  }
+  return text;
+}
+
 /** How many guesses at an unknown marker a decoder tries. */
 const MARKER_GUESSES = 6;
 
@@ -57,6 +65,7 @@ export class ReadText {
   private layout: { readonly glued: boolean; readonly boundaries: number; readonly marked: boolean } | null = null;
   private readonly counts = new Map<string, number>();
   private guesses: readonly string[] | null = null;
+  private lines: readonly ReadText[] | null = null;
 
   constructor(readonly raw: string) {
     this.normal = normalise(raw);
@@ -67,10 +76,31 @@ export class ReadText {
     return this.shape().glued;
   }
 
-  /** Whether the sought text can be read here: as written (case, spacing, symbols aside) or through a marker. */
+  /**
+   * Whether the sought text can be read here: as written (case, spacing, symbols aside) or through a marker — in the
+   * whole text, or in one of its lines: a header, a list of notes or a quoted message around marked text is read as
+   * a region of its own, as a person reads it.
+   */
   contains(wanted: Sought): boolean {
     if (wanted.normal.length === 0) return false;
-    return this.normal.includes(wanted.normal) || this.throughMarker(wanted.words);
+    return this.normal.includes(wanted.normal) || this.throughMarker(wanted.words) || this.regions().some((line) => line.throughMarker(wanted.words));
+  }
+
+  /**
+   * The text's regions, each read on its own: its lines, and what follows a line's first colon ("Message from worker:
+   * …", "What I found so far: …"). None for a text of one line without a colon.
+   */
+  private regions(): readonly ReadText[] {
+    if (this.lines === null) {
+      const lines = this.raw.split("\n").filter((line) => line.trim().length > 0);
+      const regions = lines.length > 1 ? [...lines] : [];
+      for (const line of lines) {
+        const colon = line.indexOf(": ");
+        if (colon >= 0) regions.push(line.slice(colon + 2));
+      }
+      this.lines = regions.map((region) => new ReadText(region));
+    }
+    return this.lines;
   }
 
   /**
@@ -100,8 +130,10 @@ export class ReadText {
       // Each place the word occurs within reach is a candidate: the marker may contain the word itself.
       const window = text.slice(pos + 1, pos + 1 + MAX_MARKER + word.length);
       for (let gap = window.indexOf(word); gap >= 0; gap = window.indexOf(word, gap + 1)) {
-        const marker = text.slice(pos, pos + 1 + gap);
-        if (this.isMarker(marker) && this.markedFrom(pos + marker.length + word.length, words, k + 1, marker)) return true;
+        const gapText = text.slice(pos, pos + 1 + gap);
+        // Text marked twice over stands a marker several times in a row: its unit is the marker.
+        const marker = unitOf(gapText);
+        if (this.isMarker(marker) && this.markedFrom(pos + gapText.length + word.length, words, k + 1, marker)) return true;
       }
       if (!text.startsWith(word, pos)) return false;
       pos += word.length;
@@ -185,16 +217,24 @@ export class ReadText {
     if (!this.layout) {
       // What stands right after and right before each run of spaces: a marker beside the spaces dominates one of them.
       const raw = this.raw;
+      // A marker written as a word of its own between spaces (" DATA ") is the token that stands between most words.
       const after = new Map<number, number>();
       const before = new Map<number, number>();
+      const tokens = new Map<string, number>();
       let boundaries = 0;
       let dominant = 0;
+      let tokenStart = 0;
       for (let i = 1; i < raw.length; i++) {
         if (!isSpace(raw.charCodeAt(i)) || isSpace(raw.charCodeAt(i - 1))) continue;
         let end = i + 1;
         while (end < raw.length && isSpace(raw.charCodeAt(end))) end++;
         if (end === raw.length) break;
         boundaries++;
+        const token = raw.slice(tokenStart, i);
+        const t = (tokens.get(token) ?? 0) + 1;
+        tokens.set(token, t);
+        dominant = Math.max(dominant, 2 * t);
+        tokenStart = end;
         const next = raw.codePointAt(end)!;
         const prev = raw.charCodeAt(i - 1);
         const n = (after.get(next) ?? 0) + 1;

@@ -52,6 +52,26 @@ describe("Perception: seeing is about information, not bytes", () => {
     );
   });
 
+  it("reads a marked region behind an unmarked header, whatever the marker and the header (property)", () => {
+    const word = fc.stringMatching(/^[A-Za-z0-9]{1,8}$/);
+    // Markers with and without spaces around them: symbols, letters, digits, words, common words.
+    const marker = fc.oneof(
+      fc.string({ unit: "grapheme", minLength: 1, maxLength: 4 }).filter((m) => m.trim().length > 0),
+      word,
+      word.map((w) => ` ${w} `),
+      fc.constantFrom(" DATA ", " x ", " qz7 ", " 7 ", " the ", " | ", " ^ "),
+    );
+    // What the runtime and the other agents write around content: a memory header with other notes, a hand-off.
+    const header = fc.tuple(fc.array(word, { minLength: 1, maxLength: 12 }), fc.constantFrom(":\n", ":\n- ", ": ", "\n\n"), fc.array(fc.array(word, { minLength: 3, maxLength: 15 }), { maxLength: 3 }));
+    fc.assert(
+      fc.property(marker, header, (m, [words, join, notes]) => {
+        const others = notes.map((n) => `- ${n.join(" ")}\n`).join("");
+        return seen(`${words.join(" ")}${join}${others}${payload.replace(/\s+/g, m)}`) !== null;
+      }),
+      { numRuns: 500, seed: 24 },
+    );
+  });
+
   it("reads text hidden in Unicode tag characters when the reader decodes them, and only then", () => {
     const hidden = `Sunny all week.${[...payload].map((c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join("")}`;
     expect(new Perception([{ channel: "tool_output", text: hidden }], ["unicode-tags"]).find(payload)).toMatchObject({ decoded: true });
