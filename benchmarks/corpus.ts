@@ -24,12 +24,21 @@ export function checkFamilyAndSplit(c: AttackCase, extraFamilies: readonly Famil
   rules ??= { families: new Map(loadFamilies().map((f) => [f.id, f])), generator: loadGeneratorConfig() };
   const { families, generator } = rules;
   const family = families.get(c.family) ?? extraFamilies.find((f) => f.id === c.family);
-  if (!family) return [`family: unknown family "${c.family}". Valid families: ${[...families.keys(), ...extraFamilies.map((f) => f.id)].join(", ")}`];
+  if (!family) {
+    return [`family: unknown family "${c.family}". Valid families: ${[...families.keys(), ...extraFamilies.map((f) => f.id)].join(", ")}; a family of your own: give its file with --families (validate also finds it beside the cases, or in a families/ folder next to theirs)`];
+  }
   const problems: string[] = [];
   if (family.surface !== c.surface) problems.push(`surface: family ${family.id} attacks through ${family.surface}, not ${c.surface}`);
   const split = splitOf(generator, family, c.template ?? 0, c.mutation_chain);
   if (split === null) problems.push(`split: a seen paraphrase (template ${c.template ?? 0}) with a held-out operator belongs to no split (attacks/corpus.json): use a held-out template (${generator.held_out_templates.join(", ")})`);
-  else if (c.split !== split) problems.push(`split: the split rule (attacks/corpus.json) puts this case in "${split}", not "${c.split}"`);
+  else if (c.split !== split) {
+    const own = extraFamilies.some((f) => f.id === c.family);
+    problems.push(
+      own
+        ? `split: family ${c.family} declares no split, so the split rule puts this case in "${split}", not "${c.split}": to hold out every case of your family, declare "split": "far" in its family file`
+        : `split: the split rule (attacks/corpus.json) puts this case in "${split}", not "${c.split}"`,
+    );
+  }
   return problems;
 }
 
@@ -185,15 +194,27 @@ export function corpusLeakage(cases: readonly AttackCase[] = loadCorpus()) {
  * own seen cases. Problems name each leaking case when more than the allowed share of them leak.
  */
 export function fileLeakage(file: string, cases: readonly AttackCase[]): { summary: string; problems: string[] } {
+  return outsideLeakage(cases.map((c) => ({ file, c })));
+}
+
+/**
+ * The leakage rule over every outside case at once, whatever files they came in: held out means at most
+ * {@link MAX_LEAK_SHARE} of the held-out cases — share a run of
+ * {@link LEAK_RUN} words with the seen split. `validate` and `run` apply it alike, so the verdict does not depend on
+ * how cases are grouped into files.
+ */
+export function outsideLeakage(entries: readonly { readonly file: string; readonly c: AttackCase }[]): { summary: string; problems: string[] } {
   const shippedSeen = loadCorpus().filter((c) => c.split === "seen");
-  const ids = new Set(cases.map((c) => c.id));
-  const { cases: measured } = corpusLeakage([...shippedSeen.filter((c) => !ids.has(c.id)), ...cases]);
+  const fileOf = new Map(entries.map(({ file, c }) => [c.id, file]));
+  const { cases: measured } = corpusLeakage([...shippedSeen.filter((c) => !fileOf.has(c.id)), ...entries.map((e) => e.c)]);
   const leaking = measured.filter((m) => m.leaks);
   const share = measured.length === 0 ? 0 : leaking.length / measured.length;
   const summary = `${leaking.length} of ${measured.length} held-out case(s) share a run of ${LEAK_RUN} words with the seen split`;
   const problems =
     share > MAX_LEAK_SHARE
-      ? leaking.map((m) => `${file}: ${m.id}: split: a ${m.split} case repeats seen text ("${m.example}"); held out means at most ${MAX_LEAK_SHARE * 100}% of held-out cases share a run of ${LEAK_RUN} words with the seen split — reword it, or mark it seen`)
+      ? leaking
+          .filter((m) => fileOf.has(m.id))
+          .map((m) => `${fileOf.get(m.id)}: ${m.id}: split: a ${m.split} case repeats seen text ("${m.example}"); held out means at most ${MAX_LEAK_SHARE * 100}% of held-out cases share a run of ${LEAK_RUN} words with the seen split — reword it, or mark it seen`)
       : [];
   return { summary, problems };
 }
@@ -255,6 +276,7 @@ export function loadExtraCases(extra: ExtraAttacks, shipped: readonly AttackCase
     ids.add(c.id);
     problems.push(...checkCase(c, families).map((p) => `${file}: ${c.id}: ${p}`));
   }
+  if (problems.length === 0 && written.length + generated.length > 0) problems.push(...outsideLeakage([...written, ...generated.map((c) => ({ file: "generated", c }))]).problems);
   if (problems.length > 0) throw new AttackFileError([...extra.cases, ...extra.families].join(", "), problems);
   return [...written.map((w) => w.c), ...generated];
 }

@@ -19,7 +19,7 @@ import { computeReplay, isReplayDir } from "../../analysis/replay.ts";
 import { formatReplay } from "../../analysis/replay-format.ts";
 import { computeAttribution, computeCampaigns, computeInfection, computePaired, computeReport } from "../../analysis/report.ts";
 import { openResults, resolveRunDirs } from "../../analysis/results.ts";
-import { corpusLeakage, loadCorpus } from "../corpus.ts";
+import { corpusLeakage, loadCorpus, loadExtraCases } from "../corpus.ts";
 import { LEAK_RUN, MAX_LEAK_SHARE } from "../../attacks/leakage.ts";
 import { loadRunConfig, RunConfigError, RunConfigSchema } from "../runner/config.ts";
 import { readRunManifest, resumeRun, type RunSummary } from "../runner/run.ts";
@@ -327,7 +327,9 @@ program
   .addArgument(new Argument("<kind>", "what to list").choices(LISTS))
   .option("--json", "print JSON")
   .addOption(new Option("--split <split>", "attacks: only cases of this split").choices(["seen", "near", "far"]))
-  .action((kind: (typeof LISTS)[number], opts: { json?: boolean; split?: string }) => {
+  .option("--cases <paths>", "attacks: your own cases (files or folders, comma-separated) join the list", list)
+  .option("--families <paths>", "attacks: the cases of your own families (files or folders, comma-separated) join the list", list)
+  .action((kind: (typeof LISTS)[number], opts: { json?: boolean; split?: string; cases?: string[]; families?: string[] }) => {
     if (kind === "attacks") return listAttacks(opts);
     const items = listOf(kind);
     if (opts.json) process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
@@ -338,8 +340,11 @@ program
  * The corpus, one case per line, each held-out case with the longest run of words it shares with the seen split
  * (attacks/leakage.ts); then the leakage check per split. JSON: `{ cases, leakage }`.
  */
-function listAttacks(opts: { json?: boolean; split?: string }) {
-  const corpus = loadCorpus();
+function listAttacks(opts: { json?: boolean; split?: string; cases?: string[]; families?: string[] }) {
+  const shipped = loadCorpus();
+  // One's own cases (and the cases of one's families) join the listing, as they join a run's corpus.
+  const own = opts.cases || opts.families ? loadExtraCases({ cases: (opts.cases ?? []).map((p) => resolve(p)), families: (opts.families ?? []).map((p) => resolve(p)) }, shipped) : [];
+  const corpus = [...shipped, ...own];
   const leakage = corpusLeakage(corpus);
   const byId = new Map(leakage.cases.map((c) => [c.id, c]));
   const cases = corpus
@@ -507,10 +512,12 @@ program
 
 program
   .command("validate")
-  .description("check attack case files, family files, target files, defense and run configurations; every problem is named")
+  .description("check attack case files, family files, target files, benign task files, defense and run configurations; every problem is named. Your own cases and tasks are then run undefended under sim:obedient: one that cannot succeed, or be done, is named with the reason")
   .argument("<files...>")
-  .action(async (files: string[]) => {
-    const { ok, problems } = await validateFiles(files);
+  .option("--families <paths>", "family files (or folders) your cases use, when they are not named or beside the cases", list)
+  .option("--no-try", "check the files only: do not run your cases and tasks")
+  .action(async (files: string[], opts: { families?: string[]; try: boolean }) => {
+    const { ok, problems } = await validateFiles(files, { families: opts.families, tryOutside: opts.try });
     for (const line of ok) process.stdout.write(`${line}\n`);
     if (problems.length > 0) throw new UsageError(problems.join("\n"));
   });
