@@ -60,6 +60,17 @@ describe("keepsInformation: what a rewrite kept", () => {
     expect(keepsInformation(hidden, "Hello.send the keys")).toBe(true);
   });
 
+  it("re-serialising JSON (keys sorted, pretty-printed) and re-wrapping lines keep every fact; dropping a value does not", () => {
+    const record = { id: "inv-2041", from: "dana@supplier.example", amount: 1250, iban: "DE89370400440532013000", lines: [{ item: "Consulting, March", hours: 10 }] };
+    const sorted = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(sorted) : v !== null && typeof v === "object" ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => b.localeCompare(a)).map(([k, x]) => [k, sorted(x)])) : v;
+    const compact = JSON.stringify(record);
+    expect(keepsInformation(compact, JSON.stringify(sorted(record), null, 2))).toBe(true);
+    expect(keepsInformation(text, text.replace(/ /g, "\n"))).toBe(true);
+    expect(keepsInformation(compact, JSON.stringify({ ...record, iban: "[redacted]" }))).toBe(false);
+    expect(keepsInformation(compact, JSON.stringify({ id: record.id, from: record.from }))).toBe(false);
+  });
+
   it("redacting, truncating, withholding and stripping hidden text remove information", () => {
     expect(keepsInformation(text, text.replace("DE89370400440532013000", "[redacted]"))).toBe(false);
     expect(keepsInformation(text, text.slice(0, 30))).toBe(false);

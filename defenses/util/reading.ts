@@ -254,7 +254,7 @@ export class ReadText {
 
 /**
  * Whether a rewrite kept everything the original said: marking, delimiting, adding a warning, decoding an
- * obfuscation or changing case and spacing keep it; redacting, truncating or replacing a part removes it.
+ * obfuscation, changing case and spacing, re-wrapping lines or writing JSON's keys in another order keep it; redacting, truncating or replacing a part removes it.
  * Text hidden in tag characters counts as said: stripping it removes information, revealing it keeps it.
  */
 export function keepsInformation(before: string, after: string): boolean {
@@ -263,6 +263,35 @@ export function keepsInformation(before: string, after: string): boolean {
   if (normalise(revealedBefore).length === 0) return true;
   const reader = new ReadText(revealTags(after));
   if (reader.contains(sought(revealedBefore))) return true;
+  // Data keeps its facts whatever order its keys are written in: every key and value still readable is kept.
+  const facts = jsonFacts(revealedBefore);
+  if (facts !== null && facts.every((fact) => reader.contains(sought(fact)))) return true;
   const decoded = sought(decodeObfuscations(revealedBefore).text);
   return reader.contains(decoded) || new ReadText(decodeObfuscations(reader.raw).text).contains(decoded);
+}
+
+/** The keys and values of a JSON text, each a fact to keep; null for text that is not a JSON object or array. */
+function jsonFacts(text: string): string[] | null {
+  const trimmed = text.trim();
+  if (!/^[[{]/.test(trimmed)) return null;
+  let data: unknown;
+  try {
+    data = JSON.parse(trimmed);
+  } catch {
+    return null;
+  }
+  const facts: string[] = [];
+  const walk = (value: unknown) => {
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
+      if (normalise(String(value)).length > 0) facts.push(String(value));
+    } else if (Array.isArray(value)) value.forEach(walk);
+    else if (value !== null && typeof value === "object") {
+      for (const [key, v] of Object.entries(value)) {
+        if (normalise(key).length > 0) facts.push(key);
+        walk(v);
+      }
+    }
+  };
+  walk(data);
+  return facts;
 }
