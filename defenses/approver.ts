@@ -1,4 +1,5 @@
 import type { HookName, HookSubjects } from "./types.ts";
+import { factsOf, PROSE_ARGS } from "./util/args.ts";
 import { uniform } from "./util/uniform.ts";
 
 export interface ApprovalRequest<H extends HookName = HookName> {
@@ -79,9 +80,28 @@ export function describeApprover(behaviour: ApproverBehaviour): string {
 }
 
 /**
+ * How many approval requests each user has answered in a session. Habituation follows the person, not the episode:
+ * the episodes of one campaign (a session) that share a user share this history.
+ */
+export class ApprovalHistory {
+  private readonly asked = new Map<string, number>();
+
+  /** Requests this user answered before this one. */
+  count(user: string): number {
+    return this.asked.get(user) ?? 0;
+  }
+
+  add(user: string): void {
+    this.asked.set(user, this.count(user) + 1);
+  }
+}
+
+/**
  * A simulated human who knows what serves the user task and decides with the configured behaviour. It knows the
  * task's expected actions (the human knows what they asked for); defenses never do.
- * - a tool call serves the task when it matches an expected action (same tool, same arguments after normalising);
+ * - a tool call serves the task when it does what an expected action does: the same tool on the same destinations,
+ *   amounts and objects; its free text (a subject, a body) may be worded differently, but may carry no fact — a
+ *   figure, an address, a path — that the expected text does not (a person reads what would leave, not the words);
  * - a memory write when the plan saves the same text;
  * - content (a tool result) when the call that produced it is expected;
  * - messages between the agents of one system serve it (the user delegated the work);
@@ -89,16 +109,19 @@ export function describeApprover(behaviour: ApproverBehaviour): string {
  * Draws are seeded per episode and per request, so a run is reproducible.
  */
 export class SimulatedApprover implements Approver {
-  private asked = 0;
   constructor(
     private readonly expected: readonly ExpectedAction[],
     private readonly behaviour: ApproverBehaviour = IDEAL_APPROVER,
     private readonly seed = "",
+    /** The session's requests so far, by user; `user`: whose session this episode is. */
+    private readonly history = new ApprovalHistory(),
+    private readonly user = "user",
   ) {}
 
   decide(request: ApprovalRequest): boolean {
     const needed = this.serves(request);
-    const earlier = this.asked++;
+    const earlier = this.history.count(this.user);
+    this.history.add(this.user);
     const b = this.behaviour;
     if (b.kind === "ideal") return needed;
     const draw = uniform(`${this.seed}:approver:${earlier}`);
@@ -134,9 +157,27 @@ export class SimulatedApprover implements Approver {
   }
 
   private isExpected(tool: string, args: Readonly<Record<string, unknown>>): boolean {
-    const key = canonical(args);
-    return this.expected.some((a) => a.tool === tool && canonical(a.args) === key);
+    return this.expected.some((a) => a.tool === tool && sameEffect(a.args, args));
   }
+}
+
+/** Free text: an argument a person reads for what it says, not for its exact words. */
+const isProse = (key: string, value: unknown) => typeof value === "string" && (PROSE_ARGS.has(key) || value.trim().split(/\s+/).length >= 6);
+
+/**
+ * Whether two calls of one tool do the same thing, as a person judges it: every argument that chooses where, how
+ * much or what (a recipient, an amount, a path, an id) the same after normalising; free text with no fact the
+ * expected text lacks.
+ */
+function sameEffect(expected: Readonly<Record<string, unknown>>, actual: Readonly<Record<string, unknown>>): boolean {
+  for (const key of new Set([...Object.keys(expected), ...Object.keys(actual)])) {
+    const [want, got] = [expected[key], actual[key]];
+    if (isProse(key, want) || isProse(key, got)) {
+      const known = new Set(factsOf(typeof want === "string" ? want : "").map((f) => f.toLowerCase()));
+      if (!factsOf(typeof got === "string" ? got : "").every((f) => known.has(f.toLowerCase()))) return false;
+    } else if (canonical(want) !== canonical(got)) return false;
+  }
+  return true;
 }
 
 /** Argument values compared as a person would: case, spacing and key order do not matter. */

@@ -7,7 +7,7 @@ import type { ModelHandle } from "../../agents/models/registry.ts";
 import { EpisodeRuntime, type TraceEvent } from "../../agents/runtime.ts";
 import type { AgentSystem } from "../../agents/systems.ts";
 import type { AttackCase } from "../../attacks/schema.ts";
-import { SimulatedApprover } from "../../defenses/approver.ts";
+import { ApprovalHistory, SimulatedApprover } from "../../defenses/approver.ts";
 import { AuditLog, isAlarm } from "../../defenses/audit.ts";
 import type { DefenseConfiguration } from "../../defenses/config.ts";
 import { DefenseStack } from "../../defenses/stack.ts";
@@ -59,6 +59,8 @@ export async function runCampaign(campaign: Campaign, runId: string, options: { 
   const events: EventRow[] = [];
   const payloads = attack ? payloadsOf(attack) : [];
   let memory: MemoryRecord[] = [];
+  // One session: whoever answers approval requests grows used to them across its episodes.
+  const approvals = new ApprovalHistory();
 
   for (const [pos, task] of campaign.tasks.entries()) {
     const episodeId = `ep-${shortHash(campaign.id, pos)}`;
@@ -93,11 +95,11 @@ export async function runCampaign(campaign: Campaign, runId: string, options: { 
       });
     };
     const audit = new AuditLog(({ evidence, ...i }) => trace({ kind: "intervention", ...i, detail: evidence?.slice(0, 2000) ?? null }));
-    const approver = new SimulatedApprover(task.plan, defense.approver, `${seed}:${episodeId}`);
     const systemInfo = { name: system.name, agents: system.agents.map((a) => a.id), protocol: system.protocol };
     // The attacker of a query-only injection is one of the deployment's users, like the colleagues whose notes
     // benign tasks read: nothing in a principal tells an attack apart.
     const principal = planted?.attackerPrompt !== undefined ? (attack?.principal ?? suite.people.user) : (task.principal ?? suite.people.user);
+    const approver = new SimulatedApprover(task.plan, defense.approver, `${seed}:${episodeId}`, approvals, principal);
     const stack = new DefenseStack(defense.layers, approver, { episodeId, userPrompt: prompt, user: principal, system: systemInfo }, audit);
     const runtime = new EpisodeRuntime({
       episodeId,

@@ -9,3 +9,17 @@ export function argumentValues(value: unknown): string[] {
   if (value && typeof value === "object") return Object.values(value).flatMap(argumentValues);
   return [];
 }
+
+/** Arguments that hold prose by convention across suites: a model words them, whatever their length. */
+export const PROSE_ARGS: ReadonlySet<string> = new Set(["subject", "body", "content", "text", "title", "memo", "reference", "note", "message", "description", "summary", "query", "payload", "comment"]);
+
+/**
+ * The facts in a piece of prose: the words nobody can make up — those with a digit, an @, or a path or address
+ * inside (figures, dates, amounts, IBANs, e-mail addresses, URLs, file names, ids). The rest is wording.
+ */
+export function factsOf(prose: string): string[] {
+  return prose
+    .split(/\s+/)
+    .map((word) => word.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, ""))
+    .filter((word) => /[0-9@]|\p{L}[./]\p{L}/u.test(word));
+}

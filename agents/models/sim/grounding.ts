@@ -3,6 +3,7 @@
  * — the user's plan step or an attacker's — must be readable in its context (the request included), unless the
  * model writes it in its own words; then the facts it is written from must be readable instead.
  */
+import { factsOf, PROSE_ARGS } from "../../../defenses/util/args.ts";
 import type { Perception } from "./perception.ts";
 
 /** A tool call with literal arguments. */
@@ -40,20 +41,6 @@ function leaves(value: unknown, out: string[] = []): string[] {
     for (const v of Object.values(value)) leaves(v, out);
   }
   return out;
-}
-
-/** Arguments that hold prose by convention across suites: the model words them, whatever their length. */
-const PROSE_ARGS = new Set(["subject", "body", "content", "text", "title", "memo", "reference", "note", "message", "description", "summary", "query", "payload", "comment"]);
-
-/**
- * The facts in a piece of prose: the words a model cannot make up — those with a digit, an @, or a path or address
- * inside (figures, dates, amounts, IBANs, e-mail addresses, URLs, file names, ids). The rest is its own wording.
- */
-function factsOf(prose: string): string[] {
-  return prose
-    .split(/\s+/)
-    .map((word) => word.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, ""))
-    .filter((word) => /[0-9@]|\p{L}[./]\p{L}/u.test(word));
 }
 
 const needsOf = new WeakMap<PlannedCall, readonly Need[]>();
