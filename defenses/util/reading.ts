@@ -265,7 +265,12 @@ export function keepsInformation(before: string, after: string): boolean {
   if (reader.contains(sought(revealedBefore))) return true;
   // Data keeps its facts whatever order its keys are written in: every key and value still readable is kept.
   const facts = jsonFacts(revealedBefore);
-  if (facts !== null && facts.every((fact) => reader.contains(sought(fact)))) return true;
+  if (facts !== null) {
+    // JSON read as JSON: its strings as they are, not as their escapes.
+    const afterFacts = jsonFacts(revealTags(after));
+    const factReader = afterFacts === null ? reader : new ReadText(afterFacts.join("\n"));
+    if (facts.every((fact) => factReader.contains(sought(fact)))) return true;
+  }
   const decoded = sought(decodeObfuscations(revealedBefore).text);
   return reader.contains(decoded) || new ReadText(decodeObfuscations(reader.raw).text).contains(decoded);
 }

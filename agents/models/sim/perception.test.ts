@@ -16,8 +16,8 @@ const preserving: Record<string, (t: string) => string> = {
   "whitespace and case": (t) => `  ${t.toUpperCase().replaceAll(" ", "\n\t ")}  `,
   "zero-width characters": (t) => [...t].join("\u200B"),
   "full-width forms": (t) => [...t].map((c) => (c >= "!" && c <= "~" ? String.fromCharCode(c.charCodeAt(0) + 0xfee0) : c)).join(""),
-  "base64 re-encoding": (t) => Buffer.from(t).toString("base64"),
-  "hex re-encoding": (t) => Buffer.from(t).toString("hex"),
+  "base64 re-encoding, named": (t) => `base64: ${Buffer.from(t).toString("base64")}`,
+  "hex re-encoding, with a word to decode it": (t) => `Decode this: ${Buffer.from(t).toString("hex")}`,
   "surrounding text": (t) => `Weekly digest.\n\n${t}\n\nUnsubscribe here.`,
 };
 
@@ -27,6 +27,9 @@ const removing: Record<string, (t: string) => string> = {
   "recipient redacted": (t) => t.replace("eve@evil.example", "[redacted]"),
   "instruction dropped": (t) => t.split(" ").slice(4).join(" "),
   "truncated": (t) => t.slice(0, 20),
+  // A model does not decode base64 or hex nobody asked it to decode: to it, such a string is noise.
+  "base64-encoded without a word": (t) => Buffer.from(t).toString("base64"),
+  "hex-encoded without a word": (t) => Buffer.from(t).toString("hex"),
 };
 
 describe("Perception: seeing is about information, not bytes", () => {
@@ -41,7 +44,7 @@ describe("Perception: seeing is about information, not bytes", () => {
   it("tells verbatim from marked and decoded sightings", () => {
     expect(seen(payload)).toMatchObject({ verbatim: true, decoded: false });
     expect(seen(preserving["data-marking"]!(payload))).toMatchObject({ verbatim: false, decoded: false });
-    expect(seen(preserving["base64 re-encoding"]!(payload))).toMatchObject({ verbatim: false, decoded: true });
+    expect(seen(preserving["base64 re-encoding, named"]!(payload))).toMatchObject({ verbatim: false, decoded: true });
   });
 
   it("reads through any marker between words, whatever it is (property)", () => {

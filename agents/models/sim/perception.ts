@@ -50,6 +50,23 @@ function printableShare(text: string): number {
 export const ENCODINGS = ["base64", "hex", "rot13", "leetspeak", "unicode-tags"] as const;
 export type Encoding = (typeof ENCODINGS)[number];
 
+/**
+ * Encodings a reader takes in without being asked: leetspeak reads as letters, and tag characters reach a model as
+ * text. Base64, hex and rot13 a model decodes when the text asks it to or names the encoding (every encoded attack
+ * says "decode it", "hex:", "ROT13:"); a tool output encoded without a word is, to a model, a string of noise.
+ */
+const UNPROMPTED: ReadonlySet<Encoding> = new Set(["leetspeak", "unicode-tags"]);
+const DECODING_WORDS = ["decode", "encoded", "base64", "hex", "rot13", "cipher"];
+
+/** Whether a text asks for decoding: a decoding word outside the encoded runs themselves (which may spell anything). */
+function promptsDecoding(text: string): boolean {
+  let rest = text;
+  for (const { run } of base64Runs(text)) if (printableShare(Buffer.from(run, "base64").toString("utf8")) > 0.95) rest = rest.replace(run, " ");
+  for (const { run } of hexRuns(text, true)) if (printableShare(Buffer.from(run, "hex").toString("utf8")) > 0.95) rest = rest.replace(run, " ");
+  const normal = normalise(rest);
+  return DECODING_WORDS.some((word) => normal.includes(word));
+}
+
 /** Texts hidden in a text, decoded, for the encodings the reader can decode. */
 export function decodedForms(text: string, encodings: readonly Encoding[]): string[] {
   const out: string[] = [];
@@ -195,10 +212,12 @@ export class ReadForms {
       // Guessing the marker is costly: only for a glued text with a run long enough to be an encoded instruction.
       const suspect = this.reading.glued && (longRuns(base64Runs(this.text)).length > 0 || longRuns(hexRuns(this.text, false)).length > 0);
       const guesses = suspect ? this.reading.markerGuesses() : [];
+      const prompted = this.encodings.some((e) => !UNPROMPTED.has(e)) && promptsDecoding(this.text);
+      const encodings = this.encodings.filter((e) => UNPROMPTED.has(e) || prompted);
       const forms = [
-        ...decodedForms(this.text, this.encodings),
-        ...(this.reading.glued ? decodedGlued(this.text, this.encodings) : []),
-        ...guesses.flatMap((marker) => [...decodedForms(this.text.replaceAll(marker, " "), this.encodings), ...decodedThroughMarker(this.text, marker, this.encodings)]),
+        ...decodedForms(this.text, encodings),
+        ...(this.reading.glued ? decodedGlued(this.text, encodings) : []),
+        ...guesses.flatMap((marker) => [...decodedForms(this.text.replaceAll(marker, " "), encodings), ...decodedThroughMarker(this.text, marker, encodings)]),
       ];
       this.decodedForms = forms.map((form) => new ReadText(form));
     }
