@@ -31,7 +31,8 @@ function unleet(text: string): string {
   return text.replace(/\b[a-z]*\d[a-z\d]*\b/gi, (word) => {
     const leetDigits = [...word].filter((c) => UNLEET.has(c)).length;
     const letters = [...word].filter((c) => /[a-z]/i.test(c)).length;
-    if (word.length < 4 || leetDigits < 2 || letters < 2 || /^[A-Z]{2}\d{2}/.test(word)) return word;
+    // A name followed by a number ("rot13", "base64", "sha256") is a name: leetspeak puts digits among the letters.
+    if (word.length < 4 || leetDigits < 2 || letters < 2 || /^[A-Z]{2}\d{2}/.test(word) || /^[a-z]+\d+$/i.test(word)) return word;
     return word.replace(/\d/g, (d) => UNLEET.get(d) ?? d);
   });
 }

@@ -64,7 +64,9 @@ function promptsDecoding(text: string): boolean {
   for (const { run } of base64Runs(text)) if (printableShare(Buffer.from(run, "base64").toString("utf8")) > 0.95) rest = rest.replace(run, " ");
   for (const { run } of hexRuns(text, true)) if (printableShare(Buffer.from(run, "hex").toString("utf8")) > 0.95) rest = rest.replace(run, " ");
   const normal = normalise(rest);
-  return DECODING_WORDS.some((word) => normal.includes(word));
+  // A hint may itself have been flipped by a partial ROT13 decoding ("ebg13 grkg:"): read both ways.
+  const flipped = rot13(normal);
+  return DECODING_WORDS.some((word) => normal.includes(word) || flipped.includes(word));
 }
 
 /** Texts hidden in a text, decoded, for the encodings the reader can decode. */
