@@ -110,12 +110,12 @@ describe("a sandboxed layer's process", () => {
         "looping",
         `export default (params = {}) => ({ id: "looping", layer: "L1", version: "1", description: "loops on one address", params,
           hooks: { onToolCall: (call: any) => { while (call.args.to === "loop@x.example") {} return { kind: "block", code: "seen", reason: call.args.to }; } } });\n`,
-        { timeout_ms: 1000 },
+        { timeout_ms: 3000 },
       ),
     );
     const stack = stackOf(config.layers);
     const scope = stack.scope("assistant", [sendEmail]);
-    await expect(stack.check("onToolCall", call("loop@x.example"), scope)).rejects.toThrow("defense looping failed in onToolCall: no verdict within 1 s; the layer's process was stopped");
+    await expect(stack.check("onToolCall", call("loop@x.example"), scope)).rejects.toThrow("defense looping failed in onToolCall: no verdict within 3 s; the layer's process was stopped");
     expect(await stack.check("onToolCall", call("bob@x.example"), scope)).toMatchObject({ passed: false, code: "seen", reason: "bob@x.example" });
   }, 30_000);
 
