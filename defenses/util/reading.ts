@@ -53,8 +53,22 @@ function unitOf(text: string): string {
   return text;
 }
 
+/** Whether two spans of a text hold the same characters, without copying them. */
+function sameSpan(text: string, a: number, aEnd: number, b: number, bEnd: number): boolean {
+  if (aEnd - a !== bEnd - b || aEnd < a) return false;
+  for (let k = 0; k < aEnd - a; k++) if (text.charCodeAt(a + k) !== text.charCodeAt(b + k)) return false;
+  return true;
+}
+
 /** How many guesses at an unknown marker a decoder tries. */
 const MARKER_GUESSES = 6;
+
+/** A region of a text: read (normalised) only when it is long enough to hold what is sought. */
+interface Region {
+  readonly text: string;
+  readonly length: number;
+  reader: ReadText | undefined;
+}
 
 /**
  * A text as a reader takes it in: normalised once, with what it takes to read through a marker worked out only
@@ -65,7 +79,7 @@ export class ReadText {
   private layout: { readonly glued: boolean; readonly boundaries: number; readonly marked: boolean } | null = null;
   private readonly counts = new Map<string, number>();
   private guesses: readonly string[] | null = null;
-  private lines: readonly ReadText[] | null = null;
+  private lines: readonly Region[] | null = null;
 
   constructor(readonly raw: string) {
     this.normal = normalise(raw);
@@ -84,15 +98,17 @@ export class ReadText {
   contains(wanted: Sought): boolean {
     if (wanted.normal.length === 0) return false;
     if (this.normal.includes(wanted.normal) || this.throughMarker(wanted.words)) return true;
-    // Regions are read only when every word stands somewhere in the text: nothing else can be read through a marker.
-    return wanted.words.length >= 2 && wanted.words.every((w) => this.normal.includes(w)) && this.regions().some((line) => line.throughMarker(wanted.words));
+    // A region can hold the sought text only if it is as long, and only if the text holds its first and last words.
+    const { words } = wanted;
+    if (words.length < 2 || !this.normal.includes(words[0]!) || !this.normal.includes(words[words.length - 1]!)) return false;
+    return this.regions().some((region) => region.length >= wanted.normal.length && (region.reader ??= new ReadText(region.text)).throughMarker(words));
   }
 
   /**
    * The text's regions, each read on its own: its lines, and what follows a line's first colon ("Message from worker:
    * …", "What I found so far: …"). None for a text of one line without a colon.
    */
-  private regions(): readonly ReadText[] {
+  private regions(): readonly Region[] {
     if (this.lines === null) {
       const lines = this.raw.split("\n").filter((line) => line.trim().length > 0);
       const regions = lines.length > 1 ? [...lines] : [];
@@ -100,7 +116,7 @@ export class ReadText {
         const colon = line.indexOf(": ");
         if (colon >= 0) regions.push(line.slice(colon + 2));
       }
-      this.lines = regions.map((region) => new ReadText(region));
+      this.lines = regions.map((text) => ({ text, length: text.length, reader: undefined }));
     }
     return this.lines;
   }
@@ -219,10 +235,12 @@ export class ReadText {
     if (!this.layout) {
       // What stands right after and right before each run of spaces: a marker beside the spaces dominates one of them.
       const raw = this.raw;
-      // A marker written as a word of its own between spaces (" DATA ") is the token that stands between most words.
+      // A marker written as a word of its own between spaces (" DATA ") stands as every other token.
       const after = new Map<number, number>();
       const before = new Map<number, number>();
-      const tokens = new Map<string, number>();
+      // Tokens two apart that are equal: every other token of a text marked with a word of its own.
+      let [twoBackStart, twoBackEnd, oneBackStart, oneBackEnd] = [0, -1, 0, -1];
+      let repeats = 0;
       let boundaries = 0;
       let dominant = 0;
       let tokenStart = 0;
@@ -232,10 +250,11 @@ export class ReadText {
         while (end < raw.length && isSpace(raw.charCodeAt(end))) end++;
         if (end === raw.length) break;
         boundaries++;
-        const token = raw.slice(tokenStart, i);
-        const t = (tokens.get(token) ?? 0) + 1;
-        tokens.set(token, t);
-        dominant = Math.max(dominant, 2 * t);
+        if (sameSpan(raw, twoBackStart, twoBackEnd, tokenStart, i)) dominant = Math.max(dominant, 2 * ++repeats);
+        twoBackStart = oneBackStart;
+        twoBackEnd = oneBackEnd;
+        oneBackStart = tokenStart;
+        oneBackEnd = i;
         tokenStart = end;
         const next = raw.codePointAt(end)!;
         const prev = raw.charCodeAt(i - 1);
