@@ -1,16 +1,10 @@
-import type { Alert, SystemInfo, ToolDescriptor } from "../types.ts";
+import type { Alert, HookScope } from "../types.ts";
 
 /** What a hook's scope carries into the sandbox: its facts as data; `state` lives there, `replay` calls back. */
-export interface SandboxScope {
-  readonly episodeId: string;
-  readonly agent: string;
-  readonly userPrompt: string;
-  readonly user: string;
-  readonly system: SystemInfo;
-  readonly tools: readonly ToolDescriptor[];
+export type SandboxScope = Pick<HookScope, "episodeId" | "agent" | "userPrompt" | "user" | "system" | "tools"> & {
   readonly alerts: readonly Alert[];
   readonly canReplay: boolean;
-}
+};
 
 /** Messages from the benchmark to a sandboxed layer's process. */
 export type ToSandbox =
