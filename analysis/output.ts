@@ -10,13 +10,34 @@ export class OutputError extends Error {
   }
 }
 
+const STORAGE_PROBLEMS: Readonly<Record<string, string>> = {
+  ENOSPC: "the disk is full (ENOSPC)",
+  EDQUOT: "the disk quota is used up (EDQUOT)",
+  EROFS: "the file system is read-only (EROFS)",
+  EACCES: "permission denied (EACCES)",
+  EPERM: "permission denied (EPERM)",
+};
+// DuckDB reports the operating system's refusal in its message, not as a code.
+const DUCKDB_PROBLEMS: readonly (readonly [RegExp, string])[] = [
+  [/No space left on device/i, "ENOSPC"],
+  [/Disk quota exceeded/i, "EDQUOT"],
+  [/Read-only file system/i, "EROFS"],
+  [/Permission denied/i, "EACCES"],
+];
+
+/** When an error is the storage refusing a write (full, read-only, not permitted), what it is in words; else null. */
+export function storageProblem(error: unknown): string | null {
+  const { code, message } = (error ?? {}) as NodeJS.ErrnoException;
+  if (code !== undefined && STORAGE_PROBLEMS[code] !== undefined) return STORAGE_PROBLEMS[code];
+  const found = typeof message === "string" ? DUCKDB_PROBLEMS.find(([pattern]) => pattern.test(message)) : undefined;
+  return found ? STORAGE_PROBLEMS[found[1]]! : null;
+}
+
 /** Why a path cannot be written, in words: the fs error's code, not its stack. */
 function reason(error: unknown): string {
   const { code, message } = error as NodeJS.ErrnoException;
-  if (code === "EACCES" || code === "EPERM" || code === "EROFS") return "the folder is not writable";
   if (code === "ENOTDIR") return "a part of the path is a file";
-  if (code === "ENOSPC") return "the disk is full";
-  return message;
+  return storageProblem(error) ?? message;
 }
 
 /**

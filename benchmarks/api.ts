@@ -39,6 +39,8 @@ export interface BenchmarkOptions {
   readonly shard?: Shard;
   readonly workers?: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Stops the run cleanly when aborted: its manifest says `interrupted`, and `anis run --resume` continues it. */
+  readonly signal?: AbortSignal;
 }
 
 /** Runs a matrix, as `anis run`, and returns where its results are, with their counts and digest. */
@@ -54,6 +56,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<RunS
     shard: options.shard,
     workers: options.workers,
     onProgress: options.onProgress,
+    signal: options.signal,
   });
 }
 

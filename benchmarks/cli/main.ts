@@ -22,7 +22,7 @@ import { openResults, resolveRunDirs } from "../../analysis/results.ts";
 import { corpusLeakage, loadCorpus, loadExtraCases } from "../corpus.ts";
 import { LEAK_RUN, MAX_LEAK_SHARE } from "../../attacks/leakage.ts";
 import { loadRunConfig, RunConfigError, RunConfigSchema } from "../runner/config.ts";
-import { readRunManifest, resumeRun, type RunSummary } from "../runner/run.ts";
+import { readRunManifest, resumeRun, RunInterrupted, type RunSummary } from "../runner/run.ts";
 import { SUITES } from "../suites/registry.ts";
 import { createProgress } from "./progress.ts";
 import { isInputError, validateFiles } from "./validate.ts";
@@ -129,15 +129,16 @@ program
       ...(opts.maxRetries !== undefined && { maxRetries: opts.maxRetries }),
     });
     const workers = opts.workers === "auto" ? undefined : opts.workers;
+    const signal = stopOnSignals();
     if (opts.resume) {
       const manifest = readRunManifest(opts.resume);
       await checkEndpoint(endpoint, manifest.config.models);
       const progress = createProgress(`resume ${manifest.run_id}`);
-      const summary = await resumeRun({ dir: opts.resume, endpoint, workers, retryErrors: opts.retryErrors, forceUnlock: opts.forceUnlock, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
+      const summary = await resumeRun({ dir: opts.resume, endpoint, workers, retryErrors: opts.retryErrors, forceUnlock: opts.forceUnlock, signal, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
         progress.stop(),
       );
       const dropped = Object.entries(summary.resumed?.dropped ?? {}).filter(([, n]) => n > 0);
-      const reasons = { torn: "torn or malformed, their campaigns run again", repeated: "repeating a campaign already recorded", unknown: "for campaigns not in this run", errored: "of campaigns with errors, run again" } as const;
+      const reasons = { torn: "torn or malformed, their campaigns run again", corrupt: "changed on disk (checksum), their campaigns run again", repeated: "repeating a campaign already recorded", unknown: "for campaigns not in this run", errored: "of campaigns with errors, run again" } as const;
       process.stderr.write(
         `resumed ${summary.dir}: ${summary.resumed?.campaigns ?? 0} campaigns were done${dropped.length > 0 ? `; journal lines dropped: ${dropped.map(([k, n]) => `${n} ${reasons[k as keyof typeof reasons]}`).join(", ")}` : ""}\n`,
       );
@@ -174,11 +175,29 @@ program
     const shard = opts.shard === "auto" ? shardFromEnvironment(process.env, opts.shards) : opts.shard;
     // Every task of a cluster job gets the same flags: its folder is named by its shard.
     const runId = opts.shard === "auto" && opts.runId ? `${opts.runId}-shard${shard!.index}of${shard!.count}` : opts.runId;
-    const summary = await runBenchmark({ config, out: opts.out, runId, endpoint, shard, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
+    const summary = await runBenchmark({ config, out: opts.out, runId, endpoint, shard, signal, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
       progress.stop(),
     );
     await finishRun(summary, opts);
   });
+
+/**
+ * SIGINT and SIGTERM stop a run cleanly: campaigns in flight are dropped, the manifest says `interrupted` with the
+ * command that resumes it, the lock is released, and the exit code is 128 + the signal's number. A second signal
+ * exits at once.
+ */
+function stopOnSignals(): AbortSignal {
+  const controller = new AbortController();
+  for (const name of ["SIGINT", "SIGTERM"] as const) {
+    process.on(name, () => {
+      if (controller.signal.aborted) process.exit(SIGNAL_EXIT[name]);
+      process.stderr.write(`\n${name}: stopping; finished campaigns are kept (${name === "SIGINT" ? "Ctrl-C" : name} again exits at once)\n`);
+      controller.abort(name);
+    });
+  }
+  return controller.signal;
+}
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /** Before a run with endpoint models: the endpoint answers, takes the key and serves each model (`openai:NAME[+…]`). */
 async function checkEndpoint(endpoint: OpenAIEndpoint, models: readonly string[]): Promise<void> {
@@ -527,6 +546,10 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof RunInterrupted) {
+    process.stderr.write(`${error.message}\n`);
+    // Campaigns dropped in this thread may still be computing; nothing of theirs is recorded.
+    process.exit(SIGNAL_EXIT[error.reason as keyof typeof SIGNAL_EXIT] ?? 130);
   } else if (isInputError(error)) {
     process.stderr.write(`error: ${error.message}\n`);
     process.exitCode = 2;

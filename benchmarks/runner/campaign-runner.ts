@@ -68,6 +68,7 @@ export class CampaignRunner {
   private readonly queue: Job[] = [];
   private active = 0;
   private stopping = false;
+  private abandoned = false;
   private readonly journal: JournalWriter;
   private readonly releaseRandomPool: () => void;
 
@@ -79,7 +80,7 @@ export class CampaignRunner {
     private readonly driver: EpisodeDriver,
     private readonly events: {
       readonly done: (outcome: JobOutcome) => void;
-      readonly failed: (error: Error) => void;
+      readonly failed: (error: Error, job: Job) => void;
       readonly idle: () => void;
     },
   ) {
@@ -90,6 +91,18 @@ export class CampaignRunner {
   submit(job: Job): void {
     this.queue.push(job);
     this.pump();
+  }
+
+  /**
+   * Stop now: nothing more is recorded or reported, and the journal closes. Campaigns in flight cannot be cut short
+   * in this thread; they finish unrecorded, and run again on resume.
+   */
+  abandon(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    this.queue.length = 0;
+    this.journal.close();
+    this.releaseRandomPool();
   }
 
   /** No more jobs will come: report idle once the queue drains, and close the journal. */
@@ -104,11 +117,14 @@ export class CampaignRunner {
       this.active++;
       this.run(job)
         .then(
-          (outcome) => this.events.done(outcome),
+          (outcome) => {
+            if (outcome !== null) this.events.done(outcome);
+          },
           (error: Error) => {
-            // A failure is a bug, not an episode error: stop taking campaigns; the journal keeps what is done.
+            // A failure is a bug or a disk that refuses writes, not an episode error: stop taking campaigns; the
+            // journal keeps what is done.
             this.queue.length = 0;
-            this.events.failed(error);
+            if (!this.abandoned) this.events.failed(error, job);
           },
         )
         .finally(() => {
@@ -119,16 +135,17 @@ export class CampaignRunner {
     }
   }
 
-  private async run(job: Job): Promise<JobOutcome> {
+  private async run(job: Job): Promise<JobOutcome | null> {
     const campaign = this.matrix[job.index];
     if (campaign?.id !== job.id) throw new Error(`campaign ${job.index} is ${campaign?.id ?? "missing"} here, ${job.id} in the main thread: the matrices differ`);
     const result = await runCampaign(campaign, this.runId, { bare: this.driver === "bare" });
+    if (this.abandoned) return null;
     this.journal.append(campaign.id, result);
     return { index: job.index, episodes: result.episodes.length, errorCodes: errorCodesOf(result.episodes) };
   }
 
   private maybeIdle(): void {
-    if (!this.stopping || this.active > 0 || this.queue.length > 0) return;
+    if (this.abandoned || !this.stopping || this.active > 0 || this.queue.length > 0) return;
     this.stopping = false;
     this.journal.close();
     this.releaseRandomPool();

@@ -1,5 +1,8 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { once } from "node:events";
+import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { crc32 } from "node:zlib";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { sqlLiteralPath } from "../../analysis/paths.ts";
 import type { CampaignResult } from "./episode.ts";
@@ -9,7 +12,8 @@ import { type Column, EPISODE_COLUMNS, EVENT_COLUMNS } from "./tables.ts";
  * A run's durable record of finished campaigns, in `<run>/journal/`: each writer (one per worker thread and
  * session) appends to its own file one JSON line per campaign, episodes and events together, so a campaign is
  * either wholly recorded or not at all. A process killed mid-write leaves at most a torn last line, which
- * {@link recoverJournal} drops so its campaign runs again. When the run ends, {@link finishJournal} turns the
+ * {@link recoverJournal} drops so its campaign runs again. Each line ends with a CRC-32 of its record, so a byte
+ * flipped on disk is a dropped, counted line, not a moved number. When the run ends, {@link finishJournal} turns the
  * journal into `episodes.parquet` and `events.parquet`.
  */
 export const JOURNAL_DIR = "journal";
@@ -23,12 +27,25 @@ export class JournalWriter {
 
   /** One write call per campaign: the line lands whole or, if the process dies during it, torn and detectable. */
   append(campaignId: string, result: CampaignResult): void {
-    writeSync(this.fd, `${JSON.stringify({ campaign: campaignId, episodes: result.episodes, events: result.events })}\n`);
+    writeSync(this.fd, withChecksum(JSON.stringify({ campaign: campaignId, episodes: result.episodes, events: result.events })));
   }
 
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/** A record's line: its JSON object with a last field, `crc`, the CRC-32 of the object without it. */
+export const withChecksum = (record: string) => `${record.slice(0, -1)},"crc":"${crc32(record).toString(16).padStart(8, "0")}"}\n`;
+
+const CHECKSUM = /,"crc":"([0-9a-f]{8})"\}$/;
+
+/** A line's record when its checksum matches, else null. */
+function checkedRecord(line: string): string | null {
+  const match = CHECKSUM.exec(line);
+  if (match === null) return null;
+  const record = `${line.slice(0, match.index)}}`;
+  return crc32(record) === Number.parseInt(match[1]!, 16) ? record : null;
 }
 
 export interface JournalState {
@@ -37,12 +54,21 @@ export interface JournalState {
   /** Lines dropped: torn by a killed process (their campaigns run again), or repeating a campaign already recorded. */
   readonly tornLines: number;
   /**
-   * Lines dropped by reason: `torn` (not a whole record), `repeated` (a campaign already recorded), `unknown` (a
-   * campaign not in the run), `errored` (a campaign with an errored episode, when errors are retried).
+   * Lines dropped by reason: `torn` (not a whole record), `corrupt` (whole, but its checksum does not match: changed
+   * on disk), `repeated` (a campaign already recorded), `unknown` (a campaign not in the run), `errored` (a campaign
+   * with an errored episode, when errors are retried).
    */
-  readonly dropped: { readonly torn: number; readonly repeated: number; readonly unknown: number; readonly errored: number };
+  readonly dropped: JournalDrops;
   /** Files in the journal, so a new session's writers can take fresh names. */
   readonly files: number;
+}
+
+export interface JournalDrops {
+  readonly torn: number;
+  readonly corrupt: number;
+  readonly repeated: number;
+  readonly unknown: number;
+  readonly errored: number;
 }
 
 interface JournalLine {
@@ -58,7 +84,7 @@ interface JournalLine {
 export function recoverJournal(runDir: string, campaigns: ReadonlySet<string>, options: { readonly dropErrored?: boolean } = {}): JournalState {
   const dir = join(runDir, JOURNAL_DIR);
   const done = new Map<string, { episodes: number; errorCodes: Record<string, number> }>();
-  const dropped = { torn: 0, repeated: 0, unknown: 0, errored: 0 };
+  const dropped = { torn: 0, corrupt: 0, repeated: 0, unknown: 0, errored: 0 };
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".ndjson")).sort() : [];
   for (const name of files) {
     const file = join(dir, name);
@@ -76,10 +102,14 @@ export function recoverJournal(runDir: string, campaigns: ReadonlySet<string>, o
     const whole: string[] = [];
     for (const [i, line] of lines.entries()) {
       if (line === "" && i === lines.length - 1) continue;
-      const parsed = i === lines.length - 1 || line === null ? null : parseLine(line);
+      const last = i === lines.length - 1;
+      const record = last || line === null ? null : checkedRecord(line);
+      const parsed = record === null ? null : parseLine(record);
       const reason =
         parsed === null
-          ? "torn"
+          ? !last && line !== null && CHECKSUM.test(line) && record === null
+            ? "corrupt"
+            : "torn"
           : !campaigns.has(parsed.campaign)
             ? "unknown"
             : done.has(parsed.campaign)
@@ -99,7 +129,7 @@ export function recoverJournal(runDir: string, campaigns: ReadonlySet<string>, o
       renameSync(`${file}.tmp`, file);
     }
   }
-  return { done, tornLines: dropped.torn + dropped.repeated + dropped.unknown + dropped.errored, dropped, files: files.length };
+  return { done, tornLines: Object.values(dropped).reduce((a, b) => a + b, 0), dropped, files: files.length };
 }
 
 /** Errored episodes by error code. */
@@ -190,13 +220,25 @@ export async function reopenJournal(runDir: string): Promise<void> {
                     FROM read_parquet(${events}) v JOIN read_parquet(${episodes}) p USING (episode_id) GROUP BY p.campaign_id) v
            ON v.campaign_id = e.campaign_id
          ORDER BY campaign
-       ) TO ${sqlString(`${target}.tmp`)} (FORMAT json)`,
+       ) TO ${sqlString(`${target}.json`)} (FORMAT json)`,
     );
+    await checksumLines(`${target}.json`, `${target}.tmp`);
+    rmSync(`${target}.json`);
     renameSync(`${target}.tmp`, target);
   } finally {
     connection.closeSync();
     instance.closeSync();
   }
+}
+
+/** Copies a file of JSON lines, each given its checksum, streaming: a finished run's journal can be large. */
+async function checksumLines(from: string, to: string): Promise<void> {
+  const out = createWriteStream(to);
+  for await (const line of createInterface({ input: createReadStream(from), crlfDelay: Infinity })) {
+    if (line.length > 0 && !out.write(withChecksum(line))) await once(out, "drain");
+  }
+  out.end();
+  await once(out, "finish");
 }
 
 /**
@@ -221,8 +263,11 @@ export async function finishJournal(runDir: string): Promise<{ episodes: string;
         : `SELECT r.* FROM (SELECT unnest(${field}) AS r FROM ${journal})`;
     const episodes = join(runDir, "episodes.parquet");
     const events = join(runDir, "events.parquet");
-    await connection.run(`COPY (SELECT * FROM (${rows("episodes", episodeColumns)}) ORDER BY episode_id) TO ${sqlString(episodes)} (FORMAT parquet, COMPRESSION zstd)`);
-    await connection.run(`COPY (SELECT * FROM (${rows("events", eventColumns)}) ORDER BY episode_id, seq) TO ${sqlString(events)} (FORMAT parquet, COMPRESSION zstd)`);
+    // Written aside and renamed: a disk that fills mid-write leaves no half file a reader would take for results.
+    await connection.run(`COPY (SELECT * FROM (${rows("episodes", episodeColumns)}) ORDER BY episode_id) TO ${sqlString(`${episodes}.tmp`)} (FORMAT parquet, COMPRESSION zstd)`);
+    await connection.run(`COPY (SELECT * FROM (${rows("events", eventColumns)}) ORDER BY episode_id, seq) TO ${sqlString(`${events}.tmp`)} (FORMAT parquet, COMPRESSION zstd)`);
+    renameSync(`${events}.tmp`, events);
+    renameSync(`${episodes}.tmp`, episodes);
     const digest = await resultsDigest(connection, `read_parquet(${sqlLiteralPath(episodes)})`, `read_parquet(${sqlLiteralPath(events)})`);
     rmSync(dir, { recursive: true, force: true });
     rmSync(join(runDir, ".spill"), { recursive: true, force: true });

@@ -1,8 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { RESULTS_SCHEMA_VERSION } from "./tables.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -19,6 +20,34 @@ export function gitState(): { commit: string | null; dirty: boolean | null } {
     return { commit: null, dirty: null };
   }
 }
+
+/**
+ * A hash of the source that decides outcomes: the agents, defenses, attacks and benchmark runner, their data, and the
+ * locked library versions. Tests, fixtures and the command line's presentation do not move a number, so editing them
+ * does not change it; two runs with the same hash ran the same code, whatever their commits.
+ */
+export function sourceHash(): string {
+  const root = fileURLToPath(ROOT);
+  const hash = createHash("sha256");
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (!SOURCE_SKIPPED.has(relative(root, path)) && entry.name !== "fixtures" && entry.name !== "node_modules") walk(path);
+      } else if (entry.isFile() && /\.(ts|js|json|sql)$/.test(entry.name) && !/\.test\.ts$/.test(entry.name)) {
+        hash.update(`${relative(root, path)}\0`).update(readFileSync(path)).update("\0");
+      }
+    }
+  };
+  for (const dir of ["agents", "defenses", "attacks", "benchmarks"]) if (existsSync(join(root, dir))) walk(join(root, dir));
+  const lock = join(root, "package-lock.json");
+  if (existsSync(lock)) hash.update(readFileSync(lock));
+  return hash.digest("hex").slice(0, 16);
+}
+const SOURCE_SKIPPED = new Set(["benchmarks/cli", "benchmarks/perf", "benchmarks/testing"]);
+
+/** What code a run ran: the commit (when there is a checkout), whether it had uncommitted changes, the source hash. */
+export const codeVersion = () => ({ ...gitState(), source: sourceHash() });
 
 /** Installed versions of the packages a result depends on. */
 export function packageVersions(): Record<string, string> {

@@ -11,6 +11,8 @@ import { JOURNAL_DIR } from "./journal.ts";
 import type { Shard } from "./matrix.ts";
 import type { ToWorker, WorkerSetup } from "./worker.ts";
 
+export type { WorkerSetup } from "./worker.ts";
+
 export const requestStatsOf = (models: readonly ModelHandle[]): RequestStats =>
   models.reduce((sum, m) => (m.requests ? addRequestStats(sum, m.requests) : sum), emptyRequestStats());
 
@@ -35,12 +37,21 @@ export interface PoolOptions {
   readonly workers: number;
   readonly driver: EpisodeDriver;
   readonly onDone: (outcome: JobOutcome) => void;
+  /** Stops the pool: no campaign starts after it, and those in flight are dropped (they are not in the journal). */
+  readonly signal?: AbortSignal;
+  /** How a worker thread starts; by default on worker.ts. A test starts one that dies. */
+  readonly startWorker?: (setup: WorkerSetup) => Worker;
 }
 
 export interface PoolResult {
   readonly failure: Error | null;
   readonly requests: RequestStats;
+  /** Worker threads that ended without finishing their campaigns, and how their campaigns were dealt with. */
+  readonly workerDeaths: readonly string[];
 }
+
+/** A campaign in flight on a worker that dies runs again on a fresh one; one that was on two dying workers fails the run. */
+const DEATHS_PER_CAMPAIGN = 2;
 
 const journalFile = (options: PoolOptions, worker: number) =>
   join(options.dir, JOURNAL_DIR, `s${String(options.session).padStart(3, "0")}-w${String(worker).padStart(2, "0")}.ndjson`);
@@ -54,75 +65,116 @@ async function runInProcess(options: PoolOptions): Promise<PoolResult> {
   await prepareDriver(options.driver);
   return new Promise((resolve) => {
     let failure: Error | null = null;
+    const finish = () => resolve({ failure, requests: requestStatsOf(options.models), workerDeaths: [] });
     const runner = new CampaignRunner(options.matrix, options.runId, journalFile(options, 0), options.config.concurrency, options.driver, {
       done: options.onDone,
       failed: (error) => (failure ??= error),
-      idle: () => resolve({ failure, requests: requestStatsOf(options.models) }),
+      idle: finish,
     });
+    // Campaigns in flight cannot be cut short in this thread: the runner records nothing more, and the pool returns.
+    options.signal?.addEventListener("abort", () => {
+      runner.abandon();
+      finish();
+    }, { once: true });
     for (const index of options.pending) runner.submit({ index, id: options.matrix[index]!.id });
     runner.stop();
   });
 }
 
-/** Each worker builds the matrix itself and is fed campaign indices, a few ahead of what it is running. */
+/**
+ * Each worker builds the matrix itself and is fed campaign indices, a few ahead of what it is running. The pool
+ * knows which campaigns each worker holds: a worker that ends before it reported them all (it exited, crashed or ran
+ * out of memory) is replaced, and what it held runs again on the new one.
+ */
 async function runOnThreads(options: PoolOptions): Promise<PoolResult> {
-  const count = Math.min(options.workers, options.pending.length);
-  const queue = [...options.pending];
   const requests = emptyRequestStats();
+  if (options.signal?.aborted) return { failure: null, requests, workerDeaths: [] };
+  const queue = [...options.pending];
+  const deaths = new Map<number, number>();
+  const workerDeaths: string[] = [];
   let failure: Error | null = null;
+  let stopped = false;
   const ahead = options.config.concurrency + 1;
-  const threads = Array.from({ length: count }, (_, i) => {
-    const setup: WorkerSetup = {
+  const start = options.startWorker ?? spawnWorker;
+  const live = new Set<Worker>();
+  let started = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const settle = () => {
+    if (live.size === 0) finish();
+  };
+  const launch = () => {
+    const slot = started++;
+    const worker = start({
       config: options.config,
       endpoint: options.endpoint,
       runId: options.runId,
       shard: options.shard,
-      journalFile: journalFile(options, i),
+      journalFile: journalFile(options, slot),
       concurrency: options.config.concurrency,
       driver: options.driver,
+    });
+    live.add(worker);
+    const held = new Set<number>();
+    let reportedFinished = false;
+    let crash: Error | null = null;
+    const feed = () => {
+      while (failure === null && !stopped && held.size < ahead && queue.length > 0) {
+        const index = queue.shift()!;
+        held.add(index);
+        worker.postMessage({ type: "run", job: { index, id: options.matrix[index]!.id } } satisfies ToWorker);
+      }
+      if (held.size === 0 || stopped || failure !== null) worker.postMessage({ type: "stop" } satisfies ToWorker);
     };
-    return spawnWorker(setup);
-  });
-  await Promise.all(
-    threads.map(
-      (worker) =>
-        new Promise<void>((resolve) => {
-          let inFlight = 0;
-          const send = (message: ToWorker) => worker.postMessage(message);
-          const feed = () => {
-            while (failure === null && inFlight < ahead && queue.length > 0) {
-              const index = queue.shift()!;
-              inFlight++;
-              send({ type: "run", job: { index, id: options.matrix[index]!.id } });
-            }
-            if (inFlight === 0) send({ type: "stop" });
-          };
-          worker.on("message", (message: FromWorker) => {
-            if (message.type === "ready") feed();
-            else if (message.type === "done") {
-              inFlight--;
-              options.onDone(message.outcome);
-              feed();
-            } else if (message.type === "failed") {
-              failure ??= new Error(message.message);
-              inFlight--;
-              feed();
-            } else addRequestStats(requests, message.requests);
-          });
-          worker.on("error", (error) => {
-            failure ??= error;
-          });
-          worker.on("exit", () => resolve());
-        }),
-    ),
-  );
-  return { failure, requests };
+    worker.on("message", (message: FromWorker) => {
+      if (message.type === "ready") feed();
+      else if (message.type === "done") {
+        held.delete(message.outcome.index);
+        options.onDone(message.outcome);
+        feed();
+      } else if (message.type === "failed") {
+        failure ??= Object.assign(new Error(message.message), message.code !== undefined && { code: message.code });
+        held.delete(message.index);
+        feed();
+      } else {
+        reportedFinished = true;
+        addRequestStats(requests, message.requests);
+      }
+    });
+    worker.on("error", (error) => (crash = error));
+    worker.on("exit", (code) => {
+      live.delete(worker);
+      if (!stopped && failure === null && (held.size > 0 || !reportedFinished)) {
+        const lost = [...held].map((i) => options.matrix[i]!.id);
+        const how = crash ? `crashed (${(crash as Error).message.split("\n")[0]})` : `exited with code ${code}`;
+        const twice = [...held].filter((i) => (deaths.set(i, (deaths.get(i) ?? 0) + 1).get(i) ?? 0) >= DEATHS_PER_CAMPAIGN);
+        if (twice.length > 0) {
+          failure ??= new Error(`worker threads ${how} ${DEATHS_PER_CAMPAIGN} times while running campaign ${options.matrix[twice[0]!]!.id}; the other campaigns are kept`);
+          workerDeaths.push(`a worker thread ${how} holding ${lost.length} campaigns; the run stops`);
+        } else {
+          workerDeaths.push(`a worker thread ${how} holding ${lost.length} campaigns${lost.length > 0 ? `, run again on a new worker: ${lost.join(", ")}` : ""}`);
+          queue.unshift(...held);
+          if (failure === null && queue.length > 0) launch();
+        }
+      }
+      settle();
+    });
+  };
+  for (let i = 0; i < Math.min(options.workers, options.pending.length); i++) launch();
+  // A stop drops the campaigns in flight: terminating a thread between two statements cannot tear a journal line,
+  // which is one write call.
+  options.signal?.addEventListener("abort", () => {
+    stopped = true;
+    for (const worker of live) void worker.terminate();
+  }, { once: true });
+  await finished;
+  return { failure, requests, workerDeaths };
 }
 
 type FromWorker =
   | { readonly type: "ready" }
   | { readonly type: "done"; readonly outcome: JobOutcome }
-  | { readonly type: "failed"; readonly message: string }
+  | { readonly type: "failed"; readonly index: number; readonly message: string; readonly code?: string }
   | { readonly type: "finished"; readonly requests: RequestStats };
 
 /** Workers run the TypeScript sources too: register tsx's loader in the thread, then import the worker module. */

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -52,27 +52,40 @@ describe("resume after SIGKILL", () => {
     await new Promise((resolve) => child.once("exit", resolve));
     // Whether or not the kill landed mid-write, leave a torn line: the write a killed process cuts short.
     const [first] = readdirSync(join(killed, JOURNAL_DIR));
+    // And two digits changed on disk, in two records: each is a dropped line whose campaign runs again.
+    const lines = readFileSync(join(killed, JOURNAL_DIR, first!), "utf8").split("\n");
+    for (const i of [0, 1]) {
+      const at = lines[i]!.indexOf('"seed":') + '"seed":'.length;
+      lines[i] = `${lines[i]!.slice(0, at)}${lines[i]![at] === "9" ? "8" : "9"}${lines[i]!.slice(at + 1)}`;
+    }
+    writeFileSync(join(killed, JOURNAL_DIR, first!), lines.join("\n"));
     appendFileSync(join(killed, JOURNAL_DIR, first!), '{"campaign":"c-torn","episodes":[{"run_id":"kil');
     const before = JSON.parse(readFileSync(join(killed, "manifest.json"), "utf8"));
     expect(before.status).toBe("running");
     expect(existsSync(join(killed, "episodes.parquet"))).toBe(false);
 
     // The killed process's lock is stale; a live holder's is not.
-    expect(JSON.parse(readFileSync(join(killed, "run.lock"), "utf8")).pid).toBe(child.pid);
-    writeFileSync(join(killed, "run.lock"), String(process.ppid));
-    await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(`is being run by process ${process.ppid}`);
+    expect(JSON.parse(readFileSync(join(killed, "run.lock.1"), "utf8")).pid).toBe(child.pid);
+    const live = { pid: process.ppid, host: hostname(), token: "t", started_at: "2026-01-01T00:00:00.000Z" };
+    const ppidStart = readFileSync(`/proc/${process.ppid}/stat`, "utf8").split(") ")[1]!.split(" ")[19];
+    writeFileSync(join(killed, "run.lock.2"), JSON.stringify({ ...live, process_start: ppidStart }));
+    await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(`is being run by process ${process.ppid} on ${hostname()} (lock taken 2026-01-01T00:00:00.000Z): wait for it`);
     // A live pid whose start time is not the holder's: the pid was reused, the lock is stale and is taken over.
-    writeFileSync(join(killed, "run.lock"), JSON.stringify({ pid: process.ppid, token: "t", started_at: "2026-01-01T00:00:00.000Z", process_start: "1" }));
+    writeFileSync(join(killed, "run.lock.3"), JSON.stringify({ ...live, process_start: "1" }));
     const stale = mkdtempSync(join(tmpdir(), "anis-stale-lock-"));
     cpSync(killed, stale, { recursive: true });
     await expect(resumeRun({ dir: stale, endpoint: {}, workers: 1 })).resolves.toMatchObject({ episodes: whole.episodes, digest: whole.digest });
-    // A live pid that cannot be told from the holder: refused with the way out, which is only taken when asked.
-    writeFileSync(join(killed, "run.lock"), JSON.stringify({ pid: process.ppid, token: "someone-else", started_at: "2026-01-01T00:00:00.000Z" }));
-    await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(/is being run by process \d+ \(lock taken 2026-01-01T00:00:00.000Z\).*--force-unlock/);
+    // A holder that cannot be told from a live one (no start time, or another machine): refused with the way out,
+    // which is only taken when asked.
+    writeFileSync(join(killed, "run.lock.4"), JSON.stringify({ ...live, token: "someone-else" }));
+    await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(/is being run by process \d+ on .* \(lock taken 2026-01-01T00:00:00.000Z\).*--force-unlock/);
+    writeFileSync(join(killed, "run.lock.5"), JSON.stringify({ ...live, host: "another-machine", process_start: ppidStart }));
+    await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(/process \d+ on another-machine .*--force-unlock/);
 
     const resumed = await resumeRun({ dir: killed, endpoint: {}, workers: 1, forceUnlock: true });
     expect(resumed.resumed!.campaigns).toBeGreaterThanOrEqual(12);
-    expect(resumed.resumed!.tornLines).toBeGreaterThanOrEqual(1);
+    expect(resumed.resumed!.tornLines).toBeGreaterThanOrEqual(3);
+    expect(resumed.resumed!.dropped.corrupt).toBe(2);
     expect(resumed.episodes).toBe(whole.episodes);
     expect(resumed.digest).toEqual(whole.digest);
     const after = JSON.parse(readFileSync(join(killed, "manifest.json"), "utf8"));
@@ -80,7 +93,8 @@ describe("resume after SIGKILL", () => {
     expect(after.sessions).toHaveLength(2);
     expect(after.sessions[1].campaigns_found_done + after.sessions[1].campaigns_run).toBe(after.planned.campaigns);
     expect(existsSync(join(killed, JOURNAL_DIR))).toBe(false);
-    expect(existsSync(join(killed, "run.lock"))).toBe(false);
+    // The lock is released, and only the newest generation is left.
+    expect(readdirSync(killed).filter((f) => f.startsWith("run.lock")).sort()).toEqual(["run.lock.6", "run.lock.6.released"]);
     // A finished run is never resumed: that would rewrite its results from an empty journal.
     await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(/already complete/);
     expect(await episodesIn(killed)).toBe(whole.episodes);
@@ -96,13 +110,16 @@ describe("resume after SIGKILL", () => {
     journal.append("c-1", { episodes: [episode(null)], events: [] });
     journal.append("bogus", { episodes: [episode(null)], events: [] });
     journal.close();
+    // A record whose bytes changed after it was written: whole JSON, wrong checksum.
+    const changed = readFileSync(file, "utf8").split("\n")[1]!.replace('"c-2"', '"c-3"');
+    appendFileSync(file, `${changed}\n`);
     appendFileSync(file, 'garbage in the middle\n{"campaign":"c-2","episodes":"not a list","events":[]}\n{"campaign":"c-3","epis');
     const campaigns = new Set(["c-1", "c-2", "c-3"]);
 
     const state = recoverJournal(dir, campaigns);
     expect([...state.done.keys()]).toEqual(["c-1", "c-2"]);
     expect(state.done.get("c-1")).toEqual({ episodes: 2, errorCodes: { model_error: 1 } });
-    expect(state.dropped).toEqual({ torn: 3, repeated: 1, unknown: 1, errored: 0 });
+    expect(state.dropped).toEqual({ torn: 3, corrupt: 1, repeated: 1, unknown: 1, errored: 0 });
     expect(readFileSync(file, "utf8").split("\n")).toHaveLength(3);
     expect(recoverJournal(dir, campaigns).tornLines).toBe(0);
     // Retrying errors drops the campaigns that have one, so they run again.

@@ -1,5 +1,4 @@
-import { randomUUID } from "node:crypto";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { isRunId, RUN_ID_RULE, runIdPart, runStamp } from "../../analysis/paths.ts";
 import { manifestProblems } from "../../analysis/results.ts";
@@ -10,10 +9,11 @@ import { protectFolders } from "../../defenses/sandbox/bundle.ts";
 import { corpusHash } from "../corpus.ts";
 import type { EpisodeDriver } from "./campaign-runner.ts";
 import { privateFolders, type RunConfig, RunConfigError, RunConfigSchema } from "./config.ts";
-import { finishJournal, recoverJournal, reopenJournal } from "./journal.ts";
-import { gitState, hashOf, packageVersions, writeManifest } from "./manifest.ts";
+import { finishJournal, type JournalDrops, recoverJournal, reopenJournal } from "./journal.ts";
+import { acquireRunLock } from "./lock.ts";
+import { gitState, hashOf, packageVersions, sourceHash, writeManifest } from "./manifest.ts";
 import { buildMatrix, type ResolvedRun, resolveRun, type Shard } from "./matrix.ts";
-import { makeOutputDir } from "../../analysis/output.ts";
+import { makeOutputDir, OutputError, storageProblem } from "../../analysis/output.ts";
 import { runPool, workerCount } from "./pool.ts";
 
 export { inShard } from "./matrix.ts";
@@ -32,6 +32,8 @@ export interface RunOptions {
   readonly workers?: number;
   /** How episodes run (default `langgraph`); the perf benchmark measures the others. Same results. */
   readonly driver?: EpisodeDriver;
+  /** Stops the run cleanly: campaigns in flight are dropped, the manifest says `interrupted`, and it can be resumed. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ResumeOptions {
@@ -42,8 +44,20 @@ export interface ResumeOptions {
   readonly workers?: number;
   /** Run again every campaign with an errored episode, the run complete or not; the manifest keeps the history. */
   readonly retryErrors?: boolean;
-  /** Take over a run folder whose lock names a live process (the lock is stale: its pid was reused). */
+  /** Take over a run folder whose lock names a process that cannot be told from a live holder (another machine, a reused pid). */
   readonly forceUnlock?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** A run stopped by a signal; its manifest says `interrupted` and how to resume. */
+export class RunInterrupted extends Error {
+  constructor(
+    readonly dir: string,
+    readonly reason: string,
+  ) {
+    super(`${reason}: stopped ${dir}; the finished campaigns are kept. Resume with: anis run --resume ${dir}`);
+    this.name = "RunInterrupted";
+  }
 }
 
 export interface RunSummary {
@@ -57,7 +71,7 @@ export interface RunSummary {
   readonly seconds: number;
   readonly episodesPerSecond: number;
   /** Campaigns found already done in the journal (a resumed run), and the lines dropped, by reason. */
-  readonly resumed: { readonly campaigns: number; readonly tornLines: number; readonly dropped: { readonly torn: number; readonly repeated: number; readonly unknown: number; readonly errored: number } } | null;
+  readonly resumed: { readonly campaigns: number; readonly tornLines: number; readonly dropped: JournalDrops } | null;
   readonly requests: RequestStats;
   readonly digest: { readonly episodes: string; readonly events: string };
 }
@@ -69,8 +83,8 @@ interface Session {
   workers: number;
   campaigns_found_done: number;
   torn_lines_redone: number;
-  /** Journal lines dropped by reason (torn, repeated, unknown campaign, errored when retrying errors). */
-  lines_dropped?: Record<string, number>;
+  /** Journal lines dropped by reason (torn, corrupt, repeated, unknown campaign, errored when retrying errors). */
+  lines_dropped?: JournalDrops;
   retry_errors?: boolean;
   campaigns_run?: number;
   episodes_run?: number;
@@ -80,7 +94,7 @@ interface Session {
 
 type Manifest = Record<string, unknown> & { sessions: Session[]; config: RunConfig; run_id: string; shard: string | null };
 
-type SessionOptions = Pick<RunOptions, "config" | "endpoint" | "shard" | "workers" | "driver" | "onProgress"> & Pick<ResumeOptions, "retryErrors" | "forceUnlock">;
+type SessionOptions = Pick<RunOptions, "config" | "endpoint" | "shard" | "workers" | "driver" | "onProgress" | "signal"> & Pick<ResumeOptions, "retryErrors">;
 
 /** A run folder's manifest, for resuming it: checked, because a run folder may come from anyone. */
 export function readRunManifest(dir: string): Manifest {
@@ -121,13 +135,28 @@ export async function executeRun(options: RunOptions): Promise<RunSummary> {
   if (options.runId !== undefined && !isRunId(options.runId)) throw new RunConfigError(`--run-id ${JSON.stringify(options.runId)}: ${RUN_ID_RULE}`);
   const runId = options.runId ?? `${runStamp()}-${runIdPart(config.name)}${shardSuffix}`;
   const dir = join(options.out, runId);
-  if (existsSync(join(dir, "manifest.json"))) throw new RunConfigError(`${dir} already holds a run: resume it with --resume ${dir}, or choose another --run-id`);
+  const taken = () => new RunConfigError(`${dir} already holds a run: resume it with --resume ${dir}, or choose another --run-id`);
+  if (existsSync(join(dir, "manifest.json"))) throw taken();
   makeOutputDir(options.out, runId);
-  const manifest: Manifest = {
+  const release = acquireRunLock(dir);
+  try {
+    // Another process may have started this folder between the look above and the lock.
+    if (existsSync(join(dir, "manifest.json"))) throw taken();
+    const manifest = newManifest(runId, config, run, matrix, shard);
+    storing(dir, () => writeManifest(dir, manifest));
+    return await runSession(dir, manifest, run, matrix, { ...options, shard });
+  } finally {
+    release();
+  }
+}
+
+function newManifest(runId: string, config: RunConfig, run: ResolvedRun, matrix: ReturnType<typeof buildMatrix>, shard: Shard | undefined): Manifest {
+  return {
     run_id: runId,
     created_at: new Date().toISOString(),
     status: "running",
     git: gitState(),
+    source_hash: sourceHash(),
     config,
     config_hash: hashOf(config),
     ...fingerprint(run),
@@ -137,8 +166,6 @@ export async function executeRun(options: RunOptions): Promise<RunSummary> {
     shard: shard ? `${shard.index}/${shard.count}` : null,
     sessions: [],
   };
-  writeManifest(dir, manifest);
-  return runSession(dir, manifest, run, matrix, { ...options, shard });
 }
 
 /**
@@ -147,6 +174,17 @@ export async function executeRun(options: RunOptions): Promise<RunSummary> {
  * and suites must be what they were, or the run would mix two benchmarks.
  */
 export async function resumeRun(options: ResumeOptions): Promise<RunSummary> {
+  readRunManifest(options.dir);
+  const release = acquireRunLock(options.dir, { force: options.forceUnlock ?? false });
+  try {
+    return await resumeLocked(options);
+  } finally {
+    release();
+  }
+}
+
+/** What {@link resumeRun} does once it holds the folder: the manifest is read again, as its last holder left it. */
+async function resumeLocked(options: ResumeOptions): Promise<RunSummary> {
   const manifest = readRunManifest(options.dir);
   const counts = manifest.counts as { episodes?: number; errors?: number } | undefined;
   if (manifest.status === "complete" && !options.retryErrors) {
@@ -164,32 +202,15 @@ export async function resumeRun(options: ResumeOptions): Promise<RunSummary> {
   if (manifest.sessions !== undefined && !Array.isArray(manifest.sessions)) throw new RunConfigError(`cannot resume ${options.dir}: its manifest's sessions is not a list`);
   const run = resolveRun(config, options.endpoint);
   const now = fingerprint(run);
-  const changed = (["corpus", "defenses", "suites"] as const).filter((k) => hashOf(now[k]) !== hashOf(manifest[k]));
-  if (changed.length > 0) throw new RunConfigError(`cannot resume ${options.dir}: the ${changed.join(", ")} changed since the run started; start a new run`);
+  const changed = (["corpus", "defenses", "suites"] as const).filter((k) => hashOf(now[k]) !== hashOf(manifest[k])).map((k) => `the ${k}`);
+  const source = sourceHash();
+  if (manifest.source_hash !== source) {
+    const commits = `commit ${(manifest.git as { commit?: string | null } | undefined)?.commit ?? "unknown"} → ${gitState().commit ?? "unknown"}`;
+    changed.unshift(typeof manifest.source_hash === "string" ? `the code (source ${manifest.source_hash} → ${source}, ${commits})` : "the code (the run's manifest records no source hash: it was made by an older version)");
+  }
+  if (changed.length > 0) throw new RunConfigError(`cannot resume ${options.dir}: ${changed.join("; ")} changed since the run started, and its episodes would mix two benchmarks; start a new run`);
   const matrix = buildMatrix(config, run, shard);
   return runSession(options.dir, { ...manifest, sessions: manifest.sessions ?? [] }, run, matrix, { ...options, config, shard });
-}
-
-/**
- * What a run lock holds: the holder's pid, a token only that process knows, when it took the lock and — where the
- * system says (Linux) — when the process started, which tells the holder from a later process given the same pid.
- */
-interface RunLock {
-  readonly pid: number;
-  readonly token: string;
-  readonly started_at: string;
-  readonly process_start?: string;
-}
-
-/** A process's start time in clock ticks since boot (`/proc/PID/stat`, field 22), or null where there is no /proc. */
-function processStart(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may hold spaces and parentheses: count fields after its closing parenthesis.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
-  } catch {
-    return null;
-  }
 }
 
 function parseShard(text: unknown, dir: string): Shard | undefined {
@@ -207,72 +228,8 @@ async function runSession(
   matrix: ReturnType<typeof buildMatrix>,
   options: SessionOptions,
 ): Promise<RunSummary> {
-  const unlock = lockRun(dir, options.forceUnlock ?? false);
-  try {
-    return await runLocked(dir, manifest, run, matrix, options);
-  } finally {
-    unlock();
-  }
-}
-
-/**
- * One process at a time per run folder: a second would append to the same journal. A killed holder's lock is
- * stale. A pid can be reused by an unrelated process after a reboot or a long time: the lock records the holder's
- * start time, and a live process with that pid but another start time is not the holder. Where that cannot be told,
- * `--force-unlock` takes over a lock whose process is alive, with a warning naming it.
- */
-function lockRun(dir: string, force: boolean): () => void {
-  const file = join(dir, "run.lock");
-  if (existsSync(file)) {
-    const held = readLock(file);
-    const reused = held?.process_start !== undefined && processStart(held.pid) !== held.process_start;
-    if (held && held.pid !== process.pid && isAlive(held.pid) && !reused) {
-      if (!force) {
-        throw new RunConfigError(
-          `${dir} is being run by process ${held.pid} (lock taken ${held.started_at}): wait for it to finish or stop it, then resume. If that process is not a run of this folder (its pid was reused), resume with --force-unlock`,
-        );
-      }
-      process.stderr.write(`warning: taking over ${file} from process ${held.pid} (lock taken ${held.started_at}); if that process is still running this folder, its results will be mixed with these\n`);
-    }
-  }
-  const token = randomUUID();
-  const start = processStart(process.pid);
-  writeFileSync(file, `${JSON.stringify({ pid: process.pid, token, started_at: new Date().toISOString(), ...(start && { process_start: start }) } satisfies RunLock)}\n`);
-  return () => {
-    if (readLock(file)?.token === token) rmSync(file, { force: true });
-  };
-}
-
-/** The lock's holder; an old lock holds a bare pid; an unreadable one is no lock. */
-function readLock(file: string): RunLock | null {
-  const text = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
-  if (/^\d+$/.test(text)) return { pid: Number(text), token: "", started_at: "unknown" };
-  try {
-    const lock = JSON.parse(text) as RunLock;
-    return Number.isInteger(lock?.pid) && lock.pid > 0 ? lock : null;
-  } catch {
-    return null;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-async function runLocked(
-  dir: string,
-  manifest: Manifest,
-  run: ResolvedRun,
-  matrix: ReturnType<typeof buildMatrix>,
-  options: SessionOptions,
-): Promise<RunSummary> {
   // A complete run retried: its results go back into the journal, so the campaigns without errors are kept.
-  if (options.retryErrors && manifest.status === "complete") await reopenJournal(dir);
+  if (options.retryErrors && manifest.status === "complete") await reopenJournal(dir).catch((error: unknown) => Promise.reject(asStorageFailure(dir, error)));
   const journal = recoverJournal(dir, new Set(matrix.map((c) => c.id)), { dropErrored: options.retryErrors ?? false });
   const total = matrix.reduce((n, c) => n + c.tasks.length, 0);
   let episodes = 0;
@@ -295,13 +252,13 @@ async function runLocked(
   };
   manifest.sessions.push(session);
   manifest.status = "running";
-  writeManifest(dir, manifest);
+  storing(dir, () => writeManifest(dir, manifest));
 
   const started = performance.now();
   let campaignsRun = 0;
   let episodesRun = 0;
   options.onProgress?.(episodes, total);
-  const { failure, requests } = await runPool({
+  const pool = await runPool({
     config: options.config,
     endpoint: options.endpoint,
     runId: manifest.run_id,
@@ -313,6 +270,7 @@ async function runLocked(
     session: journal.files,
     workers,
     driver,
+    signal: options.signal,
     onDone: (outcome) => {
       campaignsRun++;
       episodesRun += outcome.episodes;
@@ -320,7 +278,28 @@ async function runLocked(
       options.onProgress?.(episodes, total);
     },
   });
-  const digest = failure === null ? await finishJournal(dir) : null;
+  const { requests } = pool;
+  let failure: Error | null = options.signal?.aborted ? new RunInterrupted(dir, String(options.signal.reason ?? "stopped")) : pool.failure;
+  let digest: { episodes: string; events: string } | null = null;
+  let finalDrops: JournalDrops | undefined;
+  if (failure === null) {
+    // Complete means every planned campaign has a whole record on disk: the journal decides, not what was reported.
+    const recorded = storing(dir, () => recoverJournal(dir, new Set(matrix.map((c) => c.id))));
+    finalDrops = recorded.dropped;
+    episodes = 0;
+    for (const key of Object.keys(errorCodes)) delete errorCodes[key];
+    for (const outcome of recorded.done.values()) count(outcome);
+    const missing = matrix.filter((c) => !recorded.done.has(c.id));
+    if (missing.length > 0) {
+      failure = new Error(`${missing.length} of ${matrix.length} planned campaigns have no whole record in the journal (${missing.slice(0, 3).map((c) => c.id).join(", ")}${missing.length > 3 ? ", …" : ""}); they run on resume`);
+    } else {
+      try {
+        digest = await finishJournal(dir);
+      } catch (error) {
+        failure = error as Error;
+      }
+    }
+  }
   const seconds = (performance.now() - started) / 1000;
   Object.assign(session, {
     finished_at: new Date().toISOString(),
@@ -328,26 +307,36 @@ async function runLocked(
     episodes_run: episodesRun,
     seconds: round(seconds, 3),
     episodes_per_second: round(episodesRun / Math.max(seconds, 1e-9), 1),
+    ...(pool.workerDeaths.length > 0 && { worker_deaths: pool.workerDeaths }),
+    ...(finalDrops && Object.values(finalDrops).some((n) => n > 0) && { lines_dropped_at_end: finalDrops }),
   });
   const previous = manifest.requests as RequestStats | undefined;
   const errors = Object.values(errorCodes).reduce((a, b) => a + b, 0);
-  writeManifest(dir, {
-    ...manifest,
-    status: failure === null ? "complete" : "failed",
-    failure: failure === null ? undefined : `${failure.message}\nresume with: anis run --resume ${dir}`,
-    finished_at: session.finished_at,
-    counts: { episodes, errors },
-    throughput: {
-      driver,
-      seconds: round(seconds, 3),
-      episodes_per_second: session.episodes_per_second,
-      workers,
-      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-    },
-    failures: { episodes_by_error: errorCodes },
-    requests: previous ? addRequestStats(structuredClone(previous), requests) : requests,
-    digest: digest ?? undefined,
-  });
+  const problem = failure === null || failure instanceof RunInterrupted ? null : storageProblem(failure);
+  const status = failure === null ? "complete" : failure instanceof RunInterrupted ? "interrupted" : "failed";
+  const written = tryStoring(() =>
+    writeManifest(dir, {
+      ...manifest,
+      status,
+      failure: failure === null || failure instanceof RunInterrupted ? undefined : `${problem ?? failure.message}\nresume with: anis run --resume ${dir}`,
+      interrupted_by: failure instanceof RunInterrupted ? failure.reason : undefined,
+      resume: status === "complete" ? undefined : `anis run --resume ${dir}`,
+      finished_at: session.finished_at,
+      counts: { episodes, errors },
+      planned: manifest.planned,
+      throughput: {
+        driver,
+        seconds: round(seconds, 3),
+        episodes_per_second: session.episodes_per_second,
+        workers,
+        peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+      },
+      failures: { episodes_by_error: errorCodes },
+      requests: previous ? addRequestStats(structuredClone(previous), requests) : requests,
+      digest: digest ?? undefined,
+    }),
+  );
+  if (problem !== null || written !== null) throw storageFailure(dir, problem ?? written!);
   if (failure !== null) throw failure;
   return {
     runId: manifest.run_id,
@@ -361,6 +350,37 @@ async function runLocked(
     requests,
     digest: digest!,
   };
+}
+
+/** The storage refused a write: one line naming the folder and what to do; the journal keeps what was done. */
+const storageFailure = (dir: string, problem: string) =>
+  new OutputError(`cannot write to ${dir}: ${problem}. What is recorded is kept: free space or make the folder writable, then resume with: anis run --resume ${dir}`);
+
+/** A refusal by the storage as {@link storageFailure}; any other error as it is. */
+function asStorageFailure(dir: string, error: unknown): unknown {
+  const problem = storageProblem(error);
+  return problem === null ? error : storageFailure(dir, problem);
+}
+
+/** Runs a write; a refusal by the storage becomes {@link storageFailure}. */
+function storing<T>(dir: string, write: () => T): T {
+  try {
+    return write();
+  } catch (error) {
+    throw asStorageFailure(dir, error);
+  }
+}
+
+/** Runs a write and returns what the storage said when it refused it, or null. */
+function tryStoring(write: () => void): string | null {
+  try {
+    write();
+    return null;
+  } catch (error) {
+    const problem = storageProblem(error);
+    if (problem === null) throw error;
+    return problem;
+  }
 }
 
 const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;

@@ -30,7 +30,7 @@ const run = resolveRun(setup.config, setup.endpoint);
 const matrix = buildMatrix(setup.config, run, setup.shard);
 const runner = new CampaignRunner(matrix, setup.runId, setup.journalFile, setup.concurrency, setup.driver, {
   done: (outcome) => port.postMessage({ type: "done", outcome }),
-  failed: (error) => port.postMessage({ type: "failed", message: error.stack ?? error.message }),
+  failed: (error, job) => port.postMessage({ type: "failed", index: job.index, message: error.stack ?? error.message, code: (error as NodeJS.ErrnoException).code }),
   idle: () => {
     port.postMessage({ type: "finished", requests: requestStatsOf(run.models) });
     port.close();
