@@ -206,13 +206,56 @@ export function httpProtocolSchema(): Record<string, unknown> {
 }
 
 const RETRIES = 2;
+/** Consecutive failed calls after which a service is out for the rest of the run: each later call fails at once. */
+export const BREAKER_FAILURES = 5;
+/** The largest answer read from a service: a verdict's longest fields, escaped, with room to spare. */
+export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
+/** Per service, in this thread: consecutive failed calls, and the last failure. */
+const breakers = new Map<string, { failures: number; last: string }>();
+
+/**
+ * A service's answer, read only while it is no larger than {@link MAX_ANSWER_BYTES} and never followed to another
+ * address: a redirect would send every hook call, prompt and arguments included, wherever the service says.
+ */
+async function request(url: string, init: RequestInit): Promise<{ status: number; text: string }> {
+  const response = await fetch(url, { ...init, redirect: "manual" });
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel();
+    throw new Error(`answered a redirect (${response.status} to ${response.headers.get("location") ?? "nowhere"}); redirects are not followed`);
+  }
+  const declared = Number(response.headers.get("content-length") ?? 0);
+  if (declared > MAX_ANSWER_BYTES) {
+    await response.body?.cancel();
+    throw new Error(`answered ${declared} bytes, more than the ${MAX_ANSWER_BYTES} an answer may have`);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += (chunk as Uint8Array).byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      await response.body?.cancel().catch(() => {});
+      throw new Error(`answered more than the ${MAX_ANSWER_BYTES} bytes an answer may have`);
+    }
+    chunks.push(chunk as Uint8Array);
+  }
+  return { status: response.status, text: Buffer.concat(chunks).toString("utf8") };
+}
+
+const parseJson = (text: string) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new Error(`answered text that is not JSON: ${JSON.stringify(text.slice(0, 100))}`);
+  }
+};
 
 async function describeService(url: string, where: string): Promise<{ factory: Factory; source: string }> {
   let body: unknown;
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-    if (!response.ok) throw new Error(`GET answered ${response.status}`);
-    body = await response.json();
+    const response = await request(url, { signal: AbortSignal.timeout(5000) });
+    if (response.status < 200 || response.status >= 300) throw new Error(`GET answered ${response.status}`);
+    body = parseJson(response.text);
   } catch (error) {
     throw new DefenseConfigError(`${where}: the defense service at ${url} does not describe itself: ${(error as Error).message}. It must answer GET ${url} (defenses/http-protocol.md)`);
   }
@@ -234,10 +277,27 @@ async function describeService(url: string, where: string): Promise<{ factory: F
 }
 
 /**
- * One hook call as one JSON request. A call that fails (no answer in time after retries, an error status, an answer
- * that is not a verdict) throws: the stack makes the episode a `defense_error`, never a block.
+ * One hook call as one JSON request, retried after 5xx, 429 and lost connections within one deadline: the
+ * service's `timeout_ms` bounds the call, retries included. A call that fails throws: the stack makes the episode a
+ * `defense_error`, never a block. After {@link BREAKER_FAILURES} failed calls in a row the service is out: every
+ * later call fails at once, so a dead service costs milliseconds per episode, not its deadline.
  */
 async function callService(url: string, timeoutMs: number, hook: HookName, subject: unknown, scope: HookScope, params: unknown): Promise<Verdict> {
+  const breaker = breakers.get(url) ?? { failures: 0, last: "" };
+  breakers.set(url, breaker);
+  if (breaker.failures >= BREAKER_FAILURES) throw new Error(`defense service ${url} is out of service for this run: ${breaker.failures} calls in a row failed (last: ${breaker.last})`);
+  try {
+    const verdict = await attemptService(url, timeoutMs, hook, subject, scope, params);
+    breaker.failures = 0;
+    return verdict;
+  } catch (error) {
+    breaker.failures++;
+    breaker.last = (error as Error).message;
+    throw error;
+  }
+}
+
+async function attemptService(url: string, timeoutMs: number, hook: HookName, subject: unknown, scope: HookScope, params: unknown): Promise<Verdict> {
   const call: z.input<typeof Call> = {
     protocol: 1,
     hook,
@@ -245,24 +305,25 @@ async function callService(url: string, timeoutMs: number, hook: HookName, subje
     params: params as Record<string, unknown>,
     scope: { agent: scope.agent, user: scope.user, user_prompt: scope.userPrompt, system: scope.system as z.input<typeof Call>["scope"]["system"], tools: scope.tools as unknown as Record<string, unknown>[] },
   };
-  const request = JSON.stringify(call);
+  const body = JSON.stringify(call);
+  const deadline = AbortSignal.timeout(timeoutMs);
   let failure = "";
-  for (let attempt = 0; attempt <= RETRIES; attempt++) {
+  for (let attempt = 0; attempt <= RETRIES && !deadline.aborted; attempt++) {
     try {
-      const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: request, signal: AbortSignal.timeout(timeoutMs) });
+      const response = await request(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal: deadline });
       if (response.status >= 500 || response.status === 429) {
         failure = `answered ${response.status}`;
         continue;
       }
-      if (!response.ok) throw new Error(`answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
-      const parsed = Answer.safeParse(await response.json());
+      if (response.status < 200 || response.status >= 300) throw new Error(`answered ${response.status}: ${response.text.slice(0, 200)}`);
+      const parsed = Answer.safeParse(parseJson(response.text));
       if (!parsed.success) throw new Error(`answered no verdict: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
       return parsed.data as Verdict;
     } catch (error) {
       const e = error as Error;
-      if (e.name !== "TimeoutError" && !/fetch failed/.test(e.message)) throw new Error(`defense service ${url} ${e.message}`);
+      if (e.name !== "TimeoutError" && !/fetch failed|terminated/.test(e.message)) throw new Error(`defense service ${url} ${e.message}`);
       failure = e.name === "TimeoutError" ? `gave no answer within ${timeoutMs} ms` : `is unreachable (${(e.cause as Error | undefined)?.message ?? e.message})`;
     }
   }
-  throw new Error(`defense service ${url} ${failure} (${RETRIES + 1} attempts)`);
+  throw new Error(`defense service ${url} ${failure || `gave no answer within ${timeoutMs} ms`} (retries included)`);
 }

@@ -12,9 +12,15 @@ export type CacheMode = (typeof CACHE_MODES)[number];
 export const CACHE_HIT = "anis_cache_hit";
 
 /**
- * A content-addressed response cache on disk: the key is the SHA-256 of the request (every message, the model and
- * its call parameters — tools, temperature, seed — as LangChain serialises them), the value the response's
- * generations. A request answered once is never paid for again, and a cached rerun gives the same responses.
+ * LangChain's key for a model names its parameters as `name:JSON` pairs, the API key among them. A key is a
+ * credential, not part of the request: a rotated key must find the answers an old one paid for.
+ */
+export const withoutSecrets = (llmKey: string) => llmKey.replace(/(^|,)(apiKey|openAIApiKey|azureOpenAIApiKey|organization):"(?:[^"\\]|\\.)*"/g, "");
+
+/**
+ * A content-addressed response cache on disk: the key is the SHA-256 of the request (every message, the endpoint,
+ * the model and its call parameters — tools, temperature, seed — as LangChain serialises them, never the API key),
+ * the value the response's generations. A request answered once is never paid for again, and a cached rerun gives the same responses.
  * `read` uses what is there and adds nothing; writes go to a temporary file renamed into place, so a killed run
  * leaves no torn entry.
  */
@@ -27,7 +33,7 @@ export class DiskResponseCache extends BaseCache<Generation[]> {
   }
 
   private file(prompt: string, llmKey: string): string {
-    const key = createHash("sha256").update(`${llmKey}\u0000${prompt}`).digest("hex");
+    const key = createHash("sha256").update(`${withoutSecrets(llmKey)}\u0000${prompt}`).digest("hex");
     return join(this.dir, key.slice(0, 2), `${key}.json`);
   }
 

@@ -87,9 +87,9 @@ describe("openai: adapter against a real OpenAI-compatible HTTP server on 127.0.
 
   it("a cached rerun is paid for once and answers the same: the response cache on disk", async () => {
     const dir = mkdtempSync(join(tmpdir(), "anis-cache-"));
-    const endpoint = (mode: "read" | "readwrite") => resolveEndpoint({ baseURL, apiKey: "test-key", maxRetries: 0, cache: { dir, mode } }, {});
-    const episode = (mode: "read" | "readwrite") => {
-      const model = resolveModel("openai:test-model", { tasks: [], endpoint: endpoint(mode) });
+    const endpoint = (mode: "read" | "readwrite", apiKey: string) => resolveEndpoint({ baseURL, apiKey, maxRetries: 0, cache: { dir, mode } }, {});
+    const episode = (mode: "read" | "readwrite", apiKey = "test-key") => {
+      const model = resolveModel("openai:test-model", { tasks: [], endpoint: endpoint(mode, apiKey) });
       return runEpisode({ model: model.chat, prompt: "Note down what the page says.", modelOptions: model.callOptions({ seed: 11, payloads: [] }) });
     };
     const before = requests.length;
@@ -100,6 +100,11 @@ describe("openai: adapter against a real OpenAI-compatible HTTP server on 127.0.
     expect(first.runtime.counters).toMatchObject({ inputTokens: 150, outputTokens: 30, cachedCalls: 0 });
     expect(again.runtime.counters).toMatchObject({ modelCalls: 3, inputTokens: 0, outputTokens: 0, cachedCalls: 3 });
     expect(again.world.notes).toEqual(first.world.notes);
+    // The key is a credential, not part of the request: a rotated key reads what the old one paid for, and no
+    // cache file holds it.
+    expect((await episode("read", "rotated-key")).runtime.counters).toMatchObject({ cachedCalls: 3 });
+    expect(requests.length - before).toBe(3);
+    expect(readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".json")).some((f) => readFileSync(join(dir, f), "utf8").includes("test-key"))).toBe(false);
     expect(again.trace.filter((e) => e.kind === "tool_call").map((e) => e.detail)).toEqual(first.trace.filter((e) => e.kind === "tool_call").map((e) => e.detail));
 
     // A corrupt entry (a truncated file, an edited one) is a miss: asked again and rewritten, never a model error.
