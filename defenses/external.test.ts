@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +8,7 @@ import { startDefenseService } from "../benchmarks/testing/defense-service.ts";
 import { findCase, runAttackCase, runBenignTask } from "../benchmarks/testing/episodes.ts";
 import { getSuite } from "../benchmarks/suites/registry.ts";
 import { loadConfigurationLayers, loadDefenseConfiguration } from "./config.ts";
-import { httpProtocolSchema } from "./external.ts";
+import { BREAKER_FAILURES, httpProtocolSchema, MAX_ANSWER_BYTES } from "./external.ts";
 import { PROJECT_ROOT } from "./import-graph.ts";
 
 /**
@@ -21,6 +21,15 @@ const configFile = (name: string, use: string, params: object = {}) => {
   writeFileSync(file, JSON.stringify({ name, description: "outside layer", layers: [{ use, params }] }));
   return file;
 };
+/** Writes 1 MiB chunks until the client stops reading: an answer with no end. */
+async function floodInto(res: ServerResponse): Promise<void> {
+  const chunk = Buffer.alloc(1024 * 1024, 32);
+  res.writeHead(200, { "content-type": "application/json" });
+  while (!res.destroyed && !res.writableEnded) {
+    if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+  }
+}
+
 const load = async (file: string) => {
   await loadConfigurationLayers([file]);
   return loadDefenseConfiguration(file);
@@ -87,8 +96,44 @@ describe("http: layers, a service in another process", () => {
     const file = configFile("hangs", `http:${hanging.url}`);
     const config = await load(file);
     await expect(runAttackCase(quietExfiltration(), config.layers)).rejects.toThrow(
-      /^episode error: defense sink-guard failed in onToolCall: defense service http:\/\/127\.0\.0\.1:\d+\/anis gave no answer within 200 ms \(3 attempts\)$/,
+      /^episode error: defense sink-guard failed in onToolCall: defense service http:\/\/127\.0\.0\.1:\d+\/anis gave no answer within 200 ms \(retries included\)$/,
     );
+  }, 60_000);
+
+  it("a dead service is out after 5 failed calls in a row: later calls fail at once without reaching it, as errors", async () => {
+    const dead = await startDefenseService({ hang: true, timeoutMs: 100 });
+    try {
+      const config = await load(configFile("dead", `http:${dead.url}`));
+      for (let i = 0; i < BREAKER_FAILURES; i++) await expect(runAttackCase(quietExfiltration(), config.layers)).rejects.toThrow(/gave no answer within 100 ms/);
+      expect(dead.calls).toHaveLength(BREAKER_FAILURES);
+      for (let i = 0; i < 3; i++) {
+        await expect(runAttackCase(quietExfiltration(), config.layers)).rejects.toThrow(
+          /^episode error: defense sink-guard failed in onToolCall: defense service \S+ is out of service for this run: 5 calls in a row failed \(last: .*gave no answer within 100 ms/,
+        );
+      }
+      expect(dead.calls).toHaveLength(BREAKER_FAILURES);
+    } finally {
+      await dead.close();
+    }
+  }, 60_000);
+
+  it("a redirect is not followed, and an answer over the size cap is not read: both are errors, never blocks", async () => {
+    const elsewhere = await startDefenseService();
+    const redirecting = await startDefenseService({ respond: (res) => res.writeHead(307, { location: elsewhere.url }).end() });
+    // A flood with no declared length, and one that declares it.
+    const flooding = await startDefenseService({ respond: (res) => void floodInto(res) });
+    const declaring = await startDefenseService({ respond: (res) => res.writeHead(200, { "content-length": String(MAX_ANSWER_BYTES + 1) }).end() });
+    try {
+      const redirected = await load(configFile("redirects", `http:${redirecting.url}`));
+      await expect(runAttackCase(quietExfiltration(), redirected.layers)).rejects.toThrow(`answered a redirect (307 to ${elsewhere.url}); redirects are not followed`);
+      expect(elsewhere.calls).toHaveLength(0);
+      const flooded = await load(configFile("floods", `http:${flooding.url}`));
+      await expect(runAttackCase(quietExfiltration(), flooded.layers)).rejects.toThrow(`answered more than the ${MAX_ANSWER_BYTES} bytes an answer may have`);
+      const declared = await load(configFile("declares", `http:${declaring.url}`));
+      await expect(runAttackCase(quietExfiltration(), declared.layers)).rejects.toThrow(`answered ${MAX_ANSWER_BYTES + 1} bytes, more than the ${MAX_ANSWER_BYTES} an answer may have`);
+    } finally {
+      await Promise.all([elsewhere, redirecting, flooding, declaring].map((s) => s.close()));
+    }
   }, 60_000);
 
   it("a service that does not describe itself is named", async () => {

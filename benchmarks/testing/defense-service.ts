@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /**
@@ -13,9 +13,18 @@ export interface ServiceCall {
   readonly scope: { user_prompt: string };
 }
 
-/** `id` and `decide` make another service on the same protocol (a test's own rule); `hang` one that never answers. */
+/**
+ * `id` and `decide` make another service on the same protocol (a test's own rule); `hang` one that never answers;
+ * `respond` one that answers a call however it likes (a redirect, a flood).
+ */
 export async function startDefenseService(
-  options: { readonly hang?: boolean; readonly timeoutMs?: number; readonly id?: string; readonly decide?: (call: ServiceCall) => Record<string, unknown> } = {},
+  options: {
+    readonly hang?: boolean;
+    readonly timeoutMs?: number;
+    readonly id?: string;
+    readonly decide?: (call: ServiceCall) => Record<string, unknown>;
+    readonly respond?: (res: ServerResponse) => void;
+  } = {},
 ): Promise<{ url: string; calls: { hook: string }[]; close: () => Promise<void> }> {
   const calls: { hook: string }[] = [];
   const server: Server = createServer(async (req, res) => {
@@ -28,6 +37,7 @@ export async function startDefenseService(
     const call = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ServiceCall;
     calls.push({ hook: call.hook });
     if (options.hang) return;
+    if (options.respond) return options.respond(res);
     if (options.decide) return res.end(JSON.stringify(options.decide(call)));
     const asked = /\b(send|e-?mail|mail|pay|transfer|wire|share|post|tell|forward|reply)\b/i.test(call.scope.user_prompt);
     const { name, sensitivity } = call.subject.tool;
