@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { SimPayload } from "../agents/models/sim/model.ts";
 import { SAVE_MEMORY_TOOL } from "../agents/reserved-tools.ts";
 import { type Family, loadFamilies, parseFamily } from "../attacks/families.ts";
@@ -13,7 +13,7 @@ import { chatMembers, teamWorkers } from "../agents/systems.ts";
 import type { AttackCase } from "../attacks/schema.ts";
 import { ENCODINGS, normalise, Perception } from "../agents/models/sim/perception.ts";
 import { plant } from "./runner/plant.ts";
-import { jsonFilesOf } from "./suites/extend.ts";
+import { jsonFilesOf, readInputFile } from "./input-files.ts";
 import { getSuite, SUITES } from "./suites/registry.ts";
 import type { Suite } from "./suites/suite.ts";
 
@@ -251,7 +251,7 @@ export function loadExtraCases(extra: ExtraAttacks, shipped: readonly AttackCase
   const families: Family[] = [];
   for (const file of extra.families.flatMap(jsonFilesOf)) {
     try {
-      const family = parseFamily(readFileSync(file, "utf8"), file);
+      const family = parseFamily(readInputFile(file), file);
       if (shippedFamilies.has(family.id) || families.some((f) => f.id === family.id)) problems.push(`${file}: family id "${family.id}" is already a family of the corpus; choose another id`);
       else families.push(family);
     } catch (error) {
@@ -265,7 +265,7 @@ export function loadExtraCases(extra: ExtraAttacks, shipped: readonly AttackCase
   const written: { file: string; c: AttackCase }[] = [];
   for (const file of extra.cases.flatMap(jsonFilesOf)) {
     try {
-      written.push(...parseAttackFile(readFileSync(file, "utf8"), file).map((c) => ({ file, c })));
+      written.push(...parseAttackFile(readInputFile(file), file).map((c) => ({ file, c })));
     } catch (error) {
       problems.push((error as Error).message);
     }

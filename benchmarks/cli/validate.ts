@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { loadFamilies, parseFamily } from "../../attacks/families.ts";
 import { generateCases, loadGeneratorConfig } from "../../attacks/generator.ts";
@@ -9,7 +9,8 @@ import type { AttackCase } from "../../attacks/schema.ts";
 import { PROJECT_ROOT } from "../../defenses/import-graph.ts";
 import { checkAgainstSuite, checkCase, loadCorpus, outsideLeakage } from "../corpus.ts";
 import { RunConfigSchema } from "../runner/config.ts";
-import { extendSuites, jsonFilesOf } from "../suites/extend.ts";
+import { extendSuites } from "../suites/extend.ts";
+import { jsonFilesOf, readInputFile } from "../input-files.ts";
 import { tryOutsideWork } from "./try-outside.ts";
 
 /** An error the CLI reports as bad input (exit 2, one message): every such error carries `code: "bad_input"`. */
@@ -24,13 +25,24 @@ export const isInputError = (error: unknown): error is Error => (error as { code
  * cannot succeed or a task that cannot be done is a problem, with the reason. Never throws: each good file gets a
  * line in `ok`, each problem a line in `problems` naming its file, whatever the file holds (files come from strangers).
  */
-export async function validateFiles(files: readonly string[], options: { readonly families?: readonly string[]; readonly tryOutside?: boolean } = {}): Promise<{ ok: string[]; problems: string[] }> {
+export async function validateFiles(paths: readonly string[], options: { readonly families?: readonly string[]; readonly tryOutside?: boolean } = {}): Promise<{ ok: string[]; problems: string[] }> {
   const ok: string[] = [];
   const problems: string[] = [];
+  // A folder stands for the JSON files under it.
+  const files = paths.flatMap((path) => {
+    try {
+      const found = existsSync(path) ? jsonFilesOf(path) : [path];
+      if (found.length === 0) problems.push(`${path}: a folder with no JSON files in it`);
+      return found;
+    } catch (error) {
+      problems.push(isInputError(error) ? error.message : `${path}: ${(error as Error).message}`);
+      return [];
+    }
+  });
   const familyFiles = [...new Set([...files, ...familiesBeside(files), ...(options.families ?? []).flatMap(jsonFilesOrNothing)].map((f) => resolve(f)))];
   const parsedFamilies = familyFiles.flatMap((file) => {
     try {
-      return [{ file, family: parseFamily(readFileSync(file, "utf8"), file) }];
+      return [{ file, family: parseFamily(readInputFile(file), file) }];
     } catch {
       return [];
     }
@@ -40,7 +52,7 @@ export async function validateFiles(files: readonly string[], options: { readonl
   const taskFiles: string[] = [];
   for (const file of files) {
     try {
-      const text = readFileSync(file, "utf8");
+      const text = readInputFile(file);
       const json = JSON.parse(text) as unknown;
       if (Array.isArray(json)) {
         const cases = parseAttackFile(text, file);

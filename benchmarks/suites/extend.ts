@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { z } from "zod";
 import { getSuite } from "./registry.ts";
+import { jsonFilesOf, readInputFile } from "../input-files.ts";
 import { parseTasks, type Suite, SuiteError } from "./suite.ts";
 
 /**
@@ -17,9 +17,6 @@ const TaskFile = z.strictObject({
   tasks: z.array(z.unknown()).min(1),
 });
 
-/** A JSON file, or the JSON files under a folder (recursively, in name order). */
-export const jsonFilesOf = (path: string): string[] =>
-  statSync(path).isDirectory() ? readdirSync(path, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".json")).sort().map((f) => join(path, f)) : [path];
 
 /** Adds `extra` to `base` without changing anything `base` has; returns the problems, each with its path. */
 function mergeInto(base: Record<string, unknown>, extra: Record<string, unknown>, path: string, problems: string[]): void {
@@ -48,9 +45,10 @@ export function extendSuites(paths: readonly string[]): Map<string, Suite<unknow
     return jsonFilesOf(p);
   });
   for (const file of files) {
+    const text = readInputFile(file);
     let json: unknown;
     try {
-      json = JSON.parse(readFileSync(file, "utf8"));
+      json = JSON.parse(text);
     } catch (error) {
       throw new SuiteError(`${file}: not valid JSON: ${(error as Error).message}`);
     }
