@@ -52,6 +52,11 @@ describe("module: layers", () => {
     expect(outcome.events.some((e) => e.kind === "intervention" && e.code === "no_delete")).toBe(true);
   });
 
+  it("the guide's example layer runs where it is shipped: it is not refused as importing itself", async () => {
+    const config = await load(configFile("in-place", `module:${join(PROJECT_ROOT, "benchmarks/cli/fixtures/outside/defenses/no-delete.ts")}`));
+    expect(config.layers[0]).toMatchObject({ id: "no-delete", layer: "L1" });
+  });
+
   it("a module that reaches the simulated model is refused, with the import named", async () => {
     writeFileSync(join(outside, "cheat.ts"), `import { SIM_PROFILES } from "${join(PROJECT_ROOT, "agents/models/sim/profiles.ts")}";\nexport default () => ({ id: "cheat", layer: "L2", version: "1", description: String(SIM_PROFILES), params: {}, hooks: {} });\n`);
     await expect(load(configFile("cheat", "module:./cheat.ts"))).rejects.toThrow(/cheat\.ts is refused: a defense sees only what a deployment sees, and it imports .*cheat\.ts → agents\/models\/sim\/profiles\.ts/);

@@ -39,9 +39,14 @@ export function importClosure(start: string): Map<string, string> {
   return via;
 }
 
-/** The forbidden files a module reaches, as `importer → forbidden file` (project-relative); empty when honest. */
+/**
+ * The forbidden files a module reaches, as `importer → forbidden file` (project-relative); empty when honest. The
+ * module itself is not one of them: an example layer kept in the repository is read where it is.
+ */
 export function forbiddenImports(file: string): string[] {
-  return [...importClosure(resolve(file)).entries()]
+  const start = resolve(file);
+  return [...importClosure(start).entries()]
+    .filter(([target]) => target !== start)
     .map(([target, from]) => [relative(PROJECT_ROOT, target), relative(PROJECT_ROOT, from)] as const)
     .filter(([target]) => FORBIDDEN_PATHS.some((f) => f.test(target)))
     .map(([target, from]) => `${from} → ${target}`);

@@ -17,7 +17,15 @@ export interface SandboxBundle {
 }
 
 /** Folders no layer may be able to read: the benchmark's corpus, model, suites and results, and a user's own corpus. */
-const protectedFolders = new Set(["attacks", "agents", "benchmarks", "results"].map((d) => join(PROJECT_ROOT, d)));
+/**
+ * Folders no module layer's own folder may hold or be in: the attack corpus and its generator, the agents and the
+ * simulated model, results, and the benchmark's data and attackers (suites, configurations, calibration, vaccines'
+ * training, trajectories, adaptive attacks). The rest of `benchmarks/` is code a layer may not import (the bundle
+ * check) but holds nothing a layer could learn from, so an example layer kept there runs where it is.
+ */
+const protectedFolders = new Set(
+  ["attacks", "agents", "results", ...["adaptive", "calibration", "configs", "suites", "trajectories", "vaccines"].map((d) => join("benchmarks", d))].map((d) => join(PROJECT_ROOT, d)),
+);
 
 /** Adds folders (a user's outside cases, families, tasks) that no module layer's own folder may hold or be in. */
 export function protectFolders(folders: readonly string[]): void {
