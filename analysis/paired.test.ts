@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EpisodeRow } from "../benchmarks/runner/tables.ts";
-import { computePaired, type PairedRow } from "./report.ts";
+import { computePaired, computeReport, type PairedRow } from "./report.ts";
 import { openResults, type ResultsDatabase, resolveRunDirs } from "./results.ts";
 import { row, writeFixtureRun } from "./test-support.ts";
 
@@ -87,6 +87,28 @@ describe("pooling run folders", () => {
     const one = await writeFixtureRun(renamed(fixture(), "a"));
     const other = await writeFixtureRun(renamed(fixture(), "b"), { defenses: [{ name: "A", hash: "changed" }] });
     await expect(openResults([one, other])).rejects.toThrow(/configuration "A" differs between runs/);
+  });
+
+  it("refuses runs of different code or a different sample, naming each; pooled anyway, every row says what it rests on", async () => {
+    const one = await writeFixtureRun(renamed(fixture(), "a"), { source_hash: "1111", config: { name: "fixture", sample: 8 } });
+    const other = await writeFixtureRun(renamed(fixture(), "b"), { source_hash: "2222", config: { name: "fixture", sample: 16 } });
+    await expect(openResults([one, other])).rejects.toThrow(
+      new RegExp(`the runs differ in code: 1111 \\(commit 0000000\\) \\(${one}\\) vs 2222 \\(commit 0000000\\) \\(${other}\\); the runs differ in sample: 8 \\(${one}\\) vs 16 \\(${other}\\)`),
+    );
+    const pooled = await openResults([one, other], { allowMixed: true });
+    try {
+      const rows = await computeReport(pooled);
+      expect(rows.map((r) => r.mixed)).toEqual(rows.map(() => "code 1111 (commit 0000000), sample 8 + code 2222 (commit 0000000), sample 16"));
+    } finally {
+      pooled.close();
+    }
+    // Shards of one run, and runs of other configurations made the same way, pool without a label.
+    const same = await openResults([one, await writeFixtureRun(renamed(fixture(), "c"), { source_hash: "1111", config: { name: "fixture", sample: 8 } })]);
+    try {
+      expect((await computeReport(same)).every((r) => r.mixed === undefined)).toBe(true);
+    } finally {
+      same.close();
+    }
   });
 
   it("finds run folders by folder of runs and by pattern", async () => {

@@ -53,6 +53,8 @@ export type ReportRow = Record<string, unknown> & {
    * training split); and, broken down by split, `training` or `test`.
    */
   attacks_scored: "all" | "held-out" | "training" | "test";
+  /** When runs that differ were pooled (`--allow-mixed`): what this row's runs are on the fields that differ. */
+  mixed?: string;
 };
 
 /**
@@ -75,7 +77,22 @@ export async function computeReport(db: ResultsDatabase, by: readonly string[] =
   const rows = (await queryRows(db.connection, sql)) as ReportRow[];
   const scored = (r: ReportRow): ReportRow["attacks_scored"] =>
     by.includes("split") ? (r.trained_on === null ? "all" : r.training ? "training" : "test") : r.trained_on !== null && !options.includeTraining ? "held-out" : "all";
-  return rows.map((r) => ({ ...r, attacks_scored: scored(r) }));
+  const mixed = await mixedRows(db);
+  return rows.map((r) => ({ ...r, attacks_scored: scored(r), ...(mixed.has(`${r.defense}\u0000${r.model}`) && { mixed: mixed.get(`${r.defense}\u0000${r.model}`) }) }));
+}
+
+/**
+ * When the pooled runs differ, every (defense, model) with what its own runs are on the differing fields — `sample
+ * 24`, or `sample 24 + sample 48` for a row that itself pools both — since rows are compared with one another.
+ */
+async function mixedRows(db: ResultsDatabase): Promise<Map<string, string>> {
+  const labels = new Map<string, string>();
+  if (db.mixed === null) return labels;
+  for (const row of await queryRows(db.connection, "SELECT defense, model, list(DISTINCT run_id ORDER BY run_id) AS runs FROM episodes GROUP BY ALL")) {
+    const variants = [...new Set((row.runs as string[]).map((id) => db.mixed!.get(id) ?? "unknown"))];
+    labels.set(`${row.defense}\u0000${row.model}`, variants.join(" + "));
+  }
+  return labels;
 }
 
 const PAIRED_SQL = readFileSync(new URL("./sql/paired.sql", import.meta.url), "utf8");

@@ -23,7 +23,7 @@ export interface RunManifest {
   readonly created_at: string;
   readonly status: string;
   readonly git: { readonly commit: string | null; readonly dirty: boolean };
-  readonly config: { readonly name: string };
+  readonly config: { readonly name: string; readonly sample?: number | null; readonly split?: string | null; readonly attacks?: string; readonly benign?: boolean; readonly only_outside?: boolean };
   readonly config_hash: string;
   readonly defenses: readonly {
     readonly name: string;
@@ -40,6 +40,10 @@ export interface RunManifest {
   readonly models: readonly { readonly name: string }[];
   readonly corpus: { readonly cases: number; readonly hash: string };
   readonly seeds: readonly number[];
+  /** A hash of the source that decides outcomes (benchmarks/runner/manifest.ts; runs before issue 25 have none). */
+  readonly source_hash?: string;
+  /** The suites and the hash of each one's tasks and world. */
+  readonly suites?: readonly { readonly name: string; readonly hash: string; readonly world: string }[];
   readonly packages: Readonly<Record<string, string>>;
   readonly counts?: { readonly episodes: number; readonly errors: number };
 }
@@ -50,6 +54,8 @@ export interface ResultsDatabase {
   readonly runDirs: readonly string[];
   /** Each run folder's manifest, by run folder. */
   readonly manifests: ReadonlyMap<string, RunManifest>;
+  /** Runs pooled with `allowMixed` though they differ: each run id with what it is on the fields that differ. */
+  readonly mixed: ReadonlyMap<string, string> | null;
   close(): void;
 }
 
@@ -96,6 +102,8 @@ export function manifestProblems(m: Record<string, unknown>): string[] {
   if (m.counts !== undefined && !object(m.counts)) problems.push("counts is not an object");
   if (!Array.isArray(m.models) || !m.models.every((x) => object(x) && typeof x.name === "string")) problems.push("models is not a list of { name }");
   if (!Array.isArray(m.seeds) || !m.seeds.every((x) => typeof x === "number")) problems.push("seeds is not a list of numbers");
+  if (m.source_hash !== undefined && typeof m.source_hash !== "string") problems.push("source_hash is not a string");
+  if (m.suites !== undefined && !(Array.isArray(m.suites) && m.suites.every((x) => object(x) && typeof x.name === "string" && typeof x.hash === "string"))) problems.push("suites is not a list of { name, hash }");
   return problems;
 }
 
@@ -131,30 +139,55 @@ async function checkResultFiles(connection: DuckDBConnection, runDirs: readonly 
 const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
 
 /**
- * Runs pool only when their numbers mean the same thing: one attack corpus, and one definition per configuration
- * name. Returns the reasons they do not, empty when they pool.
+ * What a run's numbers rest on besides its configurations, field by field: the code that decided its outcomes and
+ * which episodes it ran (sample, seeds, split, attack selection, benign tasks or not). Pooled runs must agree on
+ * every one: shards do, and so do runs of other configurations or models made the same way.
+ */
+function runBasis(m: RunManifest): Record<string, string> {
+  return {
+    code: m.source_hash === undefined ? "unrecorded" : `${m.source_hash}${m.git.commit ? ` (commit ${m.git.commit.slice(0, 7)})` : ""}`,
+    sample: String(m.config.sample ?? "all"),
+    seeds: m.seeds.join(","),
+    split: String(m.config.split ?? "all"),
+    attacks: m.config.attacks ?? "*",
+    benign: String(m.config.benign ?? true),
+    only_outside: String(m.config.only_outside ?? false),
+  };
+}
+
+/**
+ * Runs pool only when their numbers mean the same thing: one attack corpus, one definition per configuration and
+ * per suite name, and one basis (code, sample, seeds, selection). Returns the reasons they do not, empty when they
+ * pool, and the basis fields that differ.
  */
 export function poolingConflicts(manifests: ReadonlyMap<string, RunManifest>): string[] {
+  return poolingDifferences(manifests).conflicts;
+}
+
+function poolingDifferences(manifests: ReadonlyMap<string, RunManifest>): { conflicts: string[]; fields: string[] } {
   const conflicts: string[] = [];
-  const corpora = new Map<string, string[]>();
-  const definitions = new Map<string, Map<string, string[]>>();
-  for (const [dir, m] of manifests) {
-    corpora.set(m.corpus.hash, [...(corpora.get(m.corpus.hash) ?? []), dir]);
-    for (const d of m.defenses) {
-      const byHash = definitions.get(d.name) ?? new Map<string, string[]>();
-      byHash.set(d.hash, [...(byHash.get(d.hash) ?? []), dir]);
-      definitions.set(d.name, byHash);
+  const byValue = (key: string, pairs: Iterable<readonly [string, string, string]>) => {
+    const groups = new Map<string, Map<string, string[]>>();
+    for (const [name, value, dir] of pairs) {
+      const byHash = groups.get(name) ?? new Map<string, string[]>();
+      byHash.set(value, [...(byHash.get(value) ?? []), dir]);
+      groups.set(name, byHash);
     }
-  }
-  if (corpora.size > 1) {
-    conflicts.push(`the runs were made on different attack corpora: ${[...corpora].map(([hash, dirs]) => `${hash} (${dirs.join(", ")})`).join(" vs ")}`);
-  }
-  for (const [name, byHash] of definitions) {
-    if (byHash.size > 1) {
-      conflicts.push(`configuration "${name}" differs between runs: ${[...byHash].map(([hash, dirs]) => `${hash} (${dirs.join(", ")})`).join(" vs ")}`);
+    for (const [name, values] of groups) {
+      if (values.size > 1) conflicts.push(`${key.replace("%s", name)}: ${[...values].map(([value, dirs]) => `${value} (${dirs.join(", ")})`).join(" vs ")}`);
     }
+  };
+  const entries = [...manifests];
+  byValue("the runs were made on different attack corpora", entries.map(([dir, m]) => ["", m.corpus.hash, dir] as const));
+  byValue('configuration "%s" differs between runs', entries.flatMap(([dir, m]) => m.defenses.map((d) => [d.name, d.hash, dir] as const)));
+  byValue('suite "%s" differs between runs', entries.flatMap(([dir, m]) => (m.suites ?? []).map((x) => [x.name, `${x.hash}/${x.world}`, dir] as const)));
+  const fields: string[] = [];
+  for (const field of Object.keys(runBasis(entries[0]![1]))) {
+    const before = conflicts.length;
+    byValue(`the runs differ in ${field}`, entries.map(([dir, m]) => ["", runBasis(m)[field]!, dir] as const));
+    if (conflicts.length > before) fields.push(field);
   }
-  return conflicts;
+  return { conflicts, fields };
 }
 
 /**
@@ -198,10 +231,11 @@ export async function openResults(
   if (options.checkBaseline && options.baseline !== undefined && !names.includes(options.baseline)) {
     throw new ResultsError(`--baseline ${options.baseline}: no such configuration in these runs; valid: ${names.join(", ")}`);
   }
-  const conflicts = poolingConflicts(manifests);
+  const { conflicts, fields } = poolingDifferences(manifests);
   if (conflicts.length > 0 && !options.allowMixed) {
-    throw new ResultsError(`refusing to pool these runs: ${conflicts.join("; ")}. Report them separately, or pass --allow-mixed to pool anyway.`);
+    throw new ResultsError(`refusing to pool these runs: ${conflicts.join("; ")}. Report them separately, or pass --allow-mixed to pool anyway (each row then says what differs among the runs it pools).`);
   }
+  const mixed = fields.length > 0 ? new Map([...manifests.values()].map((m) => [m.run_id, fields.map((f) => `${f} ${runBasis(m)[f]}`).join(", ")])) : null;
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   try {
@@ -222,6 +256,7 @@ export async function openResults(
     connection,
     runDirs,
     manifests,
+    mixed,
     close() {
       connection.closeSync();
       instance.closeSync();

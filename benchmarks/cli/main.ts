@@ -70,6 +70,10 @@ async function printReport(dirs: string[], format: Format, by: string[], { basel
     } else {
       const table = format === "md" ? formatMarkdown : formatTable;
       process.stdout.write(`${table(rows, by)}\n\n${METRIC_LEGEND}\n`);
+      const mixed = rows.filter((r) => r.mixed !== undefined);
+      if (mixed.length > 0) {
+        process.stdout.write(`\nPooled from runs that differ (--allow-mixed); what each row rests on:\n${[...new Set(mixed.map((r) => `  ${r.defense} × ${r.model}: ${r.mixed}`))].join("\n")}\n`);
+      }
       if (attribution) process.stdout.write(`\n${formatAttribution(layers, format)}\n`);
     }
   } finally {
