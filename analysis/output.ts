@@ -55,9 +55,25 @@ export function makeOutputDir(out: string, name = ""): string {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {
-    throw new OutputError(`cannot create ${dir} under --out ${out}: ${reason(error)}`);
+    throw new OutputError(`cannot create ${dir} under --out ${out}: ${reason(whyNotMade(dir, error))}`);
   }
   return dir;
+}
+
+/**
+ * Node's recursive mkdir says ENOENT where the file system refused (read-only, not permitted): making the first
+ * missing folder alone gets the real reason.
+ */
+function whyNotMade(dir: string, error: unknown): unknown {
+  if ((error as NodeJS.ErrnoException).code !== "ENOENT") return error;
+  let first = dir;
+  while (!existsSync(dirname(first)) && dirname(first) !== first) first = dirname(first);
+  try {
+    mkdirSync(first);
+    return error;
+  } catch (real) {
+    return real;
+  }
 }
 
 /** Checks that a file can be written where `--out` says (its folder exists and is a folder), before the work. */

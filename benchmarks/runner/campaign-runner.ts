@@ -69,6 +69,7 @@ export class CampaignRunner {
   private active = 0;
   private stopping = false;
   private abandoned = false;
+  private idle = false;
   private readonly journal: JournalWriter;
   private readonly releaseRandomPool: () => void;
 
@@ -145,8 +146,8 @@ export class CampaignRunner {
   }
 
   private maybeIdle(): void {
-    if (this.abandoned || !this.stopping || this.active > 0 || this.queue.length > 0) return;
-    this.stopping = false;
+    if (this.idle || this.abandoned || !this.stopping || this.active > 0 || this.queue.length > 0) return;
+    this.idle = true;
     this.journal.close();
     this.releaseRandomPool();
     this.events.idle();

@@ -120,7 +120,13 @@ export function acquireRunLock(dir: string, options: { readonly force?: boolean 
         rmSync(lockFile(dir, g), { force: true });
         rmSync(`${lockFile(dir, g)}${RELEASED}`, { force: true });
       }
-      return () => writeFileSync(`${lockFile(dir, mine)}${RELEASED}`, "");
+      return () => {
+        try {
+          writeFileSync(`${lockFile(dir, mine)}${RELEASED}`, "");
+        } catch {
+          // A storage that refuses even this leaves the lock to a process that is about to end: stale once it has.
+        }
+      };
     }
     throw new RunConfigError(`${dir}: could not take the run lock after 64 attempts; other processes keep taking it`);
   } finally {

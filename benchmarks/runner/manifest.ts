@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -67,6 +67,11 @@ export function packageVersions(): Record<string, string> {
 /** Writes the manifest atomically: a reader never sees half a file. */
 export function writeManifest(dir: string, manifest: Record<string, unknown>): void {
   const target = join(dir, "manifest.json");
-  writeFileSync(`${target}.tmp`, `${JSON.stringify({ schema_version: RESULTS_SCHEMA_VERSION, ...manifest }, null, 2)}\n`);
-  renameSync(`${target}.tmp`, target);
+  try {
+    writeFileSync(`${target}.tmp`, `${JSON.stringify({ schema_version: RESULTS_SCHEMA_VERSION, ...manifest }, null, 2)}\n`);
+    renameSync(`${target}.tmp`, target);
+  } catch (error) {
+    rmSync(`${target}.tmp`, { force: true });
+    throw error;
+  }
 }

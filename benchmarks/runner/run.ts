@@ -138,7 +138,7 @@ export async function executeRun(options: RunOptions): Promise<RunSummary> {
   const taken = () => new RunConfigError(`${dir} already holds a run: resume it with --resume ${dir}, or choose another --run-id`);
   if (existsSync(join(dir, "manifest.json"))) throw taken();
   makeOutputDir(options.out, runId);
-  const release = acquireRunLock(dir);
+  const release = storing(dir, () => acquireRunLock(dir));
   try {
     // Another process may have started this folder between the look above and the lock.
     if (existsSync(join(dir, "manifest.json"))) throw taken();
@@ -175,7 +175,7 @@ function newManifest(runId: string, config: RunConfig, run: ResolvedRun, matrix:
  */
 export async function resumeRun(options: ResumeOptions): Promise<RunSummary> {
   readRunManifest(options.dir);
-  const release = acquireRunLock(options.dir, { force: options.forceUnlock ?? false });
+  const release = storing(options.dir, () => acquireRunLock(options.dir, { force: options.forceUnlock ?? false }));
   try {
     return await resumeLocked(options);
   } finally {
