@@ -83,7 +83,8 @@ describe("resume after SIGKILL", () => {
     await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(/process \d+ on another-machine .*--force-unlock/);
 
     const resumed = await resumeRun({ dir: killed, endpoint: {}, workers: 1, forceUnlock: true });
-    expect(resumed.resumed!.campaigns).toBeGreaterThanOrEqual(12);
+    // At least 12 campaigns were journaled; the two changed on disk run again.
+    expect(resumed.resumed!.campaigns).toBeGreaterThanOrEqual(10);
     expect(resumed.resumed!.tornLines).toBeGreaterThanOrEqual(3);
     expect(resumed.resumed!.dropped.corrupt).toBe(2);
     expect(resumed.episodes).toBe(whole.episodes);
