@@ -78,10 +78,12 @@ interface JournalLine {
 
 /**
  * Reads what a run has recorded and rewrites any file with a dropped line to its whole lines (atomically). Only
- * campaigns of the run's matrix (`campaigns`) count as done: a line for any other campaign is a stranger's and is
- * dropped, as are torn lines and repeats.
+ * campaigns of the run's matrix (`campaigns`, with their planned episode counts when given) count as done: a line
+ * for any other campaign is a stranger's and is dropped, as are torn and corrupt lines and repeats.
  */
-export function recoverJournal(runDir: string, campaigns: ReadonlySet<string>, options: { readonly dropErrored?: boolean } = {}): JournalState {
+export function recoverJournal(runDir: string, campaigns: ReadonlySet<string> | ReadonlyMap<string, number>, options: { readonly dropErrored?: boolean } = {}): JournalState {
+  // With the planned number of episodes per campaign, a record with another number is not this run's.
+  const planned = (id: string, episodes: number) => (campaigns instanceof Map ? campaigns.get(id) === episodes : campaigns.has(id));
   const dir = join(runDir, JOURNAL_DIR);
   const done = new Map<string, { episodes: number; errorCodes: Record<string, number> }>();
   const dropped = { torn: 0, corrupt: 0, repeated: 0, unknown: 0, errored: 0 };
@@ -110,7 +112,7 @@ export function recoverJournal(runDir: string, campaigns: ReadonlySet<string>, o
           ? !last && line !== null && CHECKSUM.test(line) && record === null
             ? "corrupt"
             : "torn"
-          : !campaigns.has(parsed.campaign)
+          : !planned(parsed.campaign, parsed.episodes.length)
             ? "unknown"
             : done.has(parsed.campaign)
               ? "repeated"

@@ -230,7 +230,8 @@ async function runSession(
 ): Promise<RunSummary> {
   // A complete run retried: its results go back into the journal, so the campaigns without errors are kept.
   if (options.retryErrors && manifest.status === "complete") await reopenJournal(dir).catch((error: unknown) => Promise.reject(asStorageFailure(dir, error)));
-  const journal = recoverJournal(dir, new Set(matrix.map((c) => c.id)), { dropErrored: options.retryErrors ?? false });
+  const planned = new Map(matrix.map((c) => [c.id, c.tasks.length]));
+  const journal = recoverJournal(dir, planned, { dropErrored: options.retryErrors ?? false });
   const total = matrix.reduce((n, c) => n + c.tasks.length, 0);
   let episodes = 0;
   const errorCodes: Record<string, number> = {};
@@ -284,7 +285,7 @@ async function runSession(
   let finalDrops: JournalDrops | undefined;
   if (failure === null) {
     // Complete means every planned campaign has a whole record on disk: the journal decides, not what was reported.
-    const recorded = storing(dir, () => recoverJournal(dir, new Set(matrix.map((c) => c.id))));
+    const recorded = storing(dir, () => recoverJournal(dir, planned));
     finalDrops = recorded.dropped;
     episodes = 0;
     for (const key of Object.keys(errorCodes)) delete errorCodes[key];

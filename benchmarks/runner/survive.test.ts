@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -146,6 +146,21 @@ describe("the pool knows every planned campaign", () => {
     const recorded = recoverJournal(dir, new Set(matrix.map((c) => c.id)));
     expect(recorded.done.has(matrix[5]!.id)).toBe(false);
     expect(recorded.done.size).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe("complete means every planned campaign is on disk", () => {
+  it("a journal that loses records while the run goes (a stranger cleaned the folder) ends the run failed, resumable, never complete", async () => {
+    const runId = "lost-journal";
+    const dir = join(out, runId);
+    let calls = 0;
+    const cleaner = () => {
+      if (++calls === 4) rmSync(join(dir, JOURNAL_DIR), { recursive: true });
+    };
+    await expect(executeRun({ config, out, runId, endpoint: {}, workers: 1, onProgress: cleaner })).rejects.toThrow(/^\d+ of \d+ planned campaigns have no whole record in the journal \(.*\); they run on resume$/);
+    expect(manifestOf(dir)).toMatchObject({ status: "failed", resume: `anis run --resume ${dir}` });
+    expect(existsSync(join(dir, "episodes.parquet"))).toBe(false);
+    await expect(resumeRun({ dir, endpoint: {}, workers: 1 })).resolves.toMatchObject({ episodes: whole.episodes, digest: whole.digest });
   }, 60_000);
 });
 
