@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { crc32 } from "node:zlib";
@@ -27,7 +27,8 @@ export class JournalWriter {
 
   /** One write call per campaign: the line lands whole or, if the process dies during it, torn and detectable. */
   append(campaignId: string, result: CampaignResult): void {
-    writeSync(this.fd, withChecksum(JSON.stringify({ campaign: campaignId, episodes: result.episodes, events: result.events })));
+    const header = { campaign: campaignId, n: result.episodes.length, errors: errorCodesOf(result.episodes) };
+    writeSync(this.fd, withChecksum(JSON.stringify({ ...header, episodes: result.episodes, events: result.events })));
   }
 
   close(): void {
@@ -39,13 +40,15 @@ export class JournalWriter {
 export const withChecksum = (record: string) => `${record.slice(0, -1)},"crc":"${crc32(record).toString(16).padStart(8, "0")}"}\n`;
 
 const CHECKSUM = /,"crc":"([0-9a-f]{8})"\}$/;
+const CHECKSUM_BYTES = ',"crc":"00000000"}'.length;
+const CLOSE = Buffer.from("}");
 
-/** A line's record when its checksum matches, else null. */
-function checkedRecord(line: string): string | null {
-  const match = CHECKSUM.exec(line);
-  if (match === null) return null;
-  const record = `${line.slice(0, match.index)}}`;
-  return crc32(record) === Number.parseInt(match[1]!, 16) ? record : null;
+/** Whether a line (bytes, without its newline) ends with a checksum, and whether the checksum matches. */
+function checksumOf(line: Buffer): "none" | "ok" | "bad" {
+  if (line.length < CHECKSUM_BYTES) return "none";
+  const match = CHECKSUM.exec(line.toString("latin1", line.length - CHECKSUM_BYTES));
+  if (match === null) return "none";
+  return crc32(CLOSE, crc32(line.subarray(0, line.length - CHECKSUM_BYTES))) === Number.parseInt(match[1]!, 16) ? "ok" : "bad";
 }
 
 export interface JournalState {
@@ -76,12 +79,75 @@ interface JournalLine {
   episodes: { error: string | null }[];
 }
 
+/** What a record says of itself before its episodes: campaign, episode count, errors by code. */
+interface RecordHeader {
+  readonly campaign: string;
+  readonly n: number;
+  readonly errors: Record<string, number>;
+}
+
+const EPISODES = Buffer.from(',"episodes":[');
+
+/** A record's header, read without its episodes and events; null when it has none. */
+function headerOf(line: Buffer): RecordHeader | null {
+  const at = line.indexOf(EPISODES);
+  if (at < 0) return null;
+  try {
+    const header = JSON.parse(`${line.toString("utf8", 0, at)}}`) as RecordHeader;
+    return typeof header.campaign === "string" && Number.isInteger(header.n) && header.errors !== null && typeof header.errors === "object" ? header : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A file's lines as bytes with their offsets, read in chunks: a journal can be larger than memory should hold. The
+ * last item is what follows the last newline (empty when the file ends with one).
+ */
+function* fileLines(file: string): Generator<{ readonly line: Buffer; readonly start: number; readonly last: boolean }> {
+  const fd = openSync(file, "r");
+  try {
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let offset = 0;
+    let start = 0;
+    for (let read = readSync(fd, chunk, 0, chunk.length, null); read > 0; read = readSync(fd, chunk, 0, chunk.length, null)) {
+      const bytes = chunk.subarray(0, read);
+      let from = 0;
+      for (let nl = bytes.indexOf(10); nl >= 0; nl = bytes.indexOf(10, from)) {
+        const piece = bytes.subarray(from, nl);
+        const line = pendingBytes > 0 ? Buffer.concat([...pending, piece]) : Buffer.from(piece);
+        yield { line, start, last: false };
+        start = offset + nl + 1;
+        pending = [];
+        pendingBytes = 0;
+        from = nl + 1;
+      }
+      if (from < read) {
+        pending.push(Buffer.from(bytes.subarray(from)));
+        pendingBytes += read - from;
+      }
+      offset += read;
+    }
+    yield { line: Buffer.concat(pending), start, last: true };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Reads what a run has recorded and rewrites any file with a dropped line to its whole lines (atomically). Only
  * campaigns of the run's matrix (`campaigns`, with their planned episode counts when given) count as done: a line
- * for any other campaign is a stranger's and is dropped, as are torn and corrupt lines and repeats.
+ * for any other campaign is a stranger's and is dropped, as are torn and corrupt lines and repeats. Every line is
+ * checked against its checksum; `headersOnly` then reads just each record's header — for the check at the end of a
+ * session, whose own lines it wrote and whose earlier lines were checked in full when it began.
  */
-export function recoverJournal(runDir: string, campaigns: ReadonlySet<string> | ReadonlyMap<string, number>, options: { readonly dropErrored?: boolean } = {}): JournalState {
+export function recoverJournal(
+  runDir: string,
+  campaigns: ReadonlySet<string> | ReadonlyMap<string, number>,
+  options: { readonly dropErrored?: boolean; readonly headersOnly?: boolean } = {},
+): JournalState {
   // With the planned number of episodes per campaign, a record with another number is not this run's.
   const planned = (id: string, episodes: number) => (campaigns instanceof Map ? campaigns.get(id) === episodes : campaigns.has(id));
   const dir = join(runDir, JOURNAL_DIR);
@@ -90,48 +156,79 @@ export function recoverJournal(runDir: string, campaigns: ReadonlySet<string> | 
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".ndjson")).sort() : [];
   for (const name of files) {
     const file = join(dir, name);
-    const bytes = readFileSync(file);
-    const text = bytes.toString("utf8");
-    // Lines as bytes: one that is not valid UTF-8 (a flipped byte) is torn, though JavaScript would decode it.
-    const lines = splitLines(bytes).map((line) => {
-      try {
-        return UTF8.decode(line);
-      } catch {
-        return null;
-      }
-    });
-    // A file's text ends with "\n" when its last write finished: the final element is then "".
-    const whole: string[] = [];
-    for (const [i, line] of lines.entries()) {
-      if (line === "" && i === lines.length - 1) continue;
-      const last = i === lines.length - 1;
-      const record = last || line === null ? null : checkedRecord(line);
-      const parsed = record === null ? null : parseLine(record);
-      const reason =
-        parsed === null
-          ? !last && line !== null && CHECKSUM.test(line) && record === null
-            ? "corrupt"
-            : "torn"
-          : !planned(parsed.campaign, parsed.episodes.length)
-            ? "unknown"
-            : done.has(parsed.campaign)
-              ? "repeated"
-              : options.dropErrored && parsed.episodes.some((e) => e.error !== null)
-                ? "errored"
-                : null;
-      if (reason !== null || parsed === null) {
-        dropped[reason ?? "torn"]++;
+    const kept: { start: number; length: number }[] = [];
+    let changed = false;
+    for (const { line, start, last } of fileLines(file)) {
+      if (last) {
+        // A file whose last write finished ends with "\n"; anything after it is a write cut short.
+        if (line.length > 0) {
+          dropped.torn++;
+          changed = true;
+        }
         continue;
       }
-      whole.push(line!);
-      done.set(parsed.campaign, { episodes: parsed.episodes.length, errorCodes: errorCodesOf(parsed.episodes) });
+      const checksum = checksumOf(line);
+      const record = checksum === "ok" ? (options.headersOnly ? headerOf(line) : fullRecord(line)) : null;
+      const reason =
+        checksum === "bad"
+          ? "corrupt"
+          : record === null
+            ? "torn"
+            : !planned(record.campaign, record.n)
+              ? "unknown"
+              : done.has(record.campaign)
+                ? "repeated"
+                : options.dropErrored && Object.keys(record.errors).length > 0
+                  ? "errored"
+                  : null;
+      if (reason !== null || record === null) {
+        dropped[reason ?? "torn"]++;
+        changed = true;
+        continue;
+      }
+      kept.push({ start, length: line.length + 1 });
+      done.set(record.campaign, { episodes: record.n, errorCodes: record.errors });
     }
-    if (whole.length !== lines.length - 1 || !text.endsWith("\n")) {
-      writeFileSync(`${file}.tmp`, whole.length > 0 ? `${whole.join("\n")}\n` : "");
-      renameSync(`${file}.tmp`, file);
-    }
+    if (changed) keepOnly(file, kept);
   }
   return { done, tornLines: Object.values(dropped).reduce((a, b) => a + b, 0), dropped, files: files.length };
+}
+
+/** A record read in full and checked as a stranger's would be, as its header; null when it is not whole. */
+function fullRecord(line: Buffer): RecordHeader | null {
+  let text: string;
+  try {
+    // A line that is not valid UTF-8 is torn, though JavaScript would decode it.
+    text = UTF8.decode(line);
+  } catch {
+    return null;
+  }
+  const parsed = parseLine(`${text.slice(0, -CHECKSUM_BYTES)}}`);
+  if (parsed === null) return null;
+  // The header must say what the episodes say: it is what the end of a session reads.
+  const header = headerOf(line);
+  const errors = errorCodesOf(parsed.episodes);
+  const same = header !== null && header.campaign === parsed.campaign && header.n === parsed.episodes.length && JSON.stringify(sortedKeys(header.errors)) === JSON.stringify(sortedKeys(errors));
+  return same ? header : null;
+}
+
+const sortedKeys = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+/** Rewrites a file to the given byte ranges of it, atomically. */
+function keepOnly(file: string, ranges: readonly { start: number; length: number }[]): void {
+  const from = openSync(file, "r");
+  const to = openSync(`${file}.tmp`, "w");
+  try {
+    for (const { start, length } of ranges) {
+      const bytes = Buffer.allocUnsafe(length);
+      readSync(from, bytes, 0, length, start);
+      writeSync(to, bytes);
+    }
+  } finally {
+    closeSync(from);
+    closeSync(to);
+  }
+  renameSync(`${file}.tmp`, file);
 }
 
 /** Errored episodes by error code. */
@@ -142,17 +239,6 @@ export function errorCodesOf(episodes: readonly { error: string | null }[]): Rec
 }
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
-
-function splitLines(bytes: Buffer): Buffer[] {
-  const lines: Buffer[] = [];
-  let start = 0;
-  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
-    lines.push(bytes.subarray(start, i));
-    start = i + 1;
-  }
-  lines.push(bytes.subarray(start));
-  return lines;
-}
 
 /** A value fits a column when it is absent, null, or of the column's type: what the Parquet merge can read. */
 const FITS: Record<string, (v: unknown) => boolean> = {
@@ -233,11 +319,14 @@ export async function reopenJournal(runDir: string): Promise<void> {
   }
 }
 
-/** Copies a file of JSON lines, each given its checksum, streaming: a finished run's journal can be large. */
+/** Copies a file of JSON lines as records with their header and checksum, streaming: a finished run's journal can be large. */
 async function checksumLines(from: string, to: string): Promise<void> {
   const out = createWriteStream(to);
   for await (const line of createInterface({ input: createReadStream(from), crlfDelay: Infinity })) {
-    if (line.length > 0 && !out.write(withChecksum(line))) await once(out, "drain");
+    if (line.length === 0) continue;
+    const { campaign, episodes, events } = JSON.parse(line) as { campaign: string; episodes: { error: string | null }[]; events: unknown[] };
+    const record = JSON.stringify({ campaign, n: episodes.length, errors: errorCodesOf(episodes), episodes, events });
+    if (!out.write(withChecksum(record))) await once(out, "drain");
   }
   out.end();
   await once(out, "finish");

@@ -285,7 +285,7 @@ async function runSession(
   let finalDrops: JournalDrops | undefined;
   if (failure === null) {
     // Complete means every planned campaign has a whole record on disk: the journal decides, not what was reported.
-    const recorded = storing(dir, () => recoverJournal(dir, planned));
+    const recorded = storing(dir, () => recoverJournal(dir, planned, { headersOnly: true }));
     finalDrops = recorded.dropped;
     episodes = 0;
     for (const key of Object.keys(errorCodes)) delete errorCodes[key];
