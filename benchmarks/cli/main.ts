@@ -112,7 +112,7 @@ program
   .option("--run-id <id>", "name of the run folder (default: time and configuration)")
   .option("--resume <dir>", "continue a killed or failed run in this folder: what is done is kept, the rest runs")
   .option("--retry-errors", "with --resume: run again every campaign with an errored episode, even in a complete run")
-  .option("--force-unlock", "with --resume: take over a run folder whose lock names a live process that is not running it")
+  .option("--force-unlock", "with --resume: take over a run folder whose holder cannot be told from a live one (another machine, a reused pid)")
   .option("--shard <i/n|auto>", "run only shard i of n (by campaign); pool the n run folders with report. auto: from a Kubernetes Indexed Job or a Slurm array", shardOption)
   .option("--shards <n>", "with --shard auto: the number of shards, where the engine does not say it", positiveInt("shards"))
   .option("--base-url <url>", "OpenAI-compatible endpoint (default: OPENAI_BASE_URL)")
