@@ -308,6 +308,12 @@ const COLUMNS: readonly (readonly [string, (e: LeaderboardEntry) => string])[] =
 export const markdownText = (s: string) => s.replace(/[\r\n]+/g, " ").replace(/[&<>|[\]`*_\\!#]/g, (c) => `&#${c.charCodeAt(0)};`);
 const runLink = (id: string) => `[${markdownText(id)}](runs/${encodeURIComponent(id)}/manifest.json)`;
 
+/** When the board pools runs that differ: each row with what it rests on. */
+const mixedNote = (entries: readonly LeaderboardEntry[]) => {
+  const mixed = entries.filter((e) => e.metrics.mixed !== undefined);
+  return mixed.length > 0 ? mixed.map((e) => `${e.defense} × ${e.model}: ${e.metrics.mixed}`).join("; ") : null;
+};
+
 function markdown(
   entries: readonly LeaderboardEntry[],
   manifests: readonly RunManifest[],
@@ -319,6 +325,8 @@ function markdown(
   const out = ["# ANIS Bench leaderboard", ""];
   if (entries.length > 0) out.push(`**Ranking rule.** ${RANKING_RULE} Bounds: ${boundsText(options)}; baseline ${markdownText(options.baseline)}. ◆ marks the Pareto front; the approver column says who answered approval requests.`, "");
   if (options.verification) out.push(`**Verified** on private set ${options.verification.set}.${verificationGaps(options.verification)}`, "");
+  const mixed = mixedNote(entries);
+  if (mixed) out.push(`**Pooled from runs that differ** (--allow-mixed); what each row rests on: ${markdownText(mixed)}.`, "");
   for (const model of [...new Set(entries.map((e) => e.model))]) {
     out.push(`## ${markdownText(model)}`, "", `| ${COLUMNS.map(([h]) => h).join(" | ")} | runs |`, `|${COLUMNS.map(() => "---").join("|")}|---|`);
     for (const e of entries.filter((x) => x.model === model)) {
@@ -329,7 +337,7 @@ function markdown(
   if (replays.length > 0) out.push("## Real text (replay: no model in the loop, not ranked)", "", ...replays, "", ...replayCharts.map((c) => `![${c.title}](charts/${c.name}.png)`), "");
   out.push("## Charts", "", ...charts.map((c) => `![${c.title}](charts/${c.name}.png)`), "", "## Runs", "");
   for (const m of manifests) {
-    const text = `commit ${m.git.commit ?? "?"}${m.git.dirty ? " (dirty)" : ""}, corpus ${m.corpus.hash}, configuration ${m.config.name} (${m.config_hash}), models ${m.models.map((x) => x.name).join(", ")}, seeds ${m.seeds.join(", ")}`;
+    const text = `commit ${m.git.commit ?? "?"}${m.git.dirty ? " (dirty)" : ""}, source ${m.source_hash ?? "unrecorded"}, corpus ${m.corpus.hash}, configuration ${m.config.name} (${m.config_hash}), models ${m.models.map((x) => x.name).join(", ")}, seeds ${m.seeds.join(", ")}`;
     out.push(`- ${runLink(m.run_id)}: ${markdownText(text)}`);
   }
   return `${out.join("\n")}\n`;
@@ -377,6 +385,7 @@ figcaption { font-size: 0.85rem; color: #555; }
 <h1>ANIS Bench leaderboard</h1>
 <p><strong>Ranking rule.</strong> ${escape(RANKING_RULE)} Bounds: ${escape(boundsText(options))}; baseline <code>${escape(options.baseline)}</code>. ◆ marks the Pareto front; grey rows are unranked; the approver column says who answered approval requests.</p>
 ${options.verification ? `<p><strong>Verified</strong> on private set ${escape(options.verification.set)}.${escape(verificationGaps(options.verification))}</p>` : ""}
+${mixedNote(entries) ? `<p><strong>Pooled from runs that differ</strong> (--allow-mixed); what each row rests on: ${escape(mixedNote(entries)!)}.</p>` : ""}
 ${tables.join("\n")}
 ${replays.length > 0 ? `<h2>Real text (replay: no model in the loop, not ranked)</h2>\n${replays.join("\n")}` : ""}
 <h2>Charts</h2>

@@ -1,8 +1,9 @@
-import { cpSync, mkdtempSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EpisodeRow } from "../benchmarks/runner/tables.ts";
+import { buildLeaderboard } from "./leaderboard.ts";
 import { computePaired, computeReport, type PairedRow } from "./report.ts";
 import { openResults, type ResultsDatabase, resolveRunDirs } from "./results.ts";
 import { row, writeFixtureRun } from "./test-support.ts";
@@ -102,6 +103,9 @@ describe("pooling run folders", () => {
     } finally {
       pooled.close();
     }
+    const out = mkdtempSync(join(tmpdir(), "anis-mixed-board-"));
+    await buildLeaderboard([one, other], { out, maxAutoimmunity: 1, maxHarmfulAutoimmunity: 1, maxErrorRate: 1, baseline: "A", allowMixed: true });
+    expect(readFileSync(join(out, "leaderboard.md"), "utf8")).toContain("**Pooled from runs that differ** (--allow-mixed); what each row rests on: ");
     // Shards of one run, and runs of other configurations made the same way, pool without a label.
     const same = await openResults([one, await writeFixtureRun(renamed(fixture(), "c"), { source_hash: "1111", config: { name: "fixture", sample: 8 } })]);
     try {
