@@ -1,5 +1,5 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -175,6 +175,30 @@ describe("a resume runs the code the run started with", () => {
     const { source_hash: _, ...older } = manifest;
     writeFileSync(join(dir, "manifest.json"), JSON.stringify(older));
     await expect(resumeRun({ dir, endpoint: {} })).rejects.toThrow("the code (the run's manifest records no source hash: it was made by an older version) changed since the run started");
+  }, 60_000);
+});
+
+describe("a folder this user may not write", () => {
+  // As root every folder is writable: drop to nobody for the child, where the machine has setpriv and nobody can
+  // read the checkout.
+  const asRoot = process.getuid?.() === 0;
+  const NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+  const readable = ["benchmarks/cli/main.ts", "node_modules/tsx/package.json"].map((f) => `require("fs").accessSync(${JSON.stringify(join(ROOT, f))});`).join("");
+  const setpriv = asRoot && spawnSync(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, "-e", readable]).status === 0;
+  if (asRoot && !setpriv) console.warn("running as root without a way to drop to nobody that can read the checkout: the EACCES test is skipped");
+  it.skipIf(asRoot && !setpriv)("resuming is one line naming the folder and the refusal (EACCES), exit 2, and the folder is unchanged", async () => {
+    const dir = await interruptedRun("not-mine", 3);
+    const shared = mkdtempSync(join(tmpdir(), "anis-eacces-"));
+    const copy = join(shared, "not-mine");
+    cpSync(dir, copy, { recursive: true });
+    execFileSync("chmod", ["-R", "a+rX,a-w", shared]);
+    const before = readdirSync(copy).sort();
+    const { code, stderr } = await cli(["run", "--resume", copy], setpriv ? NOBODY : []).exit;
+    expect(code).toBe(2);
+    expect(stderr).toBe(`error: cannot write to ${copy}: permission denied (EACCES). What is recorded is kept: free space or make the folder writable, then resume with: anis run --resume ${copy}\n`);
+    expect(readdirSync(copy).sort()).toEqual(before);
+    execFileSync("chmod", ["-R", "u+w", shared]);
+    await expect(resumeRun({ dir: copy, endpoint: {}, workers: 1 })).resolves.toMatchObject({ digest: whole.digest });
   }, 60_000);
 });
 
