@@ -117,6 +117,10 @@ describe("http: layers, a service in another process", () => {
         );
       }
       expect(dead.calls).toHaveLength(BREAKER_FAILURES);
+      // The next run (its layers loaded again) asks the service again: it may be back.
+      const again = await load(configFile("dead", `http:${dead.url}`));
+      await expect(runAttackCase(quietExfiltration(), again.layers)).rejects.toThrow(/gave no answer within 100 ms/);
+      expect(dead.calls).toHaveLength(BREAKER_FAILURES + 1);
     } finally {
       await dead.close();
     }

@@ -65,6 +65,8 @@ export async function loadExternalLayers(uses: readonly ExternalUse[]): Promise<
     if (use.startsWith(HTTP)) {
       if (options.network !== undefined || options.timeout_ms !== undefined) throw new DefenseConfigError(`${where}: "network" and "timeout_ms" set a module layer's sandbox; a service says its timeout in its description`);
       const key = externalKey(use, base);
+      // Each run starts with the service in service: one that was down for an earlier run may be back.
+      breakers.delete(key);
       if (!loaded.has(key)) loaded.set(key, { ...(await describeService(key, where)), network: false });
       continue;
     }
