@@ -107,7 +107,7 @@ program
   .addOption(new Option("--setting <setting>", "with --injecagent: InjecAgent's base or enhanced setting").choices(["base", "enhanced"]))
   .option("--seeds <n>", "seeds per (case, configuration)", positiveInt("seeds"))
   .option("--concurrency <n>", "campaigns in flight at once, per worker", positiveInt("concurrency"))
-  .option("--workers <n|auto>", "worker threads (auto: one per core for simulated models, one for endpoints)", workersOption)
+  .option("--workers <n|auto>", "worker threads (auto: one per CPU for simulated models — per core, or per CPU of a cgroup quota such as a pod's limit — and one for endpoints)", workersOption)
   .option("--out <dir>", "folder for run folders", "results")
   .option("--run-id <id>", "name of the run folder (default: time and configuration)")
   .option("--resume <dir>", "continue a killed or failed run in this folder: what is done is kept, the rest runs")

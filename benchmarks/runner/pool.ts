@@ -6,6 +6,7 @@ import type { ModelHandle } from "../../agents/models/registry.ts";
 import { addRequestStats, emptyRequestStats, type RequestStats } from "../../agents/models/resilient-fetch.ts";
 import { CampaignRunner, type EpisodeDriver, type JobOutcome, prepareDriver } from "./campaign-runner.ts";
 import type { RunConfig } from "./config.ts";
+import { cpuQuota } from "./cpu-quota.ts";
 import type { Campaign } from "./episode.ts";
 import { JOURNAL_DIR } from "./journal.ts";
 import type { Shard } from "./matrix.ts";
@@ -16,10 +17,14 @@ export type { WorkerSetup } from "./worker.ts";
 export const requestStatsOf = (models: readonly ModelHandle[]): RequestStats =>
   models.reduce((sum, m) => (m.requests ? addRequestStats(sum, m.requests) : sum), emptyRequestStats());
 
-/** `auto`: every core for the CPU-bound simulated model; one thread for endpoints, whose waiting `concurrency` covers. */
-export function workerCount(config: RunConfig): number {
+/**
+ * `auto`: a thread per CPU this process may use (the cores, or fewer under a cgroup CPU quota: a pod's limit) for
+ * the CPU-bound simulated model; one thread for endpoints, whose waiting `concurrency` covers.
+ */
+export function workerCount(config: RunConfig, quota: number | null = cpuQuota()): number {
   if (config.workers !== "auto") return config.workers;
-  return config.models.every((m) => m.startsWith("sim:")) ? availableParallelism() : 1;
+  if (!config.models.every((m) => m.startsWith("sim:"))) return 1;
+  return Math.max(1, Math.min(availableParallelism(), quota === null ? Infinity : Math.floor(quota)));
 }
 
 export interface PoolOptions {
