@@ -10,11 +10,17 @@ const ROOT = new URL("../../", import.meta.url);
 
 export const hashOf = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
 
-export function gitState(): { commit: string | null; dirty: boolean | null } {
+/** What decides a run's numbers in a checkout: an output written elsewhere in it (a leaderboard, an Arrow file) does not. */
+const CODE_PATHS = ["agents", "defenses", "attacks", "benchmarks", "analysis", "package.json", "package-lock.json", "tsconfig.json"];
+
+/**
+ * The checkout's commit, and whether the code that decides numbers has uncommitted changes (`dirty`): files the
+ * commands write into the repository, as the docs show (`leaderboard/`, `report.arrow`), are not changes to it.
+ */
+export function gitState(cwd = fileURLToPath(ROOT)): { commit: string | null; dirty: boolean | null } {
   try {
-    const cwd = ROOT.pathname;
     const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
-    const dirty = execFileSync("git", ["status", "--porcelain"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim().length > 0;
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", ...CODE_PATHS], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim().length > 0;
     return { commit, dirty };
   } catch {
     return { commit: null, dirty: null };
