@@ -34,6 +34,12 @@ beforeAll(async () => {
 afterAll(() => service.close());
 
 describe("work from outside the repository", () => {
+  it("the guide's module layer is the example folder's own file, word for word: the one the tests run", () => {
+    const guide = readFileSync(join(ROOT, "docs", "bring-your-own.md"), "utf8");
+    const block = /## A defense layer as a module\n\n```ts\n\/\/ [^\n]*\n([\s\S]*?)```/.exec(guide)?.[1];
+    expect(block).toBe(readFileSync(join(FIXTURES, "defenses", "no-delete.ts"), "utf8"));
+  });
+
   it("validate knows the family beside the cases, and names every problem of a bad case with its file", async () => {
     const good = await anis("validate", join(outside, "cases", "tickets.json"), join(outside, "families", "fake-ticket.json"), join(outside, "defenses", "no-delete.json"));
     expect(good.code).toBe(0);
