@@ -257,4 +257,14 @@ describe("an endpoint that refuses every answer", () => {
     expect(stderr).toContain(`--resume ${join(out, "all-errors")} --retry-errors`);
     expect(JSON.parse(readFileSync(join(out, "all-errors", "manifest.json"), "utf8")).requests.by_cause).toMatchObject({ http_400: expect.any(Number) });
   });
+
+  it("a run whose errors left out of the rates pass --max-error-rate exits 1 and says so; a looser bound lets it pass", async () => {
+    const out = mkdtempSync(join(root, "some-errors-"));
+    const args = ["run", "--config", "quick", "--model", "openai:broken,sim:obedient", "--base-url", baseURL, "--api-key", "k", "--suites", "workspace", "--agents", "single", "--defenses", "none", "--sample", "1", "--no-benign", "--out", out, "--cache", "off"];
+    const strict = await anis(...args, "--run-id", "half");
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/error: (\d+) of (\d+) episodes \(50\.0%\) errored and are left out of the rates, above --max-error-rate 0\.02/);
+    const loose = await anis(...args, "--run-id", "half-allowed", "--max-error-rate", "0.6");
+    expect(loose.code).toBe(0);
+  });
 });

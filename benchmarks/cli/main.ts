@@ -122,6 +122,7 @@ program
   .option("--prices <file>", "prices per million tokens by model (default: agents/models/prices.json)")
   .addOption(new Option("--cache <mode>", "response cache for real models: a request answered before is never paid for again").choices(CACHE_MODES).default("readwrite"))
   .option("--cache-dir <dir>", "where the response cache lives", "results/.cache")
+  .option("--max-error-rate <rate>", "exit 1 when more than this share of episodes errored in ways the rates leave out (the model's errors, step limits; a layer's errors count against it instead)", rateOption("max-error-rate"), 0.02)
   .option("--report", "print the report when the run is done")
   .addOption(new Option("--format <format>", "report format").choices(FORMATS).default("table"))
   .action(async (opts) => {
@@ -211,7 +212,7 @@ async function checkEndpoint(endpoint: OpenAIEndpoint, models: readonly string[]
   if (problem) throw new UsageError(problem);
 }
 
-async function finishRun(summary: RunSummary, opts: { report?: boolean; format: Format }): Promise<void> {
+async function finishRun(summary: RunSummary, opts: { report?: boolean; format: Format; maxErrorRate: number }): Promise<void> {
   const { requests } = summary;
   const retried = requests.requests > 0 ? `; ${requests.requests} requests, ${requests.retried} retried, ${requests.failed} failed` : "";
   process.stderr.write(
@@ -220,11 +221,19 @@ async function finishRun(summary: RunSummary, opts: { report?: boolean; format: 
   if (summary.errors > 0) {
     process.stderr.write(`${summary.errors} episodes errored (${Object.entries(summary.errorsByCode).map(([code, n]) => `${n} ${code}`).join(", ")}): fix the cause, then run them again with --resume ${summary.dir} --retry-errors\n`);
   }
-  // A run that measured nothing must not look like a success to a script.
+  // A run that measured nothing, or whose rates rest on too few of its episodes, must not look like a success to a script.
   if (summary.episodes > 0 && summary.errors === summary.episodes) {
     process.stderr.write(`error: every one of the ${summary.episodes} episodes errored; there is nothing to report\n`);
     process.exitCode = 1;
     return;
+  }
+  // A layer's errors count against it in every rate; the others leave their episodes out of the rates.
+  const leftOut = summary.errors - (summary.errorsByCode.defense_error ?? 0);
+  if (summary.episodes > 0 && leftOut / summary.episodes > opts.maxErrorRate) {
+    process.stderr.write(
+      `error: ${leftOut} of ${summary.episodes} episodes (${((100 * leftOut) / summary.episodes).toFixed(1)}%) errored and are left out of the rates, above --max-error-rate ${opts.maxErrorRate}: the numbers would rest on the episodes that happened to work\n`,
+    );
+    process.exitCode = 1;
   }
   if (opts.report) await printReport([summary.dir], opts.format, [], { baseline: "none" });
 }
