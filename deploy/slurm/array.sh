@@ -3,7 +3,7 @@
 # SLURM_ARRAY_TASK_COUNT (`run --shard auto`); a task that finds its folder resumes it. Submit from the repository
 # (after `npm ci`), then pool when the array is done:
 #   jobid=$(sbatch --parsable deploy/slurm/array.sh)
-#   sbatch --dependency=afterok:$jobid --wrap "npm run anis -- report 'results/default-shard*' --format md > results/report.md"
+#   sbatch --dependency=afterok:$jobid --wrap "npm run --silent anis -- report 'results/default-shard*' --format md > results/report.md"
 #SBATCH --job-name=anis-bench
 #SBATCH --array=1-4
 #SBATCH --cpus-per-task=2
