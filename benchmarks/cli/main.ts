@@ -19,6 +19,7 @@ import { computeReplay, isReplayDir } from "../../analysis/replay.ts";
 import { formatReplay } from "../../analysis/replay-format.ts";
 import { computeAttribution, computeCampaigns, computeInfection, computePaired, computeReport } from "../../analysis/report.ts";
 import { openResults, resolveRunDirs } from "../../analysis/results.ts";
+import { EPISODE_OUTCOMES, type EpisodeFilter, episodeStory, listEpisodes } from "../../analysis/episodes.ts";
 import { corpusLeakage, loadCorpus, loadExtraCases } from "../corpus.ts";
 import { LEAK_RUN, MAX_LEAK_SHARE } from "../../attacks/leakage.ts";
 import { loadRunConfig, RunConfigError, RunConfigSchema } from "../runner/config.ts";
@@ -287,6 +288,31 @@ program
         const rows = await computeCampaigns(db);
         process.stdout.write(opts.format === "json" ? `${JSON.stringify(rows, null, 2)}\n` : `${formatCampaigns(rows, opts.format)}\n`);
       }
+    } finally {
+      db.close();
+    }
+  });
+
+program
+  .command("show")
+  .description("one episode's story: what it was, how it ended and why, and each event in order with every defense verdict and the approver's answer. Without an episode id: the episodes that match the filters, a line each")
+  .argument("<run-dir>", "a run folder (results/<run-id>)")
+  .argument("[episode]", "an episode id (ep-…), as listed")
+  .option("--defense <name>", "only this configuration")
+  .option("--model <name>", "only this model")
+  .option("--family <id>", "only attacks of this family")
+  .option("--task <id>", "only this user task")
+  .addOption(new Option("--outcome <outcome>", "only episodes that ended so").choices(EPISODE_OUTCOMES))
+  .option("--limit <n>", "episodes listed at most", positiveInt("limit"), 20)
+  .action(async (dir: string, episode: string | undefined, opts: EpisodeFilter & { limit: number }) => {
+    const db = await openResults(resolveRunDirs([dir]));
+    try {
+      if (episode !== undefined) {
+        process.stdout.write(`${await episodeStory(db, episode)}\n`);
+        return;
+      }
+      const { lines, matched } = await listEpisodes(db, opts);
+      process.stdout.write(`${lines.join("\n")}${lines.length > 0 ? "\n" : ""}${matched} episodes match${matched > lines.length ? ` (${lines.length} shown; --limit N for more)` : ""}; read one with: anis show ${dir} EPISODE\n`);
     } finally {
       db.close();
     }

@@ -1,0 +1,56 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadRunConfig } from "../benchmarks/runner/config.ts";
+import { executeRun } from "../benchmarks/runner/run.ts";
+import { episodeStory, listEpisodes } from "./episodes.ts";
+import { openResults, queryRows, type ResultsDatabase } from "./results.ts";
+
+/** A real run's episodes read back as stories: l1 under the obedient model, where the approver decides. */
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+let dir: string;
+let db: ResultsDatabase;
+beforeAll(async () => {
+  const config = { ...loadRunConfig("quick"), suites: ["workspace", "devops"], agents: ["single"], defenses: ["none", "l1"], sample: 30 };
+  dir = (await executeRun({ config, out: mkdtempSync(join(tmpdir(), "anis-show-")), runId: "show", endpoint: {} })).dir;
+  db = await openResults([dir]);
+  return () => db.close();
+}, 60_000);
+
+describe("an episode's story", () => {
+  it("an attack that l1 asked approval for: the request, the call, the verdict with its reason and the approver's answer, the outcome and why", async () => {
+    const [asked] = await queryRows(db.connection, "SELECT episode_id, attack_success FROM episodes WHERE defense = 'l1' AND attack_id IS NOT NULL AND approvals > 0 ORDER BY episode_id LIMIT 1");
+    const story = await episodeStory(db, String(asked!.episode_id));
+    const lines = story.split("\n");
+    expect(lines[1]).toMatch(/^ {2}l1 × sim:obedient · suite \w+ · agent system single · task \S+ · seed 1$/);
+    expect(lines[2]).toMatch(/^ {2}attack \S+ · family \S+ · surface \S+ · goal \S+ · split \w+/);
+    expect(lines[3]).toMatch(asked!.attack_success ? /^outcome: attack succeeded/ : /^outcome: attack failed/);
+    expect(lines[4]).toMatch(asked!.attack_success ? /^why: a layer asked for approval and the approver said yes: L1 / : /^why: (stopped by L1 |no layer stopped)/);
+    expect(story).toMatch(/^# {2}0 {2}assistant {4}user {9}\S/m);
+    expect(story).toMatch(/DEFENSE {6}L1 \S+ onToolCall on \S+: ASK_APPROVAL \(\S+\) — .* → approver (approved|refused)/);
+    // Events in the order they happened: the verdict on a call comes before the call runs.
+    const seqs = [...story.matchAll(/^# *(\d+) /gm)].map((m) => Number(m[1]));
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+
+  it("lists the episodes a filter matches, and names the closest ids for one it does not know", async () => {
+    const { lines, matched } = await listEpisodes(db, { defense: "l1", outcome: "attack-succeeded", limit: 2 });
+    const [{ n }] = (await queryRows(db.connection, "SELECT count(*) AS n FROM episodes WHERE defense = 'l1' AND attack_id IS NOT NULL AND error IS NULL AND attack_success")) as [{ n: number }];
+    expect(matched).toBe(n);
+    expect(lines.length).toBe(Math.min(2, n));
+    for (const line of lines) expect(line).toMatch(/^ep-\w+ {2}l1 × sim:obedient {2}\S+ {2}attack succeeded/);
+    await expect(episodeStory(db, "ep-unknown")).rejects.toThrow(/^no episode ep-unknown in these runs; the closest ids: ep-\w+, ep-\w+, ep-\w+\. List episodes with anis show RUN_DIR/);
+  });
+
+  it("anis show prints it from the command line", async () => {
+    const [one] = await queryRows(db.connection, "SELECT episode_id FROM episodes WHERE attack_id IS NULL ORDER BY episode_id LIMIT 1");
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ["--import", "tsx", "benchmarks/cli/main.ts", "show", dir, String(one!.episode_id)], { cwd: ROOT }, (error, out) => (error ? reject(error) : resolve(out))),
+    );
+    expect(stdout).toMatch(new RegExp(`^episode ${one!.episode_id} \\(run show\\)\\n`));
+    expect(stdout).toMatch(/\noutcome: benign, task (done|not done); /);
+  });
+});

@@ -1,0 +1,131 @@
+import { queryRows, type ResultsDatabase, ResultsError } from "./results.ts";
+
+/**
+ * One episode's story, read from a run's tables: what it was (configuration, model, task, attack), how it ended and
+ * why, and each event in order — the request, each model output, each tool call and result, memory reads and writes,
+ * messages between agents, and each defense verdict with its layer, reason and the approver's answer.
+ */
+export async function episodeStory(db: ResultsDatabase, episodeId: string): Promise<string> {
+  const [episode] = await queryRows(db.connection, `SELECT * FROM episodes WHERE episode_id = ${sqlString(episodeId)}`);
+  if (episode === undefined) {
+    const near = await queryRows(db.connection, `SELECT episode_id FROM episodes ORDER BY jaro_winkler_similarity(episode_id, ${sqlString(episodeId)}) DESC LIMIT 3`);
+    throw new ResultsError(`no episode ${episodeId} in these runs; the closest ids: ${near.map((r) => r.episode_id).join(", ")}. List episodes with anis show RUN_DIR (filters: --defense, --model, --family, --outcome)`);
+  }
+  const events = await queryRows(db.connection, `SELECT * FROM events WHERE episode_id = ${sqlString(episodeId)} ORDER BY seq`);
+  const e = episode as Record<string, unknown>;
+  const lines = [
+    `episode ${e.episode_id} (run ${e.run_id})`,
+    `  ${e.defense} × ${e.model} · suite ${e.suite} · agent system ${e.agent_system} · task ${e.user_task} · seed ${e.seed}`,
+    e.attack_id === null
+      ? `  benign${e.hard_negative ? " (a hard negative: it looks like an attack and is not)" : ""}`
+      : `  attack ${e.attack_id} · family ${e.family} · surface ${e.surface} · goal ${e.goal} · split ${e.split}${Number(e.campaign_len) > 1 ? ` · episode ${Number(e.campaign_pos) + 1} of ${e.campaign_len} of its campaign` : ""}`,
+    `outcome: ${outcomeOf(e)}`,
+    `why: ${whyOf(e, events)}`,
+    "",
+    ...events.map(eventLine),
+  ];
+  return lines.join("\n");
+}
+
+const OUTCOMES = ["attack-succeeded", "attack-stopped", "attack-failed", "benign-done", "benign-not-done", "alarm", "error"] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+export const EPISODE_OUTCOMES: readonly string[] = OUTCOMES;
+
+/** Which episodes a listing shows: every filter that is given must hold. */
+export interface EpisodeFilter {
+  readonly defense?: string;
+  readonly model?: string;
+  readonly family?: string;
+  readonly task?: string;
+  readonly outcome?: Outcome;
+  readonly limit?: number;
+}
+
+const OUTCOME_SQL: Record<Outcome, string> = {
+  "attack-succeeded": "attack_id IS NOT NULL AND error IS NULL AND attack_success",
+  "attack-stopped": "attack_id IS NOT NULL AND error IS NULL AND NOT attack_success AND stops > 0",
+  "attack-failed": "attack_id IS NOT NULL AND error IS NULL AND NOT attack_success AND stops = 0",
+  "benign-done": "attack_id IS NULL AND error IS NULL AND utility",
+  "benign-not-done": "attack_id IS NULL AND error IS NULL AND NOT utility",
+  alarm: "attack_id IS NULL AND alarms > 0",
+  error: "error IS NOT NULL",
+};
+
+/** Episodes matching a filter, a line each, with the count of all that match. */
+export async function listEpisodes(db: ResultsDatabase, filter: EpisodeFilter): Promise<{ lines: string[]; matched: number }> {
+  const where = [
+    filter.defense !== undefined && `defense = ${sqlString(filter.defense)}`,
+    filter.model !== undefined && `model = ${sqlString(filter.model)}`,
+    filter.family !== undefined && `family = ${sqlString(filter.family)}`,
+    filter.task !== undefined && `user_task = ${sqlString(filter.task)}`,
+    filter.outcome !== undefined && `(${OUTCOME_SQL[filter.outcome]})`,
+  ].filter(Boolean);
+  const sql = `FROM episodes${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""}`;
+  const [{ n }] = (await queryRows(db.connection, `SELECT count(*) AS n ${sql}`)) as [{ n: number }];
+  const rows = await queryRows(db.connection, `SELECT * ${sql} ORDER BY episode_id LIMIT ${Math.max(1, Math.floor(filter.limit ?? 20))}`);
+  return { matched: n, lines: rows.map((e) => `${e.episode_id}  ${e.defense} × ${e.model}  ${e.attack_id ?? `benign ${e.user_task}`}  ${outcomeOf(e)}`) };
+}
+
+function outcomeOf(e: Record<string, unknown>): string {
+  if (e.error !== null) return `error (${e.error})`;
+  const task = e.utility ? "task done" : "task not done";
+  const acted = `${e.interventions} intervention${e.interventions === 1 ? "" : "s"}${Number(e.approvals) > 0 ? `, ${e.approvals} approval request${e.approvals === 1 ? "" : "s"} (${e.approvals_denied} refused)` : ""}`;
+  if (e.attack_id === null) return `benign, ${task}; ${acted}${Number(e.alarms) > 0 ? ` — ${e.alarms} alarm${e.alarms === 1 ? "" : "s"} on benign work` : ""}`;
+  return `attack ${e.attack_success ? "succeeded" : "failed"}, ${task}; ${acted}`;
+}
+
+/** The reason an episode ended as it did, as far as its tables say. */
+function whyOf(e: Record<string, unknown>, events: readonly Record<string, unknown>[]): string {
+  if (e.error !== null) return `${e.error}: ${e.error_message ?? "no message"}`;
+  const interventions = events.filter((v) => v.kind === "intervention");
+  const approvedAsks = interventions.filter((v) => v.verdict === "ask_approval" && v.approved === true);
+  if (e.attack_id !== null) {
+    if (e.attack_success) {
+      if (approvedAsks.length > 0) return `a layer asked for approval and the approver said yes: ${approvedAsks.map((v) => `${v.layer} ${v.defense} on ${v.tool ?? v.hook} (${v.code})`).join("; ")}`;
+      return interventions.length > 0 ? "the layers acted, but nothing they did stopped the attack's goal" : "no layer acted, and the model followed the planted instruction";
+    }
+    if (Number(e.stops) > 0) return `stopped by ${e.first_stop_layer} ${e.first_stop_defense}: ${firstStop(interventions)}`;
+    return "no layer stopped anything; the attack's goal was not reached (the model did not follow the planted instruction, or its calls failed)";
+  }
+  if (Number(e.alarms) > 0) {
+    const alarm = interventions.find((v) => v.defense === e.first_alarm_defense && (v.verdict !== "transform" || v.keeps_information === false));
+    return `benign work was stopped, held up or stripped of information: first by ${e.first_alarm_layer} ${e.first_alarm_defense}${alarm ? `: ${verdictText(alarm)}` : ""}`;
+  }
+  return e.utility ? "the task was done without an alarm" : "the task was not done, and no layer raised an alarm (the model's own failure)";
+}
+
+const verdictText = (v: Record<string, unknown>) =>
+  `${v.verdict}${v.code ? ` (${v.code})` : ""}${v.reason ? ` — ${v.reason}` : ""}${v.verdict === "ask_approval" ? `, ${v.approved ? "approved" : "refused"}` : ""}`;
+
+const firstStop = (interventions: readonly Record<string, unknown>[]) => {
+  const v = interventions.find((x) => x.verdict === "block" || x.verdict === "quarantine" || (x.verdict === "ask_approval" && x.approved === false)) ?? interventions[0];
+  return v === undefined ? "" : verdictText(v);
+};
+
+const KIND = {
+  user_input: "user",
+  model_output: "model",
+  tool_call: "tool call",
+  tool_result: "tool result",
+  agent_message: "message",
+  memory_read: "memory read",
+  memory_write: "memory write",
+  intervention: "DEFENSE",
+} as Record<string, string>;
+
+function eventLine(v: Record<string, unknown>): string {
+  const head = `#${String(v.seq).padStart(3)}  ${String(v.agent).padEnd(12)} ${(KIND[String(v.kind)] ?? String(v.kind)).padEnd(12)} `;
+  const indent = " ".repeat(head.length);
+  let body: string;
+  if (v.kind === "intervention") {
+    const answer = v.verdict === "ask_approval" ? ` → approver ${v.approved === true ? "approved" : v.approved === false ? "refused" : "did not answer"}` : "";
+    const kept = v.verdict === "transform" ? (v.keeps_information === true ? " (kept the information)" : v.keeps_information === false ? " (removed information)" : "") : "";
+    body = `${v.layer} ${v.defense} ${v.hook}${v.tool ? ` on ${v.tool}` : ""}: ${String(v.verdict).toUpperCase()}${v.code ? ` (${v.code})` : ""}${kept}${v.reason ? ` — ${v.reason}` : ""}${answer}${v.detail ? `\n${v.detail}` : ""}`;
+  } else {
+    const source = v.kind === "tool_result" || v.kind === "tool_call" ? `${v.tool}: ` : v.source && v.kind !== "user_input" ? `[${v.source}] ` : "";
+    body = `${source}${v.detail ?? ""}`;
+  }
+  return `${head}${body.replaceAll("\n", `\n${indent}`)}`;
+}
+
+const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
