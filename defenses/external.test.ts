@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -28,6 +29,18 @@ async function floodInto(res: ServerResponse): Promise<void> {
   while (!res.destroyed && !res.writableEnded) {
     if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
   }
+}
+
+const hasPython = spawnSync("python3", ["--version"]).status === 0;
+if (!hasPython) console.warn("no python3 here: the protocol doc's Python service is not run");
+
+/** A port that was just free. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
 
 const load = async (file: string) => {
@@ -145,12 +158,28 @@ describe("http: layers, a service in another process", () => {
     }
   }, 60_000);
 
+  it.skipIf(!hasPython)("the protocol's Python service, as the protocol doc prints it, on the port it is given, blocks an attack", async () => {
+    const doc = readFileSync(join(PROJECT_ROOT, "defenses", "http-protocol.md"), "utf8");
+    const file = join(outside, "service.py");
+    writeFileSync(file, /## A service in Python[^\n]*\n\n```python\n([\s\S]*?)```/.exec(doc)![1]!);
+    const port = await freePort();
+    const python = spawn("python3", [file, String(port)], { stdio: "ignore" });
+    try {
+      const url = `http://127.0.0.1:${port}/anis`;
+      for (let i = 0; i < 200 && !(await fetch(url).then((r) => r.ok, () => false)); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      const config = await load(configFile("sink-guard-py", `http:${url}`));
+      expect(config.layers[0]).toMatchObject({ id: "sink-guard-py", layer: "L1" });
+      const outcome = await runAttackCase(quietExfiltration(), config.layers);
+      expect(outcome.attackSucceeded).toBe(false);
+      expect(outcome.events.some((e) => e.kind === "intervention" && e.code === "unrequested_sink")).toBe(true);
+    } finally {
+      python.kill();
+    }
+  }, 60_000);
+
   it("a service that does not describe itself is named", async () => {
-    // A port that was just free: nothing listens there.
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    // Nothing listens there.
+    const port = await freePort();
     await expect(load(configFile("nobody", `http:http://127.0.0.1:${port}/anis`))).rejects.toThrow(new RegExp(`the defense service at http://127\\.0\\.0\\.1:${port}/anis does not describe itself`));
   });
 });
