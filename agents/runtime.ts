@@ -37,6 +37,8 @@ export interface TraceEvent {
   /** For a `transform` intervention: whether the rewrite kept all the information. */
   readonly keeps_information?: boolean | null;
   readonly detail?: string | null;
+  /** What the agent received when a layer rewrote `detail` (marked, delimited, redacted); absent when it was as is. */
+  readonly delivered?: string | null;
 }
 
 export interface EpisodeSetup {
@@ -113,7 +115,8 @@ export class EpisodeRuntime {
   }
 }
 
-const truncate = (text: string, max = 2000) => (text.length > max ? `${text.slice(0, max)}…` : text);
+/** The text an agent received, when a layer's rewrite made it differ from the original. */
+const rewritten = (original: string, received: string | undefined) => (received !== undefined && received !== original ? received : null);
 
 /** Refusals the model reads, so a real model can carry on with the rest of its task. */
 export const notices = {
@@ -202,7 +205,7 @@ export class AgentRuntime {
   /** The user's request. Returns the text to show the model, or null when a layer stopped it. */
   async userInput(text: string): Promise<string | null> {
     const outcome = await this.setup.stack.check("onUserInput", { text }, this.scope);
-    this.trace({ kind: "user_input", source: "user", detail: truncate(text), verdict: outcome.passed ? "allow" : outcome.verdict });
+    this.trace({ kind: "user_input", source: "user", detail: text, delivered: outcome.passed ? rewritten(text, outcome.content) : null, verdict: outcome.passed ? "allow" : outcome.verdict });
     return outcome.passed ? (outcome.content ?? text) : null;
   }
 
@@ -216,7 +219,7 @@ export class AgentRuntime {
       const writer = record.principal ?? principal;
       const provenance = writer === principal ? record.provenance : { ...record.provenance, source: `memory:${writer}`, trust: "untrusted" as const };
       const outcome = await this.setup.stack.check("onContext", { kind: "memory_read", content: record.text, provenance }, this.scope);
-      this.trace({ kind: "memory_read", source: provenance.source, detail: truncate(record.text), verdict: outcome.passed ? "allow" : outcome.verdict });
+      this.trace({ kind: "memory_read", source: provenance.source, detail: record.text, delivered: outcome.passed ? rewritten(record.text, outcome.content) : null, verdict: outcome.passed ? "allow" : outcome.verdict });
       if (!outcome.passed) continue;
       if (provenance.trust === "untrusted") this.tainted = true;
       delivered.push(outcome.content ?? record.text);
@@ -231,12 +234,12 @@ export class AgentRuntime {
     const descriptor = this.tools.find((t) => t.name === name);
     if (!descriptor) {
       const message = `Error: unknown tool "${name}". Available tools: ${this.tools.map((t) => t.name).join(", ")}`;
-      this.trace({ kind: "tool_call", tool: name, verdict: "error", code: "unknown_tool", detail: truncate(JSON.stringify(args)) });
+      this.trace({ kind: "tool_call", tool: name, verdict: "error", code: "unknown_tool", detail: JSON.stringify(args) });
       return message;
     }
     const call = { id, tool: descriptor, args };
     const decision = await this.setup.stack.check("onToolCall", call, this.scope);
-    this.trace({ kind: "tool_call", tool: name, source: `tool:${name}`, verdict: decision.passed ? "allow" : decision.verdict, detail: truncate(JSON.stringify(args)) });
+    this.trace({ kind: "tool_call", tool: name, source: `tool:${name}`, verdict: decision.passed ? "allow" : decision.verdict, detail: JSON.stringify(args) });
     if (!decision.passed) return notices.toolRefused(decision);
 
     let content: string;
@@ -252,7 +255,7 @@ export class AgentRuntime {
     const delivered = result.passed
       ? await this.setup.stack.check("onContext", { kind: "tool_result", content: result.content ?? content, provenance, call }, this.scope)
       : result;
-    this.trace({ kind: "tool_result", tool: name, source: provenance.source, verdict: delivered.passed ? "allow" : delivered.verdict, detail: truncate(content) });
+    this.trace({ kind: "tool_result", tool: name, source: provenance.source, verdict: delivered.passed ? "allow" : delivered.verdict, detail: content, delivered: delivered.passed ? rewritten(content, delivered.content) : null });
     if (!delivered.passed) return notices.contentWithheld(delivered);
     if (descriptor.source === "untrusted") this.tainted = true;
     this.setup.observeContext?.(this.id, delivered.content ?? content, "tool_result");
@@ -273,7 +276,7 @@ export class AgentRuntime {
         episode: this.setup.episodeId,
         principal: this.setup.principal ?? "user",
       });
-    this.trace({ kind: "memory_write", source: provenance.source, verdict: outcome.passed ? "allow" : outcome.verdict, detail: truncate(text) });
+    this.trace({ kind: "memory_write", source: provenance.source, verdict: outcome.passed ? "allow" : outcome.verdict, detail: text });
     if (outcome.passed) {
       record("active", outcome.content ?? text);
       return "Saved to long-term memory.";
@@ -291,7 +294,7 @@ export class AgentRuntime {
     const text = compromised?.agent === this.id ? `${content}\n\n${compromised.text}` : content;
     const provenance = this.provenance(`agent:${this.id}`, this.tainted ? "untrusted" : "trusted");
     const outcome = await this.setup.stack.check("onAgentMessage", { from: this.id, to, content: text, direction: "send", provenance }, this.scope);
-    this.trace({ kind: "agent_message", source: provenance.source, verdict: outcome.passed ? "allow" : outcome.verdict, detail: truncate(`to ${to}: ${text}`) });
+    this.trace({ kind: "agent_message", source: provenance.source, verdict: outcome.passed ? "allow" : outcome.verdict, detail: `to ${to}: ${text}` });
     if (!outcome.passed) return { refused: notices.messageRefused(outcome) };
     const sent = outcome.content ?? text;
     const tamper = this.setup.tamperedEdge;
@@ -326,7 +329,7 @@ export class AgentRuntime {
     const delivered = received.passed
       ? await this.setup.stack.check("onContext", { kind: "peer_message", content: received.content ?? content, provenance }, this.scope)
       : received;
-    this.trace({ kind: "agent_message", source: provenance.source, verdict: delivered.passed ? "allow" : delivered.verdict, detail: truncate(`from ${from}: ${content}`) });
+    this.trace({ kind: "agent_message", source: provenance.source, verdict: delivered.passed ? "allow" : delivered.verdict, detail: `from ${from}: ${content}`, delivered: delivered.passed ? rewritten(content, delivered.content) : null });
     if (!delivered.passed) return notices.contentWithheld(delivered);
     this.tainted = true;
     this.setup.observeContext?.(this.id, delivered.content ?? content, "peer_message");
@@ -368,6 +371,6 @@ export class AgentRuntime {
   }
 
   traceModelOutput(detail: string): void {
-    this.trace({ kind: "model_output", detail: truncate(detail) });
+    this.trace({ kind: "model_output", detail });
   }
 }

@@ -14,7 +14,7 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 let dir: string;
 let db: ResultsDatabase;
 beforeAll(async () => {
-  const config = { ...loadRunConfig("quick"), suites: ["workspace", "devops"], agents: ["single"], defenses: ["none", "l1"], sample: 30 };
+  const config = { ...loadRunConfig("quick"), suites: ["workspace", "devops"], agents: ["single"], defenses: ["none", "l1", "l2"], sample: 30 };
   dir = (await executeRun({ config, out: mkdtempSync(join(tmpdir(), "anis-show-")), runId: "show", endpoint: {} })).dir;
   db = await openResults([dir]);
   return () => db.close();
@@ -34,6 +34,13 @@ describe("an episode's story", () => {
     // Events in the order they happened: the verdict on a call comes before the call runs.
     const seqs = [...story.matchAll(/^# *(\d+) /gm)].map((m) => Number(m[1]));
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+
+  it("a result a layer rewrote shows the original and, beside it, what the agent read", async () => {
+    const [marked] = await queryRows(db.connection, "SELECT episode_id, delivered FROM events WHERE kind = 'tool_result' AND delivered IS NOT NULL ORDER BY episode_id, seq LIMIT 1");
+    const story = await episodeStory(db, String(marked!.episode_id));
+    expect(story).toContain("→ as the agent read it, after the layers' rewrites:");
+    expect(story).toContain(String(marked!.delivered).split("\n")[0]);
   });
 
   it("lists the episodes a filter matches, and names the closest ids for one it does not know", async () => {

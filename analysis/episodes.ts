@@ -123,7 +123,7 @@ function eventLine(v: Record<string, unknown>): string {
     body = `${v.layer} ${v.defense} ${v.hook}${v.tool ? ` on ${v.tool}` : ""}: ${String(v.verdict).toUpperCase()}${v.code ? ` (${v.code})` : ""}${kept}${v.reason ? ` — ${v.reason}` : ""}${answer}${v.detail ? `\n${v.detail}` : ""}`;
   } else {
     const source = v.kind === "tool_result" || v.kind === "tool_call" ? `${v.tool}: ` : v.source && v.kind !== "user_input" ? `[${v.source}] ` : "";
-    body = `${source}${v.detail ?? ""}`;
+    body = `${source}${v.detail ?? ""}${typeof v.delivered === "string" ? `\n→ as the agent read it, after the layers' rewrites:\n${v.delivered}` : ""}`;
   }
   return `${head}${body.replaceAll("\n", `\n${indent}`)}`;
 }

@@ -3,7 +3,7 @@ import { memoryQuarantine } from "../../defenses/builtins/memory-quarantine.ts";
 import { loadDefenseConfiguration } from "../../defenses/config.ts";
 import { loadCorpus } from "../corpus.ts";
 import { getSuite } from "../suites/registry.ts";
-import { findCase, runAttackCase } from "../testing/episodes.ts";
+import { findCase, runAttackCase, runCase } from "../testing/episodes.ts";
 
 /** Long memory campaigns end to end: poisoning through content and through a query, with one memory store. */
 describe("memory campaigns", () => {
@@ -41,5 +41,21 @@ describe("memory campaigns", () => {
     const exfiltration = findCase((c) => c.family === "query-injection" && c.goal.kind === "exfiltration", "a query-only exfiltration");
     expect((await runAttackCase(exfiltration, [])).attackSucceeded).toBe(true);
     expect((await runAttackCase(exfiltration, loadDefenseConfiguration("ifc").layers)).attackSucceeded).toBe(false);
+  });
+});
+
+describe("what an episode's events keep", () => {
+  it("a planted text of 6,000 characters is in its tool result whole, and a rewrite by a layer is kept beside the original", async () => {
+    const id = findCase((c) => c.agent === "single" && c.campaign.length === 1 && c.surface === "tool_output" && c.split === "seen", "a single-agent injection in a tool result");
+    const base = loadCorpus().find((c) => c.id === id)!;
+    const long = { ...base, id: `${base.id}-long`, injection: { ...base.injection, text: `${base.injection.text} ${"Context for the record. ".repeat(260)}` } };
+    const plain = await runCase(long, []);
+    const result = plain.events.find((e) => e.kind === "tool_result" && e.detail?.includes("Context for the record."));
+    expect(result!.detail!.length).toBeGreaterThan(6000);
+    expect(result!.delivered).toBeNull();
+    const marked = await runCase(long, loadDefenseConfiguration("l2").layers);
+    const rewritten = marked.events.find((e) => e.kind === "tool_result" && e.delivered !== null);
+    expect(rewritten!.detail).not.toBe(rewritten!.delivered);
+    expect(rewritten!.delivered!.length).toBeGreaterThan(0);
   });
 });

@@ -92,9 +92,10 @@ export async function runCampaign(campaign: Campaign, runId: string, options: { 
         approved: e.approved ?? null,
         keeps_information: e.keeps_information ?? null,
         detail: e.detail ?? null,
+        delivered: e.delivered ?? null,
       });
     };
-    const audit = new AuditLog(({ evidence, ...i }) => trace({ kind: "intervention", ...i, detail: evidence?.slice(0, 2000) ?? null }));
+    const audit = new AuditLog(({ evidence, ...i }) => trace({ kind: "intervention", ...i, detail: evidence ?? null }));
     const systemInfo = { name: system.name, agents: system.agents.map((a) => a.id), protocol: system.protocol };
     // The attacker of a query-only injection is one of the deployment's users, like the colleagues whose notes
     // benign tasks read: nothing in a principal tells an attack apart.
@@ -121,7 +122,7 @@ export async function runCampaign(campaign: Campaign, runId: string, options: { 
       await invokeAgent(system.graph, { task: { text: prompt, from: "user" } }, { context: { episode: runtime, bare: options.bare } });
     } catch (e) {
       error = classify(e);
-      trace({ agent: system.entry, kind: "error", code: error.code, detail: error.message.slice(0, 2000) });
+      trace({ agent: system.entry, kind: "error", code: error.code, detail: error.message });
     }
     const duration = performance.now() - started;
 

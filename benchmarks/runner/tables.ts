@@ -145,7 +145,10 @@ export interface EventRow {
   approved: boolean | null;
   /** For a rewrite: whether it kept all the information. */
   keeps_information: boolean | null;
+  /** The text whole: the request, a model output, a call's arguments, a result, a message, a layer's evidence. */
   detail: string | null;
+  /** What the agent received instead of `detail` when a layer rewrote it (marked, delimited, redacted); else null. */
+  delivered: string | null;
 }
 
 export const EVENT_COLUMNS: readonly Column<EventRow>[] = [
@@ -165,4 +168,5 @@ export const EVENT_COLUMNS: readonly Column<EventRow>[] = [
   { name: "approved", type: "BOOLEAN" },
   { name: "keeps_information", type: "BOOLEAN" },
   { name: "detail", type: "VARCHAR" },
+  { name: "delivered", type: "VARCHAR" },
 ];
