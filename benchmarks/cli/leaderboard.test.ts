@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildLeaderboard, type LeaderboardEntry } from "../../analysis/leaderboard.ts";
+import { buildLeaderboard, type LeaderboardEntry, rankEntries } from "../../analysis/leaderboard.ts";
 import { renderPng } from "../../analysis/render.ts";
 import { loadRunConfig } from "../runner/config.ts";
 import { executeRun } from "../runner/run.ts";
@@ -33,7 +33,7 @@ beforeAll(async () => {
   };
   const summary = await executeRun({ config, out: mkdtempSync(join(tmpdir(), "anis-lb-run-")), runId: "leaderboard-fixture", endpoint: {} });
   out = mkdtempSync(join(tmpdir(), "anis-lb-"));
-  ({ entries } = await buildLeaderboard([summary.dir], { out, maxAutoimmunity: 0.25, maxHarmfulAutoimmunity: 0.1, maxErrorRate: 0.02, baseline: "none", allowMixed: false }));
+  ({ entries } = await buildLeaderboard([summary.dir], { out, maxAutoimmunity: 0.25, maxHarmfulAutoimmunity: 0.1, maxErrorRate: 0.02, minBlockBase: 5, baseline: "none", allowMixed: false }));
 }, 120_000);
 
 describe("leaderboard files", () => {
@@ -60,8 +60,10 @@ describe("leaderboard files", () => {
 
   it("ranks by block rate within both bounds, links each row to its run manifest, names its approver, and leaves the baseline unranked", () => {
     const obedient = entries.filter((e) => e.model === "sim:obedient");
-    expect(obedient.find((e) => e.defense === "none")!.rank).toBeNull();
+    expect(obedient.find((e) => e.defense === "none")).toMatchObject({ rank: null, unranked: "baseline" });
     const ranked = obedient.filter((e) => e.rank !== null);
+    expect(ranked.length).toBeGreaterThan(0);
+    for (const e of ranked) expect(e.metrics.n_block_base).toBeGreaterThanOrEqual(5);
     for (const e of ranked) expect(e.metrics.autoimmunity!).toBeLessThanOrEqual(0.25);
     for (const e of ranked) expect(e.metrics.harmful_autoimmunity!).toBeLessThanOrEqual(0.1);
     expect(obedient.every((e) => e.approver.startsWith("documented human"))).toBe(true);
@@ -69,6 +71,16 @@ describe("leaderboard files", () => {
     expect(ranked.map((e) => e.metrics.block_rate)).toEqual([...ranked.map((e) => e.metrics.block_rate)].sort((a, b) => b! - a!));
     expect(obedient.every((e) => e.runs.includes("leaderboard-fixture"))).toBe(true);
     expect(readFileSync(join(out, "leaderboard.md"), "utf8")).toContain("(runs/leaderboard-fixture/manifest.json)");
+  });
+
+  it("ranks no block rate that rests on fewer attack units than the bound, and says why in the rank column", () => {
+    const rows = entries.map((e) => e.metrics);
+    const strict = rankEntries(rows, new Map(), { maxAutoimmunity: 1, maxHarmfulAutoimmunity: 1, maxErrorRate: 1, baseline: "none", minBlockBase: 1000 });
+    expect(strict.every((e) => e.rank === null)).toBe(true);
+    for (const e of strict.filter((x) => x.defense !== "none" && x.metrics.block_rate !== null)) expect(e.unranked).toBe(`n ${e.metrics.n_block_base} < 1000`);
+    // The default bound is 30.
+    const byDefault = rankEntries(rows, new Map(), { maxAutoimmunity: 1, maxHarmfulAutoimmunity: 1, maxErrorRate: 1, baseline: "none" });
+    for (const e of byDefault) if (e.rank !== null) expect(e.metrics.n_block_base).toBeGreaterThanOrEqual(30);
   });
 });
 

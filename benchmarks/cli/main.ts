@@ -344,6 +344,7 @@ program
   .option("--max-autoimmunity <rate>", "rank only configurations with autoimmunity at most this", rateOption("max-autoimmunity"), 0.25)
   .option("--max-harmful-autoimmunity <rate>", "rank only configurations whose harmful autoimmunity is at most this", rateOption("max-harmful-autoimmunity"), 0.1)
   .option("--max-error-rate <rate>", "rank only configurations whose layers fail in at most this share of episodes", rateOption("max-error-rate"), 0.02)
+  .option("--min-block-base <n>", "rank only block rates that rest on at least this many attack units (case, seed) that succeed against the baseline", positiveInt("min-block-base"), 30)
   .option("--baseline <defense>", "configuration block rates are measured against", "none")
   .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
   .option("--verify-with <dir>", "a private set (a folder with cases/, families/, tasks/): run every configuration on it and rank only rows verified there")
@@ -369,6 +370,7 @@ program
       maxAutoimmunity: opts.maxAutoimmunity,
       maxHarmfulAutoimmunity: opts.maxHarmfulAutoimmunity,
       maxErrorRate: opts.maxErrorRate,
+      minBlockBase: opts.minBlockBase,
       baseline: opts.baseline,
       checkBaseline: command.getOptionValueSource("baseline") === "cli",
       allowMixed: opts.allowMixed ?? false,

@@ -82,6 +82,8 @@ describe("leaderboard --verify-with", () => {
       maxAutoimmunity: 0.25,
       maxHarmfulAutoimmunity: 0.1,
       maxErrorRate: 0.02,
+      // Five private cases: ranked at all only when the bound on attack units allows it.
+      minBlockBase: 1,
       baseline: "none",
       allowMixed: false,
       verification: { dir: verification.dir, set: set.hash, unverified: verification.unverified },
@@ -92,10 +94,10 @@ describe("leaderboard --verify-with", () => {
     expect(copy.self_reported!.block_rate).toBeGreaterThanOrEqual(0.9);
     expect(copy.metrics.block_rate).toBeLessThanOrEqual(0.2);
     expect(row("l1").verified).toBe(`private set ${set.hash}`);
-    expect(row("gone")).toMatchObject({ verified: null, rank: null });
+    expect(row("gone")).toMatchObject({ verified: null, rank: null, unranked: "not verified" });
     const board = readFileSync(join(work, "board", "leaderboard.md"), "utf8");
     expect(board).toContain(`**Verified** on private set ${set.hash}. Not verified (self-reported): gone (cannot be run here`);
-    expect(board).toMatch(/\| – \| gone[^|]* \| self-reported \|/);
+    expect(board).toMatch(/\| – \(not verified\) \| gone[^|]* \| self-reported \|/);
     // The private set's text is not published with the board.
     expect(JSON.stringify(readdirSync(join(work, "board"), { recursive: true }))).not.toContain("verify-");
   }, 300_000);
