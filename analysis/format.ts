@@ -37,21 +37,62 @@ function cell(row: ReportRow, key: string): string {
   return typeof value === "number" && typeof lo === "number" && typeof hi === "number" ? `${pct(value)} [${pct(lo)}–${pct(hi)}]` : pct(value);
 }
 
-function grid(rows: readonly ReportRow[], by: readonly string[]): { header: string[]; body: string[][] } {
+function grid(rows: readonly ReportRow[], by: readonly string[]): { header: string[]; body: string[][]; keyCount: number } {
   // Which attacks a row counts matters once a configuration learned from some of them.
   const keys = ["defense", "model", ...by, ...(rows.some((r) => r.trained_on) ? ["attacks_scored"] : [])];
   const usedTokens = rows.some((r) => Number(r.tokens ?? 0) > 0);
   const shown = SHOWN.filter(([k]) => usedTokens || !COST_COLUMNS.has(k));
   const header = [...keys, ...shown.map(([, h]) => h)];
   const body = rows.map((row) => [...keys.map((k) => String(row[k] ?? "–")), ...shown.map(([k]) => cell(row, k))]);
-  return { header, body };
+  return { header, body, keyCount: keys.length };
 }
 
-export function formatTable(rows: readonly ReportRow[], by: readonly string[] = []): string {
-  const { header, body } = grid(rows, by);
+/** The widest a printed report is by default: a terminal, or a page. */
+export const TABLE_WIDTH = 120;
+
+/** Columns left out, in this order, until a table fits {@link TABLE_WIDTH}; `--wide` shows them all. */
+const DROPPED_FIRST = ["AIR(hard neg.)", "rewrites", "µs/step", "friction", "UA", "tokens", "cost $", "layer errors", "errors", "benign n", "attack n"];
+/** Then the intervals of these columns, whose rates matter less to a defense's ranking than BR and AIR. */
+const NARROWED = ["BU", "ASR"];
+
+/**
+ * The report as a text table: the baseline first within each model; a metric with one value in every row said once
+ * under the table, not in each row; and, unless `wide`, columns left out (named under it) until it fits
+ * {@link TABLE_WIDTH} columns.
+ */
+export function formatTable(rows: readonly ReportRow[], by: readonly string[] = [], options: { readonly baseline?: string; readonly wide?: boolean } = {}): string {
+  const ordered = [...rows].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : Number(b.defense === options.baseline) - Number(a.defense === options.baseline)));
+  const { header, body, keyCount } = grid(ordered, by);
+  let columns = header.map((_, i) => i);
+  const notes: string[] = [];
+  if (body.length > 1) {
+    const constant = columns.filter((i) => i >= keyCount && body.every((r) => r[i] === body[0]![i]));
+    if (constant.length > 0) notes.push(`in every row: ${constant.map((i) => `${header[i]} ${body[0]![i]}`).join(", ")}`);
+    columns = columns.filter((i) => !constant.includes(i));
+  }
+  const width = (cols: readonly number[]) => cols.reduce((sum, i) => sum + Math.max(header[i]!.length, ...body.map((r) => r[i]!.length)) + 2, -2);
+  const hidden: string[] = [];
+  for (const name of options.wide ? [] : DROPPED_FIRST) {
+    if (width(columns) <= TABLE_WIDTH) break;
+    const i = header.indexOf(name);
+    if (!columns.includes(i)) continue;
+    columns = columns.filter((c) => c !== i);
+    hidden.push(name);
+  }
+  const narrowed: string[] = [];
+  for (const name of options.wide ? [] : NARROWED) {
+    if (width(columns) <= TABLE_WIDTH) break;
+    const i = header.indexOf(name);
+    if (!columns.includes(i)) continue;
+    for (const row of body) row[i] = row[i]!.split(" [")[0]!;
+    narrowed.push(name);
+  }
+  if (hidden.length + narrowed.length > 0) {
+    notes.push(`to fit ${TABLE_WIDTH} columns, left out${hidden.length > 0 ? `: ${hidden.join(", ")}` : " no column"}${narrowed.length > 0 ? `; without intervals: ${narrowed.join(", ")}` : ""} (--wide shows all)`);
+  }
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+  const line = (cells: readonly string[]) => columns.map((i) => cells[i]!.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(header), columns.map((i) => "-".repeat(widths[i]!)).join("  "), ...body.map(line), ...notes.map((n) => `(${n})`)].join("\n");
 }
 
 export function formatMarkdown(rows: readonly ReportRow[], by: readonly string[] = []): string {
@@ -142,4 +183,4 @@ export const INFECTION_LEGEND =
   "infection rate: agents that executed an attacker action / agents · spread rate: episodes whose infection reached another agent · depth: hand-offs from the agent first reached to the farthest infected one · contained: exposed episodes in which a stop ended the spread · steps: model outputs, tool calls and messages from first exposure to that stop";
 
 export const METRIC_LEGEND =
-  "BU benign utility · ASR attack success rate · BR block rate (vs. the undefended baseline) · AIR autoimmunity rate (benign episodes with a stop, quarantine, approval request, a rewrite that removed information, or a layer error) · rewrites: benign episodes whose content was only marked, delimited or normalised · UA utility under attack · friction: approvals per benign episode · layer errors: share of episodes in which a layer failed, each counted as a miss on an attack or an alarm on benign work (model errors are left out of every rate) · [lo–hi] Wilson 95% · attacks_scored: a configuration with a learned layer (a vaccine) is scored on the splits it did not learn from (held-out); broken down by split, its training split says training";
+  "benign n: benign episodes counted · attack n: attack units (case, seed) counted · BU benign utility · ASR attack success rate · BR block rate (vs. the undefended baseline) · AIR autoimmunity rate (benign episodes with a stop, quarantine, approval request, a rewrite that removed information, or a layer error) · rewrites: benign episodes whose content was only marked, delimited or normalised · UA utility under attack · friction: approvals per benign episode · layer errors: share of episodes in which a layer failed, each counted as a miss on an attack or an alarm on benign work (model errors are left out of every rate) · [lo–hi] Wilson 95% · attacks_scored: a configuration with a learned layer (a vaccine) is scored on the splits it did not learn from (held-out); broken down by split, its training split says training";

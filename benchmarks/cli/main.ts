@@ -55,9 +55,10 @@ interface PrintOptions {
   readonly checkBaseline?: boolean;
   readonly tasks?: string;
   readonly attacks?: string;
+  readonly wide?: boolean;
 }
 
-async function printReport(dirs: string[], format: Format, by: string[], { baseline, attribution = false, allowMixed = false, includeTraining = false, checkBaseline = false, tasks, attacks }: PrintOptions) {
+async function printReport(dirs: string[], format: Format, by: string[], { baseline, attribution = false, allowMixed = false, includeTraining = false, checkBaseline = false, tasks, attacks, wide = false }: PrintOptions) {
   const db = await openResults(resolveRunDirs(dirs), { baseline, allowMixed, checkBaseline, tasks, attacks });
   try {
     const rows = await computeReport(db, by, { includeTraining });
@@ -69,8 +70,8 @@ async function printReport(dirs: string[], format: Format, by: string[], { basel
       const withLayers = rows.map((r) => ({ ...r, blocks_by_layer: byLayer(r, "blocks"), false_alarms_by_layer: byLayer(r, "false_alarms") }));
       process.stdout.write(`${JSON.stringify(withLayers, null, 2)}\n`);
     } else {
-      const table = format === "md" ? formatMarkdown : formatTable;
-      process.stdout.write(`${table(rows, by)}\n\n${METRIC_LEGEND}\n`);
+      const table = format === "md" ? formatMarkdown(rows, by) : formatTable(rows, by, { baseline, wide });
+      process.stdout.write(`${table}\n\n${METRIC_LEGEND}\n`);
       const mixed = rows.filter((r) => r.mixed !== undefined);
       if (mixed.length > 0) {
         process.stdout.write(`\nPooled from runs that differ (--allow-mixed); what each row rests on:\n${[...new Set(mixed.map((r) => `  ${r.defense} × ${r.model}: ${r.mixed}`))].join("\n")}\n`);
@@ -249,7 +250,8 @@ program
   .option("--baseline <defense>", "configuration block rates are measured against", "none")
   .option("--attribution", "also attribute blocks and false alarms to the layer that acted first")
   .option("--include-training", "score a learned configuration (a vaccine) on its training split too; by default it is scored on the splits it did not learn from")
-  .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
+  .option("--allow-mixed", "pool runs that differ in what their numbers rest on (code, corpus, a configuration's or suite's definition, sample, seeds, selection); each row is labelled with what it rests on")
+  .option("--wide", "print every column (the table otherwise fits 120 columns and names what it left out)")
   .option("--infection", "report the spread through multi-agent systems instead: infection rate, spread depth, secondary infections, containment")
   .option("--campaigns", "report the long memory campaigns instead: ASR, poisoned retrievals and memory integrity by episode position")
   .option("--tasks <globs>", "only the benign episodes of these tasks (comma-separated globs over task ids: your own, like 'lab-*')")
@@ -277,7 +279,7 @@ program
     }
     const only = { tasks: opts.tasks, attacks: opts.attacks };
     if (!opts.infection && !opts.campaigns) {
-      return printReport(dirs, opts.format, opts.by, { baseline: opts.baseline, attribution: opts.attribution, allowMixed: opts.allowMixed, includeTraining: opts.includeTraining, checkBaseline: namedBaseline, ...only });
+      return printReport(dirs, opts.format, opts.by, { baseline: opts.baseline, attribution: opts.attribution, allowMixed: opts.allowMixed, includeTraining: opts.includeTraining, checkBaseline: namedBaseline, wide: opts.wide, ...only });
     }
     const db = await openResults(resolveRunDirs(dirs), { allowMixed: opts.allowMixed, ...only });
     try {
@@ -324,7 +326,7 @@ program
   .argument("<run-dirs...>", "run folders, folders of runs, or patterns like results/2026*")
   .requiredOption("--configs <a,b>", "the two configurations: a,b (the difference is b − a)", list)
   .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
-  .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
+  .option("--allow-mixed", "pool runs that differ in what their numbers rest on (code, corpus, a configuration's or suite's definition, sample, seeds, selection); each row is labelled with what it rests on")
   .action(async (dirs: string[], opts) => {
     if (opts.configs.length !== 2) throw new UsageError(`--configs takes two configurations, a,b; got "${opts.configs.join(",")}"`);
     const db = await openResults(resolveRunDirs(dirs), { allowMixed: opts.allowMixed });
@@ -346,7 +348,7 @@ program
   .option("--max-error-rate <rate>", "rank only configurations whose layers fail in at most this share of episodes", rateOption("max-error-rate"), 0.02)
   .option("--min-block-base <n>", "rank only block rates that rest on at least this many attack units (case, seed) that succeed against the baseline", positiveInt("min-block-base"), 30)
   .option("--baseline <defense>", "configuration block rates are measured against", "none")
-  .option("--allow-mixed", "pool runs made on different corpora or with different definitions of one configuration")
+  .option("--allow-mixed", "pool runs that differ in what their numbers rest on (code, corpus, a configuration's or suite's definition, sample, seeds, selection); each row is labelled with what it rests on")
   .option("--verify-with <dir>", "a private set (a folder with cases/, families/, tasks/): run every configuration on it and rank only rows verified there")
   .option("--verify-out <dir>", "with --verify-with: where the private run's folder goes (keep it unpublished)", "results")
   .action(async (dirs: string[], opts, command: Command) => {
