@@ -14,7 +14,7 @@ export const hashOf = (value: unknown) => createHash("sha256").update(JSON.strin
 const CODE_PATHS = ["agents", "defenses", "attacks", "benchmarks", "analysis", "package.json", "package-lock.json", "tsconfig.json"];
 
 /**
- * The checkout's commit, and whether the code that decides numbers has uncommitted changes (`dirty`): files the
+ * The checkout's commit (or, without one, the commit the image was built from: `ANIS_COMMIT`), and whether the code that decides numbers has uncommitted changes (`dirty`): files the
  * commands write into the repository, as the docs show (`leaderboard/`, `report.arrow`), are not changes to it.
  */
 export function gitState(cwd = fileURLToPath(ROOT)): { commit: string | null; dirty: boolean | null } {
@@ -23,7 +23,9 @@ export function gitState(cwd = fileURLToPath(ROOT)): { commit: string | null; di
     const dirty = execFileSync("git", ["status", "--porcelain", "--", ...CODE_PATHS], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim().length > 0;
     return { commit, dirty };
   } catch {
-    return { commit: null, dirty: null };
+    // No checkout (a container image, an installed copy): the commit its build recorded, if any.
+    const built = process.env.ANIS_COMMIT;
+    return { commit: built && /^[0-9a-f]{7,40}$/.test(built) ? built : null, dirty: null };
   }
 }
 
