@@ -23,4 +23,17 @@ describe("the manifest's git state", () => {
     expect(gitState(repo).dirty).toBe(true);
     expect(gitState(mkdtempSync(join(tmpdir(), "anis-no-git-")))).toEqual({ commit: null, dirty: null });
   });
+
+  it("without a checkout (a container image), the commit the image was built with; a value that is no commit is not recorded", () => {
+    const saved = process.env.ANIS_COMMIT;
+    try {
+      process.env.ANIS_COMMIT = "8d91dcaa7b1e0f3c2d4e5f60718293a4b5c6d7e8";
+      expect(gitState(mkdtempSync(join(tmpdir(), "anis-image-")))).toEqual({ commit: "8d91dcaa7b1e0f3c2d4e5f60718293a4b5c6d7e8", dirty: null });
+      process.env.ANIS_COMMIT = "unknown";
+      expect(gitState(mkdtempSync(join(tmpdir(), "anis-image-"))).commit).toBeNull();
+    } finally {
+      if (saved === undefined) delete process.env.ANIS_COMMIT;
+      else process.env.ANIS_COMMIT = saved;
+    }
+  });
 });
