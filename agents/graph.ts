@@ -1,6 +1,7 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, type BaseMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
 import { Annotation, Command, END, GraphRecursionError, type LangGraphRunnableConfig, MessagesAnnotation, messagesStateReducer, START, StateGraph } from "@langchain/langgraph/web";
+import { MODEL_DECISIONS } from "./models/decisions.ts";
 import type { ToolSchema } from "./environment.ts";
 import { DELEGATE_PREFIX, SAVE_MEMORY_TOOL } from "./reserved-tools.ts";
 import { type AgentRuntime, type EpisodeRuntime, modelTool } from "./runtime.ts";
@@ -147,6 +148,7 @@ export function buildAgentGraph(model: BaseChatModel, spec: AgentSpec) {
       throw new ModelCallError(spec.id, new Error(`malformed tool call: ${what}`));
     }
     const calls = output.tool_calls ?? [];
+    runtime.traceModelDecisions(output.response_metadata?.[MODEL_DECISIONS]);
     runtime.traceModelOutput(calls.length > 0 ? calls.map((c) => `${c.name}(${JSON.stringify(c.args)})`).join("; ") : textOf(output));
     return new Command({ update: { messages: [...opened, output] }, goto: calls.length > 0 ? "act" : END });
   };

@@ -1,6 +1,7 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { type AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import type { Runnable } from "@langchain/core/runnables";
+import type { ModelDecision } from "./models/decisions.ts";
 import type { DefenseStack, StackOutcome } from "../defenses/stack.ts";
 import type { ContextKind, HookScope, ProposedCall, Provenance, ToolDescriptor, Trust } from "../defenses/types.ts";
 import { type Environment, ToolArgumentError } from "./environment.ts";
@@ -19,6 +20,8 @@ export type TraceKind =
   | "intervention"
   /** A tool a layer did not give the agent, before the task (not an intervention). */
   | "tools_offered"
+  /** Why the model acted as it did, where it says (the simulated model: each planted text it read, p and draw). */
+  | "model_decision"
   | "error";
 
 export interface TraceEvent {
@@ -370,7 +373,20 @@ export class AgentRuntime {
     return replayed;
   }
 
-  traceModelOutput(detail: string): void {
+  /** The model's account of its decisions on this turn, when it gives one (see models/decisions.ts). */
+  traceModelDecisions(decisions: unknown): void {
+    if (!Array.isArray(decisions)) return;
+    for (const d of decisions as ModelDecision[]) {
+      // A text stays in the context and is weighed again each turn: a decision is traced when it is new.
+      const detail = JSON.stringify(d);
+      if (this.decisionsTraced.has(detail)) continue;
+      this.decisionsTraced.add(detail);
+      this.trace({ kind: "model_decision", source: d.channel, detail });
+    }
+  }
+  private readonly decisionsTraced = new Set<string>();
+
+    traceModelOutput(detail: string): void {
     this.trace({ kind: "model_output", detail });
   }
 }

@@ -36,6 +36,16 @@ describe("an episode's story", () => {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
   });
 
+  it("the simulated model's decision on a planted text: where it read it, what it perceived, p, the draw and its choice", async () => {
+    const [decided] = await queryRows(db.connection, "SELECT v.episode_id, v.detail FROM events v JOIN episodes e USING (episode_id) WHERE v.kind = 'model_decision' AND e.defense = 'none' ORDER BY v.episode_id, v.seq LIMIT 1");
+    const decision = JSON.parse(String(decided!.detail)) as { payload: string; channel: string; p: number; draw: number | null; followed: boolean };
+    const story = await episodeStory(db, String(decided!.episode_id));
+    expect(story).toContain(`decision     read planted text ${decision.payload} in ${decision.channel}: compliance p ${decision.p.toFixed(3)}, `);
+    expect(story).toContain(decision.followed ? "→ FOLLOWS it" : "→ does not follow it");
+    // Undefended, the decision is the whole reason.
+    expect(story.split("\n")[4]).toMatch(decision.followed ? /^why: (no layer acted, and the model followed the planted text|no layer stopped anything)/ : /^why: no layer stopped anything; the model read the planted text and did not follow it/);
+  });
+
   it("a result a layer rewrote shows the original and, beside it, what the agent read", async () => {
     const [marked] = await queryRows(db.connection, "SELECT episode_id, delivered FROM events WHERE kind = 'tool_result' AND delivered IS NOT NULL ORDER BY episode_id, seq LIMIT 1");
     const story = await episodeStory(db, String(marked!.episode_id));

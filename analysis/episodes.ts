@@ -79,13 +79,25 @@ function whyOf(e: Record<string, unknown>, events: readonly Record<string, unkno
   if (e.error !== null) return `${e.error}: ${e.error_message ?? "no message"}`;
   const interventions = events.filter((v) => v.kind === "intervention");
   const approvedAsks = interventions.filter((v) => v.verdict === "ask_approval" && v.approved === true);
+  const decisions = events.filter((v) => v.kind === "model_decision").flatMap((v) => {
+    try {
+      return [JSON.parse(String(v.detail)) as Decision];
+    } catch {
+      return [];
+    }
+  });
   if (e.attack_id !== null) {
     if (e.attack_success) {
+      const followed = decisions.filter((d) => d.followed);
+      if (interventions.length === 0 && followed.length > 0) return `no layer acted, and the model followed the planted text (${followed.map(decisionBrief).join("; ")})`;
       if (approvedAsks.length > 0) return `a layer asked for approval and the approver said yes: ${approvedAsks.map((v) => `${v.layer} ${v.defense} on ${v.tool ?? v.hook} (${v.code})`).join("; ")}`;
       return interventions.length > 0 ? "the layers acted, but nothing they did stopped the attack's goal" : "no layer acted, and the model followed the planted instruction";
     }
     if (Number(e.stops) > 0) return `stopped by ${e.first_stop_layer} ${e.first_stop_defense}: ${firstStop(interventions)}`;
-    return "no layer stopped anything; the attack's goal was not reached (the model did not follow the planted instruction, or its calls failed)";
+    if (decisions.length > 0 && decisions.every((d) => !d.followed)) return `no layer stopped anything; the model read the planted text and did not follow it (${decisions.map(decisionBrief).join("; ")})`;
+    // Only the simulated model accounts for its decisions: its silence means it read no planted text.
+    if (decisions.length === 0 && String(e.model).startsWith("sim:")) return "no layer stopped anything; the model never read the planted text";
+    return "no layer stopped anything; the attack's goal was not reached (the model's calls did not reach it)";
   }
   if (Number(e.alarms) > 0) {
     const alarm = interventions.find((v) => v.defense === e.first_alarm_defense && (v.verdict !== "transform" || v.keeps_information === false));
@@ -111,13 +123,42 @@ const KIND = {
   memory_read: "memory read",
   memory_write: "memory write",
   intervention: "DEFENSE",
+  model_decision: "decision",
 } as Record<string, string>;
+
+interface Decision {
+  readonly payload: string;
+  readonly channel: string;
+  readonly perceived: Record<string, unknown>;
+  readonly p: number;
+  readonly draw: number | null;
+  readonly followed: boolean;
+}
+
+const decisionBrief = (d: Decision) => `read in ${d.channel}: compliance p ${d.p.toFixed(3)}, ${d.draw === null ? "certain" : `draw ${d.draw.toFixed(3)}`}`;
+
+/** A simulated model's decision on a planted text it read: where, the features that set p, p, the draw, the choice. */
+function decisionText(detail: string): string {
+  try {
+    const d = JSON.parse(detail) as Decision;
+    const features = Object.entries(d.perceived)
+      .filter(([, v]) => v !== false && v !== null && v !== 0 && v !== "none")
+      .map(([k, v]) => (v === true ? k : `${k} ${v}`))
+      .join(", ");
+    const drawn = d.draw === null ? "certain" : `draw ${d.draw.toFixed(3)} ${d.draw < d.p ? "<" : "≥"} p`;
+    return `read planted text ${d.payload} in ${d.channel}: compliance p ${d.p.toFixed(3)}, ${drawn} → ${d.followed ? "FOLLOWS it" : "does not follow it"}${features ? ` (perceived: ${features})` : ""}`;
+  } catch {
+    return detail;
+  }
+}
 
 function eventLine(v: Record<string, unknown>): string {
   const head = `#${String(v.seq).padStart(3)}  ${String(v.agent).padEnd(12)} ${(KIND[String(v.kind)] ?? String(v.kind)).padEnd(12)} `;
   const indent = " ".repeat(head.length);
   let body: string;
-  if (v.kind === "intervention") {
+  if (v.kind === "model_decision") {
+    body = decisionText(String(v.detail ?? ""));
+  } else if (v.kind === "intervention") {
     const answer = v.verdict === "ask_approval" ? ` → approver ${v.approved === true ? "approved" : v.approved === false ? "refused" : "did not answer"}` : "";
     const kept = v.verdict === "transform" ? (v.keeps_information === true ? " (kept the information)" : v.keeps_information === false ? " (removed information)" : "") : "";
     body = `${v.layer} ${v.defense} ${v.hook}${v.tool ? ` on ${v.tool}` : ""}: ${String(v.verdict).toUpperCase()}${v.code ? ` (${v.code})` : ""}${kept}${v.reason ? ` — ${v.reason}` : ""}${answer}${v.detail ? `\n${v.detail}` : ""}`;

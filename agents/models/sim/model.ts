@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { canonical } from "../../../defenses/approver.ts";
 import { uniform } from "../../../defenses/util/uniform.ts";
 import { DELEGATE_PREFIX } from "../../reserved-tools.ts";
+import { MODEL_DECISIONS, type ModelDecision } from "../decisions.ts";
 import { type PlannedCall, ungrounded, withGuesses } from "./grounding.ts";
 import { saysContentIsData } from "./meaning.ts";
 import { ReadText, type Sought, sought } from "../../../defenses/util/reading.ts";
@@ -136,11 +137,13 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
   }
 
   async _generate(messages: BaseMessage[], options: this["ParsedCallOptions"]): Promise<ChatResult> {
-    const message = this.decide(messages, options.seed ?? 0, options.payloads ?? []);
+    const decisions: ModelDecision[] = [];
+    const message = this.decide(messages, options.seed ?? 0, options.payloads ?? [], decisions);
+    if (decisions.length > 0) message.response_metadata = { ...message.response_metadata, [MODEL_DECISIONS]: decisions };
     return { generations: [{ text: typeof message.content === "string" ? message.content : "", message }] };
   }
 
-  private decide(messages: BaseMessage[], seed: number, payloads: readonly SimPayload[]): AIMessage {
+  private decide(messages: BaseMessage[], seed: number, payloads: readonly SimPayload[], decisions: ModelDecision[]): AIMessage {
     const { prompt, task, reading, context } = this.read(messages);
     const messageId = opaqueId("msg");
     const emitted = messages.flatMap((m) => (m.getType() === "ai" ? ((m as AIMessage).tool_calls ?? []) : []));
@@ -152,7 +155,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
       return new AIMessage({ id: messageId, content: "", tool_calls: [{ id, name: tool, args: { ...args }, type: "tool_call" } as ToolCall] });
     };
 
-    const intents = [...this.injectedCalls(reading, prompt, seed, payloads, context, task === undefined), ...(task ? [] : this.instructedCalls(reading, seed, context))];
+    const intents = [...this.injectedCalls(reading, prompt, seed, payloads, context, task === undefined, decisions), ...(task ? [] : this.instructedCalls(reading, seed, context))];
     for (const { key, call, relay } of intents) {
       // A call it has already made, for whatever reason, it does not make again.
       if (done.has(key) || made.includes(call)) continue;
@@ -277,7 +280,7 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
    * by what the model read — a draw keyed by the seed and the payload, against its profile's compliance — not by the
    * request's wording; with no task in view it stands again with the profile's masked agreement.
    */
-  private injectedCalls(reading: Perception, prompt: string, seed: number, payloads: readonly SimPayload[], context: ReadingContext, noTask: boolean): Intent[] {
+  private injectedCalls(reading: Perception, prompt: string, seed: number, payloads: readonly SimPayload[], context: ReadingContext, noTask: boolean, decisions: ModelDecision[]): Intent[] {
     if (payloads.length === 0) return [];
     const intents: Intent[] = [];
     const request = normalise(prompt);
@@ -287,9 +290,12 @@ export class SimulatedChatModel extends BaseChatModel<SimCallOptions> {
       const sighting = reading.find(payload.core ?? payload.text);
       if (!sighting || this.resists(payload)) return;
       const core = payload.core === undefined ? payload.text : typeof payload.core === "string" ? payload.core : payload.core[0]!;
-      const p = this.simProfile.compliance(this.perceive(sighting, core, reading, context), sighting.channel === "user" ? "user" : "other");
-      let follows = p >= 1 || uniform(`${seed}|${payload.id}`) < p;
+      const perceived = this.perceive(sighting, core, reading, context);
+      const p = this.simProfile.compliance(perceived, sighting.channel === "user" ? "user" : "other");
+      const draw = p >= 1 ? null : uniform(`${seed}|${payload.id}`);
+      let follows = draw === null || draw < p;
       if (follows && noTask && sighting.channel !== "user") follows = uniform(`${seed}|${payload.id}|no-task`) < this.simProfile.maskedAgreement;
+      decisions.push({ payload: payload.id, channel: sighting.channel, perceived, p, draw, followed: follows });
       if (!follows) return;
       const asked = typeof payload.core === "string" ? payload.core : (payload.core ?? [payload.text]).join(" ");
       payload.calls.forEach((call, j) => {
