@@ -18,7 +18,7 @@ beforeAll(async () => {
   dir = (await executeRun({ config, out: mkdtempSync(join(tmpdir(), "anis-show-")), runId: "show", endpoint: {} })).dir;
   db = await openResults([dir]);
   return () => db.close();
-}, 60_000);
+}, 240_000);
 
 describe("an episode's story", () => {
   it("an attack that l1 asked approval for: the request, the call, the verdict with its reason and the approver's answer, the outcome and why", async () => {

@@ -57,5 +57,5 @@ describe("layers that only rewrite stop nothing under sim:obedient", () => {
       }),
       { numRuns: 6, seed: 24 },
     );
-  }, 120_000);
+  }, 240_000);
 });

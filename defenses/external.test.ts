@@ -116,7 +116,7 @@ describe("http: layers, a service in another process", () => {
     await expect(runAttackCase(quietExfiltration(), config.layers)).rejects.toThrow(
       /^episode error: defense sink-guard failed in onToolCall: defense service http:\/\/127\.0\.0\.1:\d+\/anis gave no answer within 200 ms \(retries included\)$/,
     );
-  }, 60_000);
+  }, 240_000);
 
   it("a dead service is out after 5 failed calls in a row: later calls fail at once without reaching it, as errors", async () => {
     const dead = await startDefenseService({ hang: true, timeoutMs: 100 });
@@ -137,7 +137,7 @@ describe("http: layers, a service in another process", () => {
     } finally {
       await dead.close();
     }
-  }, 60_000);
+  }, 240_000);
 
   it("a redirect is not followed, and an answer over the size cap is not read: both are errors, never blocks", async () => {
     const elsewhere = await startDefenseService();
@@ -156,7 +156,7 @@ describe("http: layers, a service in another process", () => {
     } finally {
       await Promise.all([elsewhere, redirecting, flooding, declaring].map((s) => s.close()));
     }
-  }, 60_000);
+  }, 240_000);
 
   it.skipIf(!hasPython)("the protocol's Python service, as the protocol doc prints it, on the port it is given, blocks an attack", async () => {
     const doc = readFileSync(join(PROJECT_ROOT, "defenses", "http-protocol.md"), "utf8");
@@ -175,7 +175,7 @@ describe("http: layers, a service in another process", () => {
     } finally {
       python.kill();
     }
-  }, 60_000);
+  }, 240_000);
 
   it("a service that does not describe itself is named", async () => {
     // Nothing listens there.

@@ -92,7 +92,7 @@ const config = { ...loadRunConfig("quick"), suites: ["workspace"], agents: ["sin
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "anis-fuzz-"));
   run = (await executeRun({ config, out: join(root, "results"), runId: "good", endpoint: {} })).dir;
-}, 60_000);
+}, 240_000);
 
 describe("randomly corrupted copies of real files", () => {
   it("validate: 200 corrupted attack files, families, defense and run configurations name their problems or pass", async () => {
@@ -151,5 +151,5 @@ describe("randomly corrupted copies of real files", () => {
       expect(snapshot(root, dir)).toEqual(outside);
       rmSync(dir, { recursive: true });
     }
-  }, 120_000);
+  }, 240_000);
 });

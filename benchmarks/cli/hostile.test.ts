@@ -45,7 +45,7 @@ let run: string;
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "anis-hostile-"));
   run = (await executeRun({ config, out: join(root, "results"), runId: "good", endpoint: {} })).dir;
-}, 60_000);
+}, 240_000);
 
 /** A copy of the good run in its own folder, for one probe to damage. */
 function copyOfRun(name: string): string {

@@ -34,7 +34,7 @@ beforeAll(async () => {
   const summary = await executeRun({ config, out: mkdtempSync(join(tmpdir(), "anis-lb-run-")), runId: "leaderboard-fixture", endpoint: {} });
   out = mkdtempSync(join(tmpdir(), "anis-lb-"));
   ({ entries } = await buildLeaderboard([summary.dir], { out, maxAutoimmunity: 0.25, maxHarmfulAutoimmunity: 0.1, maxErrorRate: 0.02, minBlockBase: 5, baseline: "none", allowMixed: false }));
-}, 120_000);
+}, 240_000);
 
 describe("leaderboard files", () => {
   it("writes the page, the Markdown, the data and every chart as Vega-Lite, SVG and PNG", () => {
@@ -113,5 +113,5 @@ describe.runIf(browserAvailable || process.env.ANIS_REQUIRE_BROWSER === "1")("th
     } finally {
       await browser.close();
     }
-  }, 60_000);
+  }, 240_000);
 });

@@ -30,7 +30,7 @@ describe("drivers of the runner", () => {
     expect(threads.digest).toEqual(inProcess.digest);
     expect(untuned.digest).toEqual(inProcess.digest);
     expect(bare.digest).toEqual(inProcess.digest);
-  }, 120_000);
+  }, 240_000);
 });
 
 /**
@@ -76,5 +76,5 @@ describe("what the drivers run on", () => {
       environment: { before: "string", after: "number", path: true },
       runTrees: { before: "RunTree", after: "nothing" },
     });
-  }, 60_000);
+  }, 240_000);
 });

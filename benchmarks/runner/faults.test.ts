@@ -52,7 +52,7 @@ describe("fault tolerance against an OpenAI-compatible server that fails", () =>
   let clean: Awaited<ReturnType<typeof runAgainst>>;
   beforeAll(async () => {
     clean = await runAgainst({ transient: false, persistent: false }, "clean");
-  }, 60_000);
+  }, 240_000);
 
   it("the fault-free run completes, every attempt the server saw counted, and records tokens", async () => {
     expect(clean.summary.errors).toBe(0);
@@ -76,7 +76,7 @@ describe("fault tolerance against an OpenAI-compatible server that fails", () =>
     expect(faulty.summary.errors).toBe(0);
     expect(faulty.summary.episodes).toBe(clean.summary.episodes);
     expect(faulty.summary.digest).toEqual(clean.summary.digest);
-  }, 60_000);
+  }, 240_000);
 
   it("malformed tool calls and a server that never recovers are model errors, never blocks; the other campaigns equal the fault-free run's", async () => {
     const broken = await runAgainst({ transient: false, persistent: true }, "persistent");
@@ -114,5 +114,5 @@ describe("fault tolerance against an OpenAI-compatible server that fails", () =>
     } finally {
       await mended.close();
     }
-  }, 60_000);
+  }, 240_000);
 });

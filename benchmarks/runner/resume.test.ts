@@ -99,7 +99,7 @@ describe("resume after SIGKILL", () => {
     // A finished run is never resumed: that would rewrite its results from an empty journal.
     await expect(resumeRun({ dir: killed, endpoint: {} })).rejects.toThrow(/already complete/);
     expect(await episodesIn(killed)).toBe(whole.episodes);
-  }, 90_000);
+  }, 240_000);
 
   it("the journal keeps whole lines of the run's campaigns, drops torn lines, strangers and repeats, and says how many of each", () => {
     const dir = mkdtempSync(join(tmpdir(), "anis-journal-"));

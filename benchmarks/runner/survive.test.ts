@@ -51,7 +51,7 @@ async function interruptedRun(runId: string, campaigns: number): Promise<string>
 let whole: RunSummary;
 beforeAll(async () => {
   whole = await executeRun({ config, out, runId: "whole", endpoint: {} });
-}, 60_000);
+}, 240_000);
 
 describe("one writer per run folder", () => {
   it("racing fresh runs and resumes: exactly one writes, the others exit 2 naming the holder, and the folder equals an uninterrupted run", async () => {
@@ -74,7 +74,7 @@ describe("one writer per run folder", () => {
       }
       expect(manifestOf(dir)).toMatchObject({ status: "complete", digest: whole.digest, counts: { episodes: whole.episodes } });
     }
-  }, 180_000);
+  }, 240_000);
 });
 
 describe("clean stops", () => {
@@ -97,7 +97,7 @@ describe("clean stops", () => {
     }
     const resumed = await resumeRun({ dir, endpoint: {}, workers: 1 });
     expect(resumed).toMatchObject({ episodes: whole.episodes, digest: whole.digest });
-  }, 120_000);
+  }, 240_000);
 });
 
 describe("the pool knows every planned campaign", () => {
@@ -132,7 +132,7 @@ describe("the pool knows every planned campaign", () => {
     expect(pool.workerDeaths).toEqual([expect.stringMatching(new RegExp(`^a worker thread exited with code 0 holding \\d+ campaigns, run again on a new worker: .*${matrix[5]!.id}`))]);
     const recorded = recoverJournal(dir, new Set(matrix.map((c) => c.id)));
     expect(recorded.done.size).toBe(matrix.length);
-  }, 60_000);
+  }, 240_000);
 
   it("a campaign that kills its worker twice fails the run with the reason; what finished is kept", async () => {
     const { run, matrix } = await matrixOf();
@@ -146,7 +146,7 @@ describe("the pool knows every planned campaign", () => {
     const recorded = recoverJournal(dir, new Set(matrix.map((c) => c.id)));
     expect(recorded.done.has(matrix[5]!.id)).toBe(false);
     expect(recorded.done.size).toBeGreaterThan(0);
-  }, 60_000);
+  }, 240_000);
 });
 
 describe("complete means every planned campaign is on disk", () => {
@@ -161,7 +161,7 @@ describe("complete means every planned campaign is on disk", () => {
     expect(manifestOf(dir)).toMatchObject({ status: "failed", resume: `anis run --resume ${dir}` });
     expect(existsSync(join(dir, "episodes.parquet"))).toBe(false);
     await expect(resumeRun({ dir, endpoint: {}, workers: 1 })).resolves.toMatchObject({ episodes: whole.episodes, digest: whole.digest });
-  }, 60_000);
+  }, 240_000);
 });
 
 describe("a resume runs the code the run started with", () => {
@@ -175,7 +175,7 @@ describe("a resume runs the code the run started with", () => {
     const { source_hash: _, ...older } = manifest;
     writeFileSync(join(dir, "manifest.json"), JSON.stringify(older));
     await expect(resumeRun({ dir, endpoint: {} })).rejects.toThrow("the code (the run's manifest records no source hash: it was made by an older version) changed since the run started");
-  }, 60_000);
+  }, 240_000);
 });
 
 describe("a folder this user may not write", () => {
@@ -199,7 +199,7 @@ describe("a folder this user may not write", () => {
     expect(readdirSync(copy).sort()).toEqual(before);
     execFileSync("chmod", ["-R", "u+w", shared]);
     await expect(resumeRun({ dir: copy, endpoint: {}, workers: 1 })).resolves.toMatchObject({ digest: whole.digest });
-  }, 60_000);
+  }, 240_000);
 });
 
 /** Whether this machine lets an unprivileged user namespace mount a tmpfs (Linux with user namespaces). */
@@ -231,7 +231,7 @@ describe.skipIf(!canMount)("a disk that fills or turns read-only (a real tmpfs)"
     expect(journalLines(saved)).toBeGreaterThan(0);
     const resumed = await resumeRun({ dir: saved, endpoint: {}, workers: 1 });
     expect(resumed).toMatchObject({ episodes: whole.episodes, digest: whole.digest });
-  }, 120_000);
+  }, 240_000);
 
   it("resuming on a read-only folder, and --out on a read-only mount, are one line each, exit 2", async () => {
     const dir = await interruptedRun("read-only", 3);
@@ -245,5 +245,5 @@ describe.skipIf(!canMount)("a disk that fills or turns read-only (a real tmpfs)"
     expect(fresh.stderr).toBe(`error: cannot create ${mount}/results/x under --out ${mount}/results: the file system is read-only (EROFS)\n`);
     // The folder outside the mount is as it was: resumable.
     await expect(resumeRun({ dir, endpoint: {}, workers: 1 })).resolves.toMatchObject({ digest: whole.digest });
-  }, 120_000);
+  }, 240_000);
 });

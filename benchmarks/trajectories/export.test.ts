@@ -24,7 +24,7 @@ describe("our own runs as trajectory tables", () => {
     const config = { ...loadRunConfig("quick"), name: "export", suites: ["workspace"], agents: ["single"], defenses: ["none"], models: ["sim:obedient"], attacks: "important-instructions--*,fake-completion--*", sample: 6 };
     const run = await executeRun({ config, out: temp, runId: "run", endpoint: {} });
     manifest = await exportRun({ run: run.dir, out: join(temp, "exported") });
-  }, 120_000);
+  }, 240_000);
 
   it("writes one run per episode, pipeline model+defense, with the tools' own labels in the deployment beside it", async () => {
     const episodes = await parquetRows(join(temp, "run", "episodes.parquet"));

@@ -117,7 +117,7 @@ describe("a sandboxed layer's process", () => {
     const scope = stack.scope("assistant", [sendEmail]);
     await expect(stack.check("onToolCall", call("loop@x.example"), scope)).rejects.toThrow("defense looping failed in onToolCall: no verdict within 3 s; the layer's process was stopped");
     expect(await stack.check("onToolCall", call("bob@x.example"), scope)).toMatchObject({ passed: false, code: "seen", reason: "bob@x.example" });
-  }, 30_000);
+  }, 240_000);
 
   it("a layer that rewrites its subject in place fails; keeps state per episode; sees alerts; its answers are checked", async () => {
     const config = await load(
@@ -147,7 +147,7 @@ describe("a sandboxed layer's process", () => {
     // Another episode starts from nothing.
     const other = new DefenseStack(config.layers, new SimulatedApprover([]), { episodeId: "ep-2", userPrompt: "Write to Bob" });
     expect(await other.check("onToolCall", call("bob@x.example"), other.scope("assistant", [sendEmail]))).toEqual({ passed: true, content: undefined });
-  }, 30_000);
+  }, 240_000);
 
   describe("the network", () => {
     let server: ReturnType<typeof createServer>;
@@ -170,6 +170,6 @@ describe("a sandboxed layer's process", () => {
       const online = stackOf(open.layers);
       expect(await online.check("onToolCall", call("bob@x.example"), online.scope("assistant", [sendEmail]))).toMatchObject({ passed: false, code: "remote" });
       expect(open.spec[0]).toMatchObject({ use: "asker", network: true });
-    }, 30_000);
+    }, 240_000);
   });
 });

@@ -43,7 +43,7 @@ describe("behavioural vaccinator", () => {
   const layer = (model: Readonly<Record<string, unknown>>): Defense => ({ id: "vaccine:behaviour", layer: "L3", version: "1", description: "test", params: {}, hooks: vaccinator.hooks(model) });
   beforeAll(async () => {
     data = await trainingData(corpus, "seen");
-  }, 120_000);
+  }, 240_000);
 
   it("learns from actions, deterministically", () => {
     expect(data.attackActions!.length).toBeGreaterThan(100);
