@@ -102,7 +102,7 @@ describe.runIf(browserAvailable || process.env.ANIS_REQUIRE_BROWSER === "1")("th
       await page.goto(pathToFileURL(join(out, "index.html")).href);
       const charts = await page.locator("[data-chart]").count();
       expect(charts).toBe(CHARTS.length);
-      await page.waitForFunction((n) => document.querySelectorAll("[data-chart][data-rendered=true]").length === n, charts, { timeout: 30_000 });
+      await page.waitForFunction((n) => document.querySelectorAll("[data-chart][data-rendered=true]").length === n, charts, { timeout: 120_000 });
       const marks = await page.evaluate(() =>
         Object.fromEntries([...document.querySelectorAll<HTMLElement>("[data-chart]")].map((el) => [el.dataset.chart, el.querySelectorAll("svg g[class^='mark-'] path, svg g[class^='mark-'] text, svg g[class^='mark-'] line").length])),
       );
