@@ -27,6 +27,26 @@ export interface ChartSpec {
 
 export const rate = (title: string) => ({ type: "quantitative" as const, title, scale: { domain: [0, 1] }, axis: { format: ".0%" } });
 
+/**
+ * One label for points that fall on one spot (the baseline and the layers that never act all sit at the origin):
+ * the names joined on the first point of each spot, none on the others, so no name is printed over another.
+ */
+export function sharedLabels<T extends { defense: string; model: string }>(points: readonly T[], at: (p: T) => readonly number[]): (T & { label: string })[] {
+  const spots = new Map<string, T[]>();
+  for (const p of points) {
+    const key = `${p.model}|${at(p).map((v) => v.toFixed(2)).join("|")}`;
+    spots.set(key, [...(spots.get(key) ?? []), p]);
+  }
+  const firsts = new Map([...spots.values()].map((group) => [group[0]!, group.map((g) => g.defense).join(", ")]));
+  return points.map((p) => ({ ...p, label: firsts.get(p) ?? "" }));
+}
+
+/** A rate axis from 0 to just above the largest value (and its interval), for rates that stay far below 1. */
+const fittedRate = (title: string, values: readonly (number | null | undefined)[]) => {
+  const top = Math.min(1, Math.ceil(Math.max(0.1, ...values.filter((v): v is number => typeof v === "number")) * 10) / 10);
+  return { type: "quantitative" as const, title, scale: { domain: [0, top] }, axis: { format: ".0%" } };
+};
+
 /** Configurations on the Pareto front of (high block rate, low autoimmunity), per model. */
 export function paretoFront(rows: readonly ReportRow[]): Set<string> {
   const front = new Set<string>();
@@ -48,9 +68,13 @@ export function paretoFront(rows: readonly ReportRow[]): Set<string> {
 /** Block rate against autoimmunity, one point per configuration, Wilson intervals as error bars, the front drawn. */
 export function paretoChart(rows: readonly ReportRow[]): ChartSpec {
   const front = paretoFront(rows);
-  const values = rows
-    .filter((r) => r.block_rate !== null && r.autoimmunity !== null)
-    .map((r) => ({ ...pick(r), on_front: front.has(`${r.defense}|${r.model}`) }));
+  const values = sharedLabels(
+    rows
+      .filter((r) => r.block_rate !== null && r.autoimmunity !== null)
+      .map((r) => ({ ...pick(r), on_front: front.has(`${r.defense}|${r.model}`), position: front.has(`${r.defense}|${r.model}`) ? "on the Pareto front" : "dominated" })),
+    (p) => [p.autoimmunity!, p.block_rate!],
+  );
+  const air = fittedRate("autoimmunity", values.map((v) => v.autoimmunity_hi ?? v.autoimmunity));
   return {
     name: "pareto",
     title: "Block rate vs autoimmunity",
@@ -64,26 +88,26 @@ export function paretoChart(rows: readonly ReportRow[]): ChartSpec {
         width: 380,
         height: 320,
         layer: [
-          { mark: { type: "rule", opacity: 0.5 }, encoding: { x: { field: "autoimmunity_lo", ...rate("autoimmunity") }, x2: { field: "autoimmunity_hi" }, y: { field: "block_rate", ...rate("block rate") } } },
-          { mark: { type: "rule", opacity: 0.5 }, encoding: { y: { field: "block_rate_lo", ...rate("block rate") }, y2: { field: "block_rate_hi" }, x: { field: "autoimmunity", ...rate("autoimmunity") } } },
+          { mark: { type: "rule", opacity: 0.5 }, encoding: { x: { field: "autoimmunity_lo", ...air }, x2: { field: "autoimmunity_hi" }, y: { field: "block_rate", ...rate("block rate") } } },
+          { mark: { type: "rule", opacity: 0.5 }, encoding: { y: { field: "block_rate_lo", ...rate("block rate") }, y2: { field: "block_rate_hi" }, x: { field: "autoimmunity", ...air } } },
           {
             transform: [{ filter: "datum.on_front" }],
             mark: { type: "line", color: "#c0392b", strokeDash: [4, 3] },
-            encoding: { x: { field: "autoimmunity", ...rate("autoimmunity") }, y: { field: "block_rate", ...rate("block rate") }, order: { field: "autoimmunity" } },
+            encoding: { x: { field: "autoimmunity", ...air }, y: { field: "block_rate", ...rate("block rate") }, order: { field: "autoimmunity" } },
           },
           {
             mark: { type: "point", filled: true, size: 70 },
             encoding: {
-              x: { field: "autoimmunity", ...rate("autoimmunity") },
+              x: { field: "autoimmunity", ...air },
               y: { field: "block_rate", ...rate("block rate") },
-              color: { field: "on_front", type: "nominal", title: "on the front", scale: { domain: [true, false], range: ["#c0392b", "#34495e"] } },
+              color: { field: "position", type: "nominal", title: null, scale: { domain: ["on the Pareto front", "dominated"], range: ["#c0392b", "#34495e"] } },
               tooltip: [{ field: "defense" }, { field: "block_rate", format: ".2f" }, { field: "autoimmunity", format: ".2f" }],
             },
           },
+          // Every point is named, those at the origin too (the baseline, layers that never act).
           {
-            transform: [{ filter: "datum.on_front" }],
             mark: { type: "text", align: "left", dx: 6, dy: -6, fontSize: 11 },
-            encoding: { x: { field: "autoimmunity", ...rate("autoimmunity") }, y: { field: "block_rate", ...rate("block rate") }, text: { field: "defense" } },
+            encoding: { x: { field: "autoimmunity", ...air }, y: { field: "block_rate", ...rate("block rate") }, text: { field: "label" } },
           },
         ],
       },
@@ -206,37 +230,51 @@ export function generalizationChart(rows: readonly ReportRow[], limit = 10): Cha
   };
 }
 
-/** What security costs: utility under attack and benign utility against block rate. */
+/**
+ * What security costs: benign utility and utility under attack against block rate, each configuration named, with
+ * Wilson intervals, the utility axis fitted to the values (utility rarely falls below 0.7, and a 0–1 axis hides it).
+ */
 export function utilitySecurityChart(rows: readonly ReportRow[]): ChartSpec {
   const values = rows
     .filter((r) => r.block_rate !== null)
     .flatMap((r) => [
-      { defense: r.defense, model: r.model, utility: "benign", value: r.benign_utility, block_rate: r.block_rate },
-      { defense: r.defense, model: r.model, utility: "under attack", value: r.utility_under_attack, block_rate: r.block_rate },
+      { defense: r.defense, model: r.model, utility: "benign", value: r.benign_utility, lo: r.benign_utility_lo, hi: r.benign_utility_hi, block_rate: r.block_rate },
+      { defense: r.defense, model: r.model, utility: "under attack", value: r.utility_under_attack, lo: r.utility_under_attack_lo, hi: r.utility_under_attack_hi, block_rate: r.block_rate },
     ])
-    .filter((v) => v.value !== null);
+    .filter((v) => typeof v.value === "number");
+  const labelled = sharedLabels(values, (v) => [v.block_rate!, v.value as number, v.utility === "benign" ? 0 : 1]);
+  const lowest = Math.min(1, ...values.map((v) => (typeof v.lo === "number" ? v.lo : (v.value as number))));
+  const utilityAxis = { type: "quantitative" as const, title: "utility", scale: { domain: [Math.max(0, Math.floor(lowest * 10) / 10), 1] }, axis: { format: ".0%" } };
   return {
     name: "utility-security",
     title: "Utility vs security",
     spec: {
       $schema: SCHEMA,
-      title: { text: "Utility vs security", subtitle: "task success on benign tasks and under attack, against block rate" },
+      title: { text: "Utility vs security", subtitle: "task success on benign tasks (●) and under attack (▲) against block rate · Wilson 95% intervals" },
       config: CHART_CONFIG,
-      data: { values },
+      data: { values: labelled },
       facet: { column: { field: "model", type: "nominal", title: null } },
       spec: {
-        width: 360,
-        height: 300,
+        width: 380,
+        height: 320,
+        encoding: {
+          x: { field: "block_rate", ...rate("block rate") },
+          color: { field: "defense", type: "nominal", title: "configuration" },
+        },
         layer: [
+          { mark: { type: "rule", opacity: 0.5 }, encoding: { y: { field: "lo", ...utilityAxis }, y2: { field: "hi" } } },
           {
-            mark: { type: "point", filled: true, size: 60, opacity: 0.8 },
+            mark: { type: "point", filled: true, size: 70, opacity: 0.9 },
             encoding: {
-              x: { field: "block_rate", ...rate("block rate") },
-              y: { field: "value", ...rate("utility") },
-              shape: { field: "utility", type: "nominal", title: "utility" },
-              color: { field: "utility", type: "nominal", title: "utility" },
+              y: { field: "value", ...utilityAxis },
+              shape: { field: "utility", type: "nominal", title: "utility", scale: { domain: ["benign", "under attack"], range: ["circle", "triangle-up"] } },
               tooltip: [{ field: "defense" }, { field: "utility" }, { field: "value", format: ".2f" }, { field: "block_rate", format: ".2f" }],
             },
+          },
+          {
+            transform: [{ filter: "datum.utility === 'benign'" }],
+            mark: { type: "text", align: "left", dx: 6, dy: -6, fontSize: 11 },
+            encoding: { y: { field: "value", ...utilityAxis }, text: { field: "label" } },
           },
         ],
       },
@@ -246,28 +284,31 @@ export function utilitySecurityChart(rows: readonly ReportRow[]): ChartSpec {
 
 /** Blocks of the whole tower by the layer that acted first. */
 export function attributionChart(rows: readonly AttributionRow[]): ChartSpec {
-  const values = rows.filter((r) => r.defense === "tower" || LAYER_CONFIG.test(r.defense)).flatMap((r) => [
-    { defense: r.defense, model: r.model, layer: r.layer, kind: "blocks", count: r.blocks },
-    { defense: r.defense, model: r.model, layer: r.layer, kind: "false alarms", count: r.false_alarms },
+  const shown = rows.filter((r) => r.defense === "tower" || LAYER_CONFIG.test(r.defense));
+  // Shares of each configuration's blocks (or false alarms), not counts: configurations and models differ in how many there are.
+  const total = (r: AttributionRow, key: "blocks" | "false_alarms") => shown.filter((o) => o.defense === r.defense && o.model === r.model).reduce((n, o) => n + o[key], 0);
+  const values = shown.flatMap((r) => [
+    { defense: r.defense, model: r.model, layer: r.layer, kind: "blocks", share: total(r, "blocks") > 0 ? r.blocks / total(r, "blocks") : 0, count: r.blocks },
+    { defense: r.defense, model: r.model, layer: r.layer, kind: "false alarms", share: total(r, "false_alarms") > 0 ? r.false_alarms / total(r, "false_alarms") : 0, count: r.false_alarms },
   ]);
   return {
     name: "attribution",
     title: "Attribution to layers",
     spec: {
       $schema: SCHEMA,
-      title: { text: "Who acted first: blocks and false alarms by layer", subtitle: "each block goes to the first layer that stopped something in its campaign" },
+      title: { text: "Who acted first: blocks and false alarms by layer", subtitle: "share of each configuration's blocks (false alarms) by the first layer that acted in its campaign" },
       config: CHART_CONFIG,
       data: { values },
       facet: { row: { field: "kind", type: "nominal", title: null }, column: { field: "model", type: "nominal", title: null } },
-      resolve: { scale: { y: "independent" } },
       spec: {
         width: 320,
         height: 180,
         mark: "bar",
         encoding: {
           x: { field: "defense", type: "nominal", title: "configuration", sort: ["l0", "l1", "l2", "l3", "l4", "l5", "tower"] },
-          y: { field: "count", type: "quantitative", title: "episodes" },
+          y: { field: "share", ...rate("share") },
           color: { field: "layer", type: "nominal", title: "first layer", sort: ["L0", "L1", "L2", "L3", "L4", "L5", "(none)"] },
+          tooltip: [{ field: "defense" }, { field: "layer" }, { field: "count", title: "episodes" }, { field: "share", format: ".0%" }],
         },
       },
     },
@@ -306,7 +347,7 @@ export function infectionSpreadChart(rows: readonly { defense: string; model: st
           color: { field: "defense", type: "nominal", title: "configuration" },
         },
         layer: [
-          { mark: { type: "line", point: true }, encoding: { y: { field: "share", ...rate("episodes") } } },
+          { mark: { type: "line", point: true }, encoding: { y: { field: "share", ...rate("share of episodes") } } },
           { mark: { type: "rule", opacity: 0.5 }, encoding: { y: { field: "share_lo", type: "quantitative" }, y2: { field: "share_hi" } } },
         ],
       },
@@ -319,8 +360,8 @@ export function campaignChart(
   rows: readonly { defense: string; model: string; family: string; campaign_pos: number; asr: number | null; poisoned_memory_rate: number | null }[],
 ): ChartSpec {
   const values = rows.flatMap((r) => [
-    { defense: r.defense, model: r.model, family: r.family, position: r.campaign_pos, metric: "ASR", value: r.asr },
-    { defense: r.defense, model: r.model, family: r.family, position: r.campaign_pos, metric: "poisoned entry in memory", value: r.poisoned_memory_rate },
+    { defense: r.defense, model: r.model, family: r.family, position: r.campaign_pos + 1, metric: "ASR", value: r.asr },
+    { defense: r.defense, model: r.model, family: r.family, position: r.campaign_pos + 1, metric: "poisoned entry in memory", value: r.poisoned_memory_rate },
   ]);
   return {
     name: "campaigns",
@@ -334,13 +375,16 @@ export function campaignChart(
       spec: {
         width: 300,
         height: 180,
-        mark: { type: "line", point: true },
         encoding: {
           x: { field: "position", type: "ordinal", title: "episode of the campaign", axis: { labelAngle: 0 } },
-          y: { field: "value", ...rate("campaigns") },
+          y: { field: "value", ...rate("share of campaigns") },
           color: { field: "defense", type: "nominal", title: "configuration" },
-          strokeDash: { field: "family", type: "nominal", title: "poisoned through" },
         },
+        // Points in a layer of their own: a line's own points would blank the dash legend (vega-lite#7033).
+        layer: [
+          { mark: "line", encoding: { strokeDash: { field: "family", type: "nominal", title: "poisoned through", legend: { symbolType: "stroke", symbolStrokeColor: "#333", symbolStrokeWidth: 2, symbolSize: 300 } } } },
+          { mark: { type: "point", filled: true, size: 30 } },
+        ],
       },
     },
   };
