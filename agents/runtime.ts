@@ -22,6 +22,10 @@ export type TraceKind =
   | "tools_offered"
   /** Why the model acted as it did, where it says (the simulated model: each planted text it read, p and draw). */
   | "model_decision"
+  /** What the model is told before the task: the agent's system prompt, once per agent. */
+  | "system_prompt"
+  /** A tool as the model is offered it: its description (as its provider wrote it; `delivered` if a layer rewrote it). */
+  | "tool_description"
   | "error";
 
 export interface TraceEvent {
@@ -194,6 +198,7 @@ export class AgentRuntime {
       const outcome = await this.setup.stack.check("onContext", { kind: "tool_description", content: descriptor.description, provenance }, this.scope);
       const description = outcome.passed ? (outcome.content ?? descriptor.description) : notices.contentWithheld(outcome);
       this.setup.observeContext?.(this.id, description, "tool_description");
+      this.trace({ kind: "tool_description", tool: descriptor.name, source: provenance.source, verdict: outcome.passed ? "allow" : outcome.verdict, detail: descriptor.description, delivered: outcome.passed ? rewritten(descriptor.description, outcome.content) : null });
       offered.push(modelTool(descriptor.name, description, schema.parameters));
     }
     this.bound = model.bindTools!([...offered, ...reserved]);
@@ -202,7 +207,9 @@ export class AgentRuntime {
 
   /** The system prompt: the agent's own, then each layer's contribution. */
   async systemPrompt(base: string): Promise<string> {
-    return [base, ...(await this.setup.stack.systemPrompt(this.scope))].join("\n\n");
+    const prompt = [base, ...(await this.setup.stack.systemPrompt(this.scope))].join("\n\n");
+    this.trace({ kind: "system_prompt", detail: prompt });
+    return prompt;
   }
 
   /** The user's request. Returns the text to show the model, or null when a layer stopped it. */

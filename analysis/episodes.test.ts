@@ -30,6 +30,9 @@ describe("an episode's story", () => {
     expect(lines[3]).toMatch(asked!.attack_success ? /^outcome: attack succeeded/ : /^outcome: attack failed/);
     expect(lines[4]).toMatch(asked!.attack_success ? /^why: a layer asked for approval and the approver said yes: L1 / : /^why: (stopped by L1 |no layer stopped)/);
     expect(story).toMatch(/^# {2}0 {2}assistant {4}user {9}\S/m);
+    // What the model was told before the task: its system prompt, and each tool as it was offered.
+    expect(story).toMatch(/^# +\d+ {2}assistant {4}system {7}You are /m);
+    expect(story).toMatch(/^# +\d+ {2}assistant {4}tool offered \[tool:\w+\] \S/m);
     expect(story).toMatch(/DEFENSE {6}L1 \S+ onToolCall on \S+: ASK_APPROVAL \(\S+\) — .* → approver (approved|refused)/);
     // Events in the order they happened: the verdict on a call comes before the call runs.
     const seqs = [...story.matchAll(/^# *(\d+) /gm)].map((m) => Number(m[1]));

@@ -124,6 +124,8 @@ const KIND = {
   memory_write: "memory write",
   intervention: "DEFENSE",
   model_decision: "decision",
+  system_prompt: "system",
+  tool_description: "tool offered",
 } as Record<string, string>;
 
 interface Decision {
