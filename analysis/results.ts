@@ -160,10 +160,6 @@ function runBasis(m: RunManifest): Record<string, string> {
  * per suite name, and one basis (code, sample, seeds, selection). Returns the reasons they do not, empty when they
  * pool, and the basis fields that differ.
  */
-export function poolingConflicts(manifests: ReadonlyMap<string, RunManifest>): string[] {
-  return poolingDifferences(manifests).conflicts;
-}
-
 function poolingDifferences(manifests: ReadonlyMap<string, RunManifest>): { conflicts: string[]; fields: string[] } {
   const conflicts: string[] = [];
   const byValue = (key: string, pairs: Iterable<readonly [string, string, string]>) => {

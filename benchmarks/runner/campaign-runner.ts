@@ -2,7 +2,7 @@ import { isMainThread } from "node:worker_threads";
 import { AsyncLocalStorageProviderSingleton, MockAsyncLocalStorage } from "@langchain/core/singletons";
 import type { Campaign } from "./episode.ts";
 import { runCampaign } from "./episode.ts";
-import { errorCodesOf, JournalWriter } from "./journal.ts";
+import { JournalWriter } from "./journal.ts";
 import { useRandomPool } from "./random-pool.ts";
 
 /**
@@ -141,8 +141,8 @@ export class CampaignRunner {
     if (campaign?.id !== job.id) throw new Error(`campaign ${job.index} is ${campaign?.id ?? "missing"} here, ${job.id} in the main thread: the matrices differ`);
     const result = await runCampaign(campaign, this.runId, { bare: this.driver === "bare" });
     if (this.abandoned) return null;
-    this.journal.append(campaign.id, result);
-    return { index: job.index, episodes: result.episodes.length, errorCodes: errorCodesOf(result.episodes) };
+    const errorCodes = this.journal.append(campaign.id, result);
+    return { index: job.index, episodes: result.episodes.length, errorCodes };
   }
 
   private maybeIdle(): void {

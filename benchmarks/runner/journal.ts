@@ -26,9 +26,11 @@ export class JournalWriter {
   }
 
   /** One write call per campaign: the line lands whole or, if the process dies during it, torn and detectable. */
-  append(campaignId: string, result: CampaignResult): void {
+  /** Returns the campaign's errored episodes by code, as its record's header says. */
+  append(campaignId: string, result: CampaignResult): Record<string, number> {
     const header = { campaign: campaignId, n: result.episodes.length, errors: errorCodesOf(result.episodes) };
     writeSync(this.fd, withChecksum(JSON.stringify({ ...header, episodes: result.episodes, events: result.events })));
+    return header.errors;
   }
 
   close(): void {

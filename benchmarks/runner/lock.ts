@@ -15,7 +15,6 @@ import { RunConfigError } from "./config.ts";
 interface RunLock {
   readonly pid: number;
   readonly host: string;
-  readonly token: string;
   readonly started_at: string;
   /** When the process started (Linux, `/proc`): tells the holder from a later process given the same pid. */
   readonly process_start?: string;
@@ -85,10 +84,10 @@ const describeHolder = (lock: RunLock) => `process ${lock.pid} on ${lock.host} (
  * apart from a live one (another machine, a reused pid), with a warning. Returns the release.
  */
 export function acquireRunLock(dir: string, options: { readonly force?: boolean } = {}): () => void {
-  const token = randomUUID();
+  const draftId = randomUUID();
   const start = processStart(process.pid);
-  const content = `${JSON.stringify({ pid: process.pid, host: hostname(), token, started_at: new Date().toISOString(), ...(start && { process_start: start }) } satisfies RunLock)}\n`;
-  const draft = join(dir, `.run.lock-${token}.tmp`);
+  const content = `${JSON.stringify({ pid: process.pid, host: hostname(), started_at: new Date().toISOString(), ...(start && { process_start: start }) } satisfies RunLock)}\n`;
+  const draft = join(dir, `.run.lock-${draftId}.tmp`);
   writeFileSync(draft, content);
   try {
     // Losing a race for a generation means another process took the folder: look again, once per contender.

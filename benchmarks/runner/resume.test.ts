@@ -53,12 +53,19 @@ describe("resume after SIGKILL", () => {
     // Whether or not the kill landed mid-write, leave a torn line: the write a killed process cuts short.
     const [first] = readdirSync(join(killed, JOURNAL_DIR));
     // And two digits changed on disk, in two records: each is a dropped line whose campaign runs again.
-    const lines = readFileSync(join(killed, JOURNAL_DIR, first!), "utf8").split("\n");
-    for (const i of [0, 1]) {
-      const at = lines[i]!.indexOf('"seed":') + '"seed":'.length;
-      lines[i] = `${lines[i]!.slice(0, at)}${lines[i]![at] === "9" ? "8" : "9"}${lines[i]!.slice(at + 1)}`;
+    // The two are whole records, wherever the two workers wrote them (a file's last line may be cut by the kill).
+    let changed = 0;
+    for (const file of readdirSync(join(killed, JOURNAL_DIR)).map((f) => join(killed, JOURNAL_DIR, f))) {
+      const lines = readFileSync(file, "utf8").split("\n");
+      for (const [i, line] of lines.entries()) {
+        if (changed === 2 || !/,"crc":"[0-9a-f]{8}"\}$/.test(line)) continue;
+        const at = line.indexOf('"seed":') + '"seed":'.length;
+        lines[i] = `${line.slice(0, at)}${line[at] === "9" ? "8" : "9"}${line.slice(at + 1)}`;
+        changed++;
+      }
+      writeFileSync(file, lines.join("\n"));
     }
-    writeFileSync(join(killed, JOURNAL_DIR, first!), lines.join("\n"));
+    expect(changed).toBe(2);
     appendFileSync(join(killed, JOURNAL_DIR, first!), '{"campaign":"c-torn","episodes":[{"run_id":"kil');
     const before = JSON.parse(readFileSync(join(killed, "manifest.json"), "utf8"));
     expect(before.status).toBe("running");

@@ -315,7 +315,9 @@ async function runSession(
   const errors = Object.values(errorCodes).reduce((a, b) => a + b, 0);
   const problem = failure === null || failure instanceof RunInterrupted ? null : storageProblem(failure);
   const status = failure === null ? "complete" : failure instanceof RunInterrupted ? "interrupted" : "failed";
-  const written = tryStoring(() =>
+  // The last write may be refused too: the journal still holds everything, and the manifest stays as it was.
+  let written: string | null = null;
+  try {
     writeManifest(dir, {
       ...manifest,
       status,
@@ -335,8 +337,11 @@ async function runSession(
       failures: { episodes_by_error: errorCodes },
       requests: previous ? addRequestStats(structuredClone(previous), requests) : requests,
       digest: digest ?? undefined,
-    }),
-  );
+    });
+  } catch (error) {
+    written = storageProblem(error);
+    if (written === null) throw error;
+  }
   if (problem !== null || written !== null) throw storageFailure(dir, problem ?? written!);
   if (failure !== null) throw failure;
   return {
@@ -369,18 +374,6 @@ function storing<T>(dir: string, write: () => T): T {
     return write();
   } catch (error) {
     throw asStorageFailure(dir, error);
-  }
-}
-
-/** Runs a write and returns what the storage said when it refused it, or null. */
-function tryStoring(write: () => void): string | null {
-  try {
-    write();
-    return null;
-  } catch (error) {
-    const problem = storageProblem(error);
-    if (problem === null) throw error;
-    return problem;
   }
 }
 

@@ -55,7 +55,8 @@ beforeAll(async () => {
 
 describe("one writer per run folder", () => {
   it("racing fresh runs and resumes: exactly one writes, the others exit 2 naming the holder, and the folder equals an uninterrupted run", async () => {
-    const trials = 2;
+    // One trial of each through the real CLI: lock.test.ts races 150 folders at the lock itself.
+    const trials = 1;
     for (let trial = 0; trial < trials; trial++) {
       const fresh = await Promise.all([0, 1, 2].map(() => cli(["run", "--config", configFile, "--out", out, "--run-id", `fresh-${trial}`]).exit));
       expect(fresh.filter((e) => e.code === 0), fresh.map((e) => e.stderr).join("\n")).toHaveLength(1);
@@ -101,10 +102,18 @@ describe("clean stops", () => {
 });
 
 describe("the pool knows every planned campaign", () => {
-  const matrixOf = async () => {
+  /** Runs the whole matrix on two threads started by `startWorker`, in a fresh folder; returns the pool and the journal. */
+  const poolWith = async (startWorker: (dir: string) => (setup: WorkerSetup) => Worker) => {
     await loadConfigurationLayers(config.defenses);
     const run = resolveRun(config, {});
-    return { run, matrix: buildMatrix(config, run) };
+    const matrix = buildMatrix(config, run);
+    const dir = mkdtempSync(join(tmpdir(), "anis-pool-"));
+    const pool = await runPool({
+      config, endpoint: {}, runId: "pool", dir, matrix, models: run.models, pending: matrix.map((_, i) => i), session: 0, workers: 2, driver: "langgraph",
+      onDone: () => {},
+      startWorker: startWorker(dir),
+    });
+    return { matrix, pool, recorded: recoverJournal(dir, new Set(matrix.map((c) => c.id))) };
   };
   /** The real worker, in a thread that exits (code 0, as a library calling process.exit would) when handed one campaign. */
   const dyingWorker = (dieOn: number, marker: string | null) => (setup: WorkerSetup) =>
@@ -121,29 +130,15 @@ describe("the pool knows every planned campaign", () => {
     );
 
   it("a worker that exits mid-campaign is replaced and its campaigns run again: every planned campaign is recorded once", async () => {
-    const { run, matrix } = await matrixOf();
-    const dir = mkdtempSync(join(tmpdir(), "anis-pool-"));
-    const pool = await runPool({
-      config, endpoint: {}, runId: "pool", dir, matrix, models: run.models, pending: matrix.map((_, i) => i), session: 0, workers: 2, driver: "langgraph",
-      onDone: () => {},
-      startWorker: dyingWorker(5, join(dir, "died-once")),
-    });
+    const { matrix, pool, recorded } = await poolWith((dir) => dyingWorker(5, join(dir, "died-once")));
     expect(pool.failure).toBeNull();
     expect(pool.workerDeaths).toEqual([expect.stringMatching(new RegExp(`^a worker thread exited with code 0 holding \\d+ campaigns, run again on a new worker: .*${matrix[5]!.id}`))]);
-    const recorded = recoverJournal(dir, new Set(matrix.map((c) => c.id)));
     expect(recorded.done.size).toBe(matrix.length);
   }, 240_000);
 
   it("a campaign that kills its worker twice fails the run with the reason; what finished is kept", async () => {
-    const { run, matrix } = await matrixOf();
-    const dir = mkdtempSync(join(tmpdir(), "anis-pool-"));
-    const pool = await runPool({
-      config, endpoint: {}, runId: "pool", dir, matrix, models: run.models, pending: matrix.map((_, i) => i), session: 0, workers: 2, driver: "langgraph",
-      onDone: () => {},
-      startWorker: dyingWorker(5, null),
-    });
+    const { matrix, pool, recorded } = await poolWith(() => dyingWorker(5, null));
     expect(pool.failure?.message).toBe(`worker threads exited with code 0 2 times while running campaign ${matrix[5]!.id}; the other campaigns are kept`);
-    const recorded = recoverJournal(dir, new Set(matrix.map((c) => c.id)));
     expect(recorded.done.has(matrix[5]!.id)).toBe(false);
     expect(recorded.done.size).toBeGreaterThan(0);
   }, 240_000);
