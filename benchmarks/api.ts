@@ -1,6 +1,7 @@
 /**
  * ANIS Bench as a library (`import { runBenchmark, report } from "anis-bench"`): what the CLI does, for a script or
- * a notebook. TypeScript sources, loaded with `tsx` as the CLI is (`node --import tsx my-script.ts`).
+ * a notebook. The installed package is compiled JavaScript with declarations; in the repository, import this file
+ * with `tsx` (`node --import tsx my-script.ts`).
  */
 import type { Table } from "apache-arrow";
 import { rowsToTable } from "../analysis/arrow.ts";

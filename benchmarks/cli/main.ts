@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { join, resolve, sep } from "node:path";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { CACHE_MODES } from "../../agents/models/cache.ts";

@@ -1,12 +1,14 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RESULTS_SCHEMA_VERSION } from "./tables.ts";
 
 const ROOT = new URL("../../", import.meta.url);
+/** The package's own `package.json`: at the root in a checkout, one folder up from the built code (`dist/`). */
+const PACKAGE_JSON = [new URL("package.json", ROOT), new URL("../package.json", ROOT)].find((url) => existsSync(url))!;
 
 export const hashOf = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
 
@@ -14,18 +16,34 @@ export const hashOf = (value: unknown) => createHash("sha256").update(JSON.strin
 const CODE_PATHS = ["agents", "defenses", "attacks", "benchmarks", "analysis", "package.json", "package-lock.json", "tsconfig.json"];
 
 /**
- * The checkout's commit (or, without one, the commit the image was built from: `ANIS_COMMIT`), and whether the code that decides numbers has uncommitted changes (`dirty`): files the
+ * The checkout's commit, and whether the code that decides numbers has uncommitted changes (`dirty`): files the
  * commands write into the repository, as the docs show (`leaderboard/`, `report.arrow`), are not changes to it.
+ * Without a checkout of its own (an installed package, a container image): the commit its build recorded
+ * (`build-info.json`, or `ANIS_COMMIT` in an image). A project that installed the package may be a checkout; its
+ * commit is not this code's.
  */
 export function gitState(cwd = fileURLToPath(ROOT)): { commit: string | null; dirty: boolean | null } {
+  const git = (...args: string[]) => execFileSync("git", args, { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
   try {
-    const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", ...CODE_PATHS], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim().length > 0;
-    return { commit, dirty };
+    if (realpathSync(git("rev-parse", "--show-toplevel")) === realpathSync(cwd)) {
+      return { commit: git("rev-parse", "HEAD"), dirty: git("status", "--porcelain", "--", ...CODE_PATHS).length > 0 };
+    }
   } catch {
-    // No checkout (a container image, an installed copy): the commit its build recorded, if any.
-    const built = process.env.ANIS_COMMIT;
-    return { commit: built && /^[0-9a-f]{7,40}$/.test(built) ? built : null, dirty: null };
+    // Not a checkout.
+  }
+  return builtState(cwd);
+}
+
+const COMMIT = /^[0-9a-f]{7,40}$/;
+
+function builtState(root: string): { commit: string | null; dirty: boolean | null } {
+  const image = process.env.ANIS_COMMIT;
+  if (image !== undefined) return { commit: COMMIT.test(image) ? image : null, dirty: null };
+  try {
+    const built = JSON.parse(readFileSync(join(root, "build-info.json"), "utf8")) as { commit?: unknown; dirty?: unknown };
+    return { commit: typeof built.commit === "string" && COMMIT.test(built.commit) ? built.commit : null, dirty: typeof built.dirty === "boolean" ? built.dirty : null };
+  } catch {
+    return { commit: null, dirty: null };
   }
 }
 
@@ -52,15 +70,15 @@ export function sourceHash(): string {
   if (existsSync(lock)) hash.update(readFileSync(lock));
   return hash.digest("hex").slice(0, 16);
 }
-const SOURCE_SKIPPED = new Set(["benchmarks/cli", "benchmarks/perf", "benchmarks/testing"]);
+const SOURCE_SKIPPED = new Set(["benchmarks/cli", "benchmarks/perf", "benchmarks/testing", "benchmarks/package"]);
 
 /** What code a run ran: the commit (when there is a checkout), whether it had uncommitted changes, the source hash. */
 export const codeVersion = () => ({ ...gitState(), source: sourceHash() });
 
 /** Installed versions of the packages a result depends on. */
 export function packageVersions(): Record<string, string> {
-  const pkg = JSON.parse(readFileSync(new URL("package.json", ROOT), "utf8")) as { dependencies: Record<string, string> };
-  const require = createRequire(new URL("package.json", ROOT));
+  const pkg = JSON.parse(readFileSync(PACKAGE_JSON, "utf8")) as { dependencies: Record<string, string> };
+  const require = createRequire(PACKAGE_JSON);
   const versions: Record<string, string> = { node: process.version };
   for (const name of Object.keys(pkg.dependencies)) {
     try {

@@ -182,8 +182,9 @@ type FromWorker =
   | { readonly type: "failed"; readonly index: number; readonly message: string; readonly code?: string }
   | { readonly type: "finished"; readonly requests: RequestStats };
 
-/** Workers run the TypeScript sources too: register tsx's loader in the thread, then import the worker module. */
+/** Workers run what the main thread runs: the TypeScript sources through tsx's loader, or the built package's JavaScript. */
 function spawnWorker(setup: WorkerSetup): Worker {
+  if (import.meta.url.endsWith(".js")) return new Worker(new URL("./worker.js", import.meta.url), { workerData: setup });
   const tsx = JSON.stringify(import.meta.resolve("tsx/esm/api"));
   const entry = JSON.stringify(new URL("./worker.ts", import.meta.url).href);
   return new Worker(`import(${tsx}).then((tsx) => { tsx.register(); return import(${entry}); })`, { eval: true, workerData: setup });

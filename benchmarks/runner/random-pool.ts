@@ -34,7 +34,7 @@ function pooledRandomValues<T extends ArrayBufferView<ArrayBuffer>>(array: T): T
  * (in-process runs, tests) leave it installed until the last one releases it.
  */
 export function useRandomPool(): () => void {
-  if (users++ === 0) webCrypto.getRandomValues = pooledRandomValues;
+  if (users++ === 0) webCrypto.getRandomValues = pooledRandomValues as typeof webCrypto.getRandomValues;
   let released = false;
   return () => {
     if (released) return;

@@ -55,7 +55,9 @@ const ownUrls: Plugin = {
   },
 };
 
-const HOST = join(dirname(fileURLToPath(import.meta.url)), "host.ts");
+/** The sandbox's side of the protocol, and the verdict helpers a layer may import: sources, or the built package's JavaScript. */
+const BUILT = import.meta.url.endsWith(".js");
+const HOST = join(dirname(fileURLToPath(import.meta.url)), BUILT ? "host.js" : "host.ts");
 let workDir: string | null = null;
 
 /**
@@ -102,7 +104,7 @@ export async function bundleModule(path: string, network: boolean, where: string
     throw new DefenseConfigError(`${where}: module ${path} cannot be compiled for its sandbox: ${detail}`);
   }
   const inputs = Object.keys(result.metafile.inputs).filter((input) => !input.endsWith("anis-sandbox-entry.ts"));
-  const runtime = [relative(PROJECT_ROOT, dirname(HOST)) + "/", "defenses/types.ts"];
+  const runtime = [relative(PROJECT_ROOT, dirname(HOST)) + "/", BUILT ? "defenses/types.js" : "defenses/types.ts"];
   const ownCode = inputs.filter((input) => !input.split("/").includes("node_modules") && !runtime.some((r) => input.startsWith(r)));
   const forbidden = ownCode.filter((input) => !isAbsolute(input) && FORBIDDEN_PATHS.some((f) => f.test(input)) && resolve(PROJECT_ROOT, input) !== file);
   if (forbidden.length > 0) {

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { z } from "zod";
 import { DefenseConfigError } from "../errors.ts";
+import { PROJECT_ROOT } from "../import-graph.ts";
 import { allow, type DefenseHooks, quarantine, type Sensitivity } from "../types.ts";
 
 /**
@@ -16,10 +18,20 @@ export const VaccineArtifactSchema = z.strictObject({
 });
 export type VaccineArtifact = z.infer<typeof VaccineArtifactSchema>;
 
+/**
+ * A relative path is read from the working folder, or else from the project's root, where the shipped artifacts are
+ * (`defenses/vaccines/artifacts/…`), so that the shipped configurations run from any folder and from an installed package.
+ */
+function artifactFile(path: string): string {
+  if (isAbsolute(path) || existsSync(path)) return path;
+  const shipped = join(PROJECT_ROOT, path);
+  return existsSync(shipped) ? shipped : path;
+}
+
 export function loadVaccineArtifact(path: string): VaccineArtifact {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, "utf8"));
+    json = JSON.parse(readFileSync(artifactFile(path), "utf8"));
   } catch (error) {
     throw new DefenseConfigError(`${path}: cannot read the vaccine artifact: ${(error as Error).message}`);
   }
