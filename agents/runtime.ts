@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { type AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import type { Runnable } from "@langchain/core/runnables";
@@ -24,6 +25,11 @@ export type TraceKind =
   | "model_decision"
   /** What the model is told before the task: the agent's system prompt, once per agent. */
   | "system_prompt"
+  /**
+   * One call of the model: the messages it was sent, by role, and a hash of them. Their text is the events before it
+   * (the system prompt, the request, each output, result and message as `delivered`), so the hash names them once.
+   */
+  | "model_call"
   /** A tool as the model is offered it: its description (as its provider wrote it; `delivered` if a layer rewrote it). */
   | "tool_description"
   | "error";
@@ -351,6 +357,7 @@ export class AgentRuntime {
     if (!this.bound) throw new Error(`agent ${this.id} has no bound model`);
     this.episode.counters.modelCalls++;
     this.step = { messages, options, replays: new Map() };
+    this.trace({ kind: "model_call", detail: describeMessages(messages) });
     return this.account((await this.bound.invoke(messages, options)) as AIMessage);
   }
 
@@ -396,4 +403,20 @@ export class AgentRuntime {
     traceModelOutput(detail: string): void {
     this.trace({ kind: "model_output", detail });
   }
+}
+
+/** "6 messages (system 1, human 1, ai 2, tool 2), sha256 1f2e…": what one model call was sent, and its fingerprint. */
+function describeMessages(messages: readonly BaseMessage[]): string {
+  const hash = createHash("sha256");
+  const roles = new Map<string, number>();
+  for (const m of messages) {
+    const role = m.getType();
+    roles.set(role, (roles.get(role) ?? 0) + 1);
+    hash.update(role).update("\0").update(typeof m.content === "string" ? m.content : JSON.stringify(m.content)).update("\0");
+    const calls = role === "ai" ? (m as AIMessage).tool_calls : undefined;
+    if (calls?.length) hash.update(JSON.stringify(calls.map((c) => [c.name, c.args])));
+    hash.update("\0");
+  }
+  const byRole = [...roles].map(([role, n]) => `${role} ${n}`).join(", ");
+  return `${messages.length} messages (${byRole}), sha256 ${hash.digest("hex").slice(0, 16)}`;
 }

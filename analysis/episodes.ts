@@ -125,6 +125,7 @@ const KIND = {
   intervention: "DEFENSE",
   model_decision: "decision",
   system_prompt: "system",
+  model_call: "model call",
   tool_description: "tool offered",
 } as Record<string, string>;
 
