@@ -41,7 +41,7 @@ export interface EpisodeFilter {
   readonly limit?: number;
 }
 
-const OUTCOME_SQL: Record<Outcome, string> = {
+export const OUTCOME_SQL: Record<Outcome, string> = {
   "attack-succeeded": "attack_id IS NOT NULL AND error IS NULL AND attack_success",
   "attack-stopped": "attack_id IS NOT NULL AND error IS NULL AND NOT attack_success AND stops > 0",
   "attack-failed": "attack_id IS NOT NULL AND error IS NULL AND NOT attack_success AND stops = 0",
@@ -66,7 +66,7 @@ export async function listEpisodes(db: ResultsDatabase, filter: EpisodeFilter): 
   return { matched: n, lines: rows.map((e) => `${e.episode_id}  ${e.defense} × ${e.model}  ${e.attack_id ?? `benign ${e.user_task}`}  ${outcomeOf(e)}`) };
 }
 
-function outcomeOf(e: Record<string, unknown>): string {
+export function outcomeOf(e: Record<string, unknown>): string {
   if (e.error !== null) return `error (${e.error})`;
   const task = e.utility ? "task done" : "task not done";
   const acted = `${e.interventions} intervention${e.interventions === 1 ? "" : "s"}${Number(e.approvals) > 0 ? `, ${e.approvals} approval request${e.approvals === 1 ? "" : "s"} (${e.approvals_denied} refused)` : ""}`;
@@ -75,7 +75,7 @@ function outcomeOf(e: Record<string, unknown>): string {
 }
 
 /** The reason an episode ended as it did, as far as its tables say. */
-function whyOf(e: Record<string, unknown>, events: readonly Record<string, unknown>[]): string {
+export function whyOf(e: Record<string, unknown>, events: readonly Record<string, unknown>[]): string {
   if (e.error !== null) return `${e.error}: ${e.error_message ?? "no message"}`;
   const interventions = events.filter((v) => v.kind === "intervention");
   const approvedAsks = interventions.filter((v) => v.verdict === "ask_approval" && v.approved === true);
@@ -155,21 +155,25 @@ function decisionText(detail: string): string {
   }
 }
 
-function eventLine(v: Record<string, unknown>): string {
-  const head = `#${String(v.seq).padStart(3)}  ${String(v.agent).padEnd(12)} ${(KIND[String(v.kind)] ?? String(v.kind)).padEnd(12)} `;
-  const indent = " ".repeat(head.length);
-  let body: string;
-  if (v.kind === "model_decision") {
-    body = decisionText(String(v.detail ?? ""));
-  } else if (v.kind === "intervention") {
+/** One event as the story tells it: its label, its text, and whether a defense or the model's own choice speaks. */
+export function eventParts(v: Record<string, unknown>): { readonly label: string; readonly body: string; readonly tone: "defense" | "decision" | "plain" } {
+  const label = KIND[String(v.kind)] ?? String(v.kind);
+  if (v.kind === "model_decision") return { label, body: decisionText(String(v.detail ?? "")), tone: "decision" };
+  if (v.kind === "intervention") {
     const answer = v.verdict === "ask_approval" ? ` → approver ${v.approved === true ? "approved" : v.approved === false ? "refused" : "did not answer"}` : "";
     const kept = v.verdict === "transform" ? (v.keeps_information === true ? " (kept the information)" : v.keeps_information === false ? " (removed information)" : "") : "";
-    body = `${v.layer} ${v.defense} ${v.hook}${v.tool ? ` on ${v.tool}` : ""}: ${String(v.verdict).toUpperCase()}${v.code ? ` (${v.code})` : ""}${kept}${v.reason ? ` — ${v.reason}` : ""}${answer}${v.detail ? `\n${v.detail}` : ""}`;
-  } else {
-    const source = v.kind === "tool_result" || v.kind === "tool_call" ? `${v.tool}: ` : v.source && v.kind !== "user_input" ? `[${v.source}] ` : "";
-    body = `${source}${v.detail ?? ""}${typeof v.delivered === "string" ? `\n→ as the agent read it, after the layers' rewrites:\n${v.delivered}` : ""}`;
+    const body = `${v.layer} ${v.defense} ${v.hook}${v.tool ? ` on ${v.tool}` : ""}: ${String(v.verdict).toUpperCase()}${v.code ? ` (${v.code})` : ""}${kept}${v.reason ? ` — ${v.reason}` : ""}${answer}${v.detail ? `\n${v.detail}` : ""}`;
+    return { label, body, tone: "defense" };
   }
-  return `${head}${body.replaceAll("\n", `\n${indent}`)}`;
+  const source = v.kind === "tool_result" || v.kind === "tool_call" ? `${v.tool}: ` : v.source && v.kind !== "user_input" ? `[${v.source}] ` : "";
+  const body = `${source}${v.detail ?? ""}${typeof v.delivered === "string" ? `\n→ as the agent read it, after the layers' rewrites:\n${v.delivered}` : ""}`;
+  return { label, body, tone: "plain" };
 }
 
-const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+function eventLine(v: Record<string, unknown>): string {
+  const { label, body } = eventParts(v);
+  const head = `#${String(v.seq).padStart(3)}  ${String(v.agent).padEnd(12)} ${label.padEnd(12)} `;
+  return `${head}${body.replaceAll("\n", `\n${" ".repeat(head.length)}`)}`;
+}
+
+export const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;

@@ -13,6 +13,7 @@ import {
   surfaceHeatmap,
   utilitySecurityChart,
 } from "./charts.ts";
+import { writeExplorer } from "./explorer.ts";
 import { makeOutputDir } from "./output.ts";
 import { computeReplay, type ReplayReport } from "./replay.ts";
 import { replayCallChart, replayTextChart } from "./replay-charts.ts";
@@ -20,6 +21,9 @@ import { formatReplay } from "./replay-format.ts";
 import { renderPng, renderSvg } from "./render.ts";
 import { computeAttribution, computeCampaigns, computeInfection, computeInfectionHops, computeReport, type ReportRow } from "./report.ts";
 import { openResults, queryRows, ResultsError, type RunManifest } from "./results.ts";
+
+/** The episode explorer's folder in a leaderboard: its cells link there. */
+export const EXPLORER_DIR = "explorer";
 
 export interface LeaderboardOptions {
   readonly out: string;
@@ -172,7 +176,9 @@ export async function buildLeaderboard(runDirs: readonly string[], options: Lead
     if (hops.length > 0) charts.push(infectionSpreadChart(hops));
     if (campaigns.length > 0) charts.push(campaignChart(campaigns));
     const verification = options.verification && { set: options.verification.set, unverified: Object.fromEntries(options.verification.unverified) };
-    return await writePage(entries, [...db.manifests], replays, charts, options, { ...(verification && { verification }), by_surface: bySurface, by_split: bySplit, attribution, infection, campaigns });
+    const explorer = (await writeExplorer(db, join(options.out, EXPLORER_DIR))).map((f) => `${EXPLORER_DIR}/${f}`);
+    const page = await writePage(entries, [...db.manifests], replays, charts, options, { ...(verification && { verification }), by_surface: bySurface, by_split: bySplit, attribution, infection, campaigns });
+    return { ...page, files: [...page.files, ...explorer] };
   } finally {
     db.close();
   }
@@ -379,6 +385,23 @@ const verificationGaps = (v: NonNullable<LeaderboardOptions["verification"]>) =>
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** The explorer's episodes behind a cell: a row's configuration links to all of its episodes, a rate to those it counts. */
+const CELL_OUTCOMES: Readonly<Record<string, string | null>> = {
+  configuration: null,
+  "block rate": "attack-stopped",
+  ASR: "attack-succeeded",
+  autoimmunity: "alarm",
+  "harmful AIR": "benign-not-done",
+  errors: "error",
+};
+
+function episodesLink(e: LeaderboardEntry, header: string, content: string): string {
+  if (!(header in CELL_OUTCOMES) || e.verified !== null) return content;
+  const outcome = CELL_OUTCOMES[header];
+  const filter = new URLSearchParams({ defense: e.defense, model: e.model, ...(outcome && { outcome }) });
+  return `<a href="${EXPLORER_DIR}/index.html#${escape(filter.toString())}" title="the episodes behind this cell">${content}</a>`;
+}
+
 function html(entries: readonly LeaderboardEntry[], manifests: readonly RunManifest[], charts: readonly ChartSpec[], options: LeaderboardOptions, replays: readonly string[] = []): string {
   const { columns, shared } = columnsFor(entries);
   const tables = [...new Set(entries.map((e) => e.model))].map((model) => {
@@ -386,7 +409,7 @@ function html(entries: readonly LeaderboardEntry[], manifests: readonly RunManif
       .filter((e) => e.model === model)
       .map(
         (e) =>
-          `<tr${e.rank === null ? ' class="unranked"' : ""}>${columns.map(([, f]) => `<td>${escape(f(e))}</td>`).join("")}<td>${e.runs.map((id) => `<a href="runs/${escape(encodeURIComponent(id))}/manifest.json">${escape(id)}</a>`).join(" ")}</td></tr>`,
+          `<tr${e.rank === null ? ' class="unranked"' : ""}>${columns.map(([header, f]) => `<td>${episodesLink(e, header, escape(f(e)))}</td>`).join("")}<td>${e.runs.map((id) => `<a href="runs/${escape(encodeURIComponent(id))}/manifest.json">${escape(id)}</a>`).join(" ")}</td></tr>`,
       )
       .join("\n");
     return `<h2>${escape(model)}</h2>\n<table><thead><tr>${columns.map(([h]) => `<th>${escape(h)}</th>`).join("")}<th>runs</th></tr></thead>\n<tbody>\n${body}\n</tbody></table>`;
@@ -416,6 +439,7 @@ figcaption { font-size: 0.85rem; color: #555; }
 <body>
 <h1>ANIS Bench leaderboard</h1>
 <p><strong>Ranking rule.</strong> ${escape(RANKING_RULE)} Bounds: ${escape(boundsText(options))}; baseline <code>${escape(options.baseline)}</code>. ◆ marks the Pareto front; grey rows are unranked; the approver says who answered approval requests (a column, or once above the tables when every row shares one).</p>
+<p><strong>Episodes.</strong> A row's configuration, block rate, ASR, autoimmunity, harmful AIR and errors link to the episodes behind them in the <a href="${EXPLORER_DIR}/index.html">episode explorer</a>: each one's story, with every defense verdict and the approver's answer.</p>
 ${options.verification ? `<p><strong>Verified</strong> on private set ${escape(options.verification.set)}.${escape(verificationGaps(options.verification))}</p>` : ""}
 ${shared ? `<p><strong>In every row</strong> — ${escape(shared)}.</p>` : ""}
 ${mixedNote(entries) ? `<p><strong>Pooled from runs that differ</strong> (--allow-mixed); what each row rests on: ${escape(mixedNote(entries)!)}.</p>` : ""}

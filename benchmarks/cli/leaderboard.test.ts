@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,9 +17,11 @@ import { executeRun } from "../runner/run.ts";
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CHARTS = ["pareto", "surface-heatmap", "layer-ablation", "generalization", "utility-security", "attribution", "infection-spread", "campaigns"];
 
 let out: string;
+let runDir: string;
 let entries: LeaderboardEntry[];
 
 beforeAll(async () => {
@@ -32,9 +35,48 @@ beforeAll(async () => {
     sample: 24,
   };
   const summary = await executeRun({ config, out: mkdtempSync(join(tmpdir(), "anis-lb-run-")), runId: "leaderboard-fixture", endpoint: {} });
+  runDir = summary.dir;
   out = mkdtempSync(join(tmpdir(), "anis-lb-"));
   ({ entries } = await buildLeaderboard([summary.dir], { out, maxAutoimmunity: 0.25, maxHarmfulAutoimmunity: 0.1, maxErrorRate: 0.02, minBlockBase: 5, baseline: "none", allowMixed: false }));
 }, 240_000);
+
+/** The explorer's list, as its page holds it. */
+const explorerData = (dir: string) => {
+  const html = readFileSync(join(dir, "index.html"), "utf8");
+  return JSON.parse(html.match(/<script id="data" type="application\/json">(.*?)<\/script>/s)![1]!) as { fields: string[]; dictionaries: Record<string, string[]>; rows: unknown[][] };
+};
+
+describe("the episode explorer", () => {
+  it("lists every episode of the runs, each in an episode file that holds its story", async () => {
+    const data = explorerData(join(out, "explorer"));
+    const { queryRows, openResults } = await import("../../analysis/results.ts");
+    const db = await openResults([runDir]);
+    const [{ n }] = (await queryRows(db.connection, "SELECT count(*) AS n FROM episodes")) as [{ n: number }];
+    db.close();
+    expect(data.rows.length).toBe(n);
+    expect(data.dictionaries.defense![0]).toBe("none");
+    const [id, , , , , , , , , , file] = data.rows[0]! as [string, ...unknown[]];
+    const chunk = readFileSync(join(out, "explorer", "episodes", `${String(file)}.js`), "utf8");
+    expect(chunk.startsWith(`anisEpisodes(${String(file)}, `)).toBe(true);
+    expect(chunk).toContain(`"${id}":`);
+  });
+
+  it("every leaderboard cell link names a configuration, model and outcome the explorer lists", () => {
+    const data = explorerData(join(out, "explorer"));
+    const links = [...readFileSync(join(out, "index.html"), "utf8").matchAll(/href="explorer\/index\.html#([^"]+)"/g)].map((m) => new URLSearchParams(m[1]!.replaceAll("&#38;", "&")));
+    expect(links.length).toBeGreaterThan(entries.length);
+    for (const link of links) {
+      for (const [field, value] of link) expect(data.dictionaries[field], `${field}=${value}`).toContain(value);
+    }
+  });
+
+  it("`anis view` writes the same explorer for any run folder", () => {
+    const dir = mkdtempSync(join(tmpdir(), "anis-view-"));
+    const said = execFileSync(process.execPath, ["--import", "tsx", "benchmarks/cli/main.ts", "view", runDir, "--out", dir], { cwd: ROOT, encoding: "utf8" });
+    expect(said).toContain(`wrote ${join(dir, "index.html")}`);
+    expect(explorerData(dir).rows).toEqual(explorerData(join(out, "explorer")).rows);
+  });
+});
 
 describe("leaderboard files", () => {
   it("writes the page, the Markdown, the data and every chart as Vega-Lite, SVG and PNG", () => {
@@ -110,6 +152,47 @@ describe.runIf(browserAvailable || process.env.ANIS_REQUIRE_BROWSER === "1")("th
       expect(errors).toEqual([]);
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, "leaderboard.png"), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }, 240_000);
+
+  it("a block-rate cell opens the explorer on the episodes it counts; an episode opens as its story, defense verdicts inline", async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+      const errors: string[] = [];
+      page.on("console", (message) => {
+        if (message.type() === "error") errors.push(message.text());
+      });
+      page.on("pageerror", (error) => errors.push(error.message));
+      await page.goto(pathToFileURL(join(out, "index.html")).href);
+      await page.locator(`a[href*="defense=l1&model=sim%3Aobedient&outcome=attack-stopped"]`).first().click();
+      await page.waitForURL(/explorer\/index\.html#/);
+      expect(await page.locator("#filter-defense").inputValue()).toBe("l1");
+      expect(await page.locator("#filter-outcome").inputValue()).toBe("attack-stopped");
+      const listed = await page.locator("#list tbody tr").count();
+      expect(listed).toBeGreaterThan(0);
+      // The first stopped attack whose story holds the approver's answer (l1 asks before out-of-scope actions).
+      let story = "";
+      for (let i = 0; i < listed && !story.includes("→ approver"); i++) {
+        await page.locator("#list tbody tr").nth(i).click();
+        await page.waitForFunction(() => document.querySelector("#story .events") !== null);
+        story = await page.locator("#story").innerText();
+      }
+      expect(story).toContain("why: stopped by L1");
+      expect(story).toContain("→ approver refused");
+      expect(await page.locator("#story .event.defense").count()).toBeGreaterThan(0);
+      expect(await page.locator("#story .event").count()).toBeGreaterThan(5);
+      // The filter in the address opens the same view again.
+      const url = page.url();
+      expect(url).toMatch(/episode=ep-/);
+      await page.goto(url);
+      await page.waitForFunction(() => document.querySelector("#story .events") !== null);
+      expect(await page.locator("#story h2").innerText()).toBe(new URL(url).hash.match(/episode=([^&]+)/)![1]);
+      expect(errors).toEqual([]);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, "explorer.png") });
     } finally {
       await browser.close();
     }

@@ -2,6 +2,7 @@
 import { join, resolve, sep } from "node:path";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { CACHE_MODES } from "../../agents/models/cache.ts";
+import { writeExplorer } from "../../analysis/explorer.ts";
 import { type OpenAIEndpoint, resolveEndpoint, probeEndpoint } from "../../agents/models/openai.ts";
 import { validModelNames } from "../../agents/models/registry.ts";
 import { SIM_PROFILES } from "../../agents/models/sim/profiles.ts";
@@ -316,6 +317,23 @@ program
       }
       const { lines, matched } = await listEpisodes(db, opts);
       process.stdout.write(`${lines.join("\n")}${lines.length > 0 ? "\n" : ""}${matched} episodes match${matched > lines.length ? ` (${lines.length} shown; --limit N for more)` : ""}; read one with: anis show ${dir} EPISODE\n`);
+    } finally {
+      db.close();
+    }
+  });
+
+program
+  .command("view")
+  .description("an offline HTML explorer of runs' episodes: filter by configuration, model, suite, family and outcome; open one to read its story with the defense verdicts inline (the leaderboard writes one beside its page)")
+  .argument("<run-dirs...>", "run folders, folders of runs, or patterns like results/2026*")
+  .option("--out <dir>", "folder that receives index.html and episodes/", "explorer")
+  .option("--baseline <defense>", "configuration listed first", "none")
+  .option("--allow-mixed", "pool runs that differ in what their numbers rest on (code, corpus, a configuration's or suite's definition, sample, seeds, selection)")
+  .action(async (dirs: string[], opts: { out: string; baseline: string; allowMixed?: boolean }) => {
+    const db = await openResults(resolveRunDirs(dirs), { baseline: opts.baseline, allowMixed: opts.allowMixed === true });
+    try {
+      const files = await writeExplorer(db, opts.out);
+      process.stdout.write(`wrote ${join(opts.out, "index.html")} and ${files.length - 1} episode files; open it in a browser (no server needed)\n`);
     } finally {
       db.close();
     }
