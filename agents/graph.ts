@@ -66,13 +66,14 @@ export class ModelCallError extends Error {
 /** Hard limit on graph steps per agent run; hitting it is an episode error, not a block. */
 export const RECURSION_LIMIT = 60;
 
-const memoryToolParameters = {
+/** Arguments of the runtime's own tools, as the model is offered them (and as attack cases' calls name them). */
+export const memoryToolParameters = {
   type: "object",
   properties: { text: { type: "string", description: "What to remember, in one or two sentences" } },
   required: ["text"],
   additionalProperties: false,
 };
-const delegateParameters = {
+export const delegateParameters = {
   type: "object",
   properties: { instructions: { type: "string", description: "What the peer should do and report back" } },
   required: ["instructions"],

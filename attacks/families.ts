@@ -17,6 +17,8 @@ const template = (placeholder: string) =>
  */
 export const FamilySchema = z
   .strictObject({
+    /** The JSON Schema an editor completes the file from (docs/schemas/family.schema.json). */
+    $schema: z.string().optional(),
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "use lower-case kebab-case"),
     version: z.string(),
     surface: z.enum(SURFACES),

@@ -11,6 +11,8 @@ import type { Defense } from "./types.ts";
 const CONFIG_DIR = join(dirname(fileURLToPath(import.meta.url)), "configs");
 
 export const DefenseConfigFile = z.strictObject({
+  /** The JSON Schema an editor completes the file from (docs/schemas/configuration.schema.json). */
+  $schema: z.string().optional(),
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case kebab-case"),
   description: z.string().min(1),
   /** Layers in composition order: the first to answer other than `allow` decides. */

@@ -11,7 +11,9 @@ import { parseTasks, type Suite, SuiteError } from "./suite.ts";
  * must be new), nothing of the shipped world changed — and the result must fit the suite's world schema; the tasks
  * are checked against the suite's tools, predicates and people as its own are, with ids that are new.
  */
-const TaskFile = z.strictObject({
+export const TaskFileSchema = z.strictObject({
+  /** The JSON Schema an editor completes the file from (docs/schemas/tasks.schema.json). */
+  $schema: z.string().optional(),
   suite: z.string().min(1),
   world: z.record(z.string(), z.unknown()).default({}),
   tasks: z.array(z.unknown()).min(1),
@@ -52,7 +54,7 @@ export function extendSuites(paths: readonly string[]): Map<string, Suite<unknow
     } catch (error) {
       throw new SuiteError(`${file}: not valid JSON: ${(error as Error).message}`);
     }
-    const parsed = TaskFile.safeParse(json);
+    const parsed = TaskFileSchema.safeParse(json);
     if (!parsed.success) throw new SuiteError(`${file}: not a task file: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
     const base = extended.get(parsed.data.suite) ?? getSuite(parsed.data.suite);
     extended.set(base.name, extendSuite(base, parsed.data.world, parsed.data.tasks, file));
