@@ -176,8 +176,8 @@ export async function buildLeaderboard(runDirs: readonly string[], options: Lead
     if (hops.length > 0) charts.push(infectionSpreadChart(hops));
     if (campaigns.length > 0) charts.push(campaignChart(campaigns));
     const verification = options.verification && { set: options.verification.set, unverified: Object.fromEntries(options.verification.unverified) };
-    const explorer = (await writeExplorer(db, join(options.out, EXPLORER_DIR))).map((f) => `${EXPLORER_DIR}/${f}`);
     const page = await writePage(entries, [...db.manifests], replays, charts, options, { ...(verification && { verification }), by_surface: bySurface, by_split: bySplit, attribution, infection, campaigns });
+    const explorer = (await writeExplorer(db, join(options.out, EXPLORER_DIR))).map((f) => `${EXPLORER_DIR}/${f}`);
     return { ...page, files: [...page.files, ...explorer] };
   } finally {
     db.close();

@@ -42,6 +42,7 @@ export function retryPolicyOf(endpoint: OpenAIEndpoint): RetryPolicy {
  * Retries are ours ({@link resilientFetch}, counted in `stats`), so LangChain's and the SDK's are off.
  */
 export function createOpenAIModel(model: string, endpoint: OpenAIEndpoint, stats: RequestStats): ChatOpenAI {
+  silenceUpgradeAdvice();
   const policy = retryPolicyOf(endpoint);
   return new ChatOpenAI({
     model,
@@ -53,6 +54,23 @@ export function createOpenAIModel(model: string, endpoint: OpenAIEndpoint, stats
     configuration: { ...(endpoint.baseURL && { baseURL: endpoint.baseURL }), fetch: resilientFetch(policy, stats) },
     cache: endpoint.cache && endpoint.cache.mode !== "off" ? new DiskResponseCache(endpoint.cache.dir, endpoint.cache.mode) : undefined,
   });
+}
+
+/**
+ * LangChain's message class advises "pnpm install @langchain/anthropic … @langchain/openai" on the console whenever a
+ * server's tool calls are all malformed (@langchain/openai then sets none): wrong advice, repeated per call. The
+ * episode already reports the malformed call as a model error, so that one warning, matched whole, is not printed.
+ */
+const UPGRADE_ADVICE = "New LangChain packages are available that more efficiently handle tool calling.";
+let adviceSilenced = false;
+function silenceUpgradeAdvice(): void {
+  if (adviceSilenced) return;
+  adviceSilenced = true;
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (args.length === 1 && typeof args[0] === "string" && args[0].startsWith(UPGRADE_ADVICE) && args[0].includes("pnpm install @langchain/openai")) return;
+    warn.apply(console, args);
+  };
 }
 
 /**
