@@ -16,6 +16,20 @@ export const CHART_CONFIG = {
   title: { fontSize: 16, anchor: "start" as const, subtitleFontSize: 12 },
   view: { stroke: "#ddd" },
 };
+/**
+ * Words wrapped into lines of at most `width` characters: a long subtitle stays inside the chart (headless, Vega
+ * sizes a chart by an estimate of its text's width, which a one-line subtitle turns into empty margin).
+ */
+export function wrap(text: string, width = 70): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(" ")) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + word.length + 1 <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines;
+}
+
 export const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 
 export interface ChartSpec {
@@ -80,7 +94,7 @@ export function paretoChart(rows: readonly ReportRow[]): ChartSpec {
     title: "Block rate vs autoimmunity",
     spec: {
       $schema: SCHEMA,
-      title: { text: "Block rate vs autoimmunity", subtitle: "one point per configuration · Wilson 95% intervals · line: Pareto front" },
+      title: { text: "Block rate vs autoimmunity", subtitle: wrap("one point per configuration · Wilson 95% intervals · line: Pareto front") },
       config: CHART_CONFIG,
       data: { values },
       facet: { column: { field: "model", type: "nominal", title: null } },
@@ -123,7 +137,7 @@ export function surfaceHeatmap(rows: readonly ReportRow[]): ChartSpec {
     title: "Attack success by surface",
     spec: {
       $schema: SCHEMA,
-      title: { text: "Attack success rate by surface and configuration", subtitle: "share of attack campaigns whose goal held" },
+      title: { text: "Attack success rate by surface and configuration", subtitle: wrap("share of attack campaigns whose goal held") },
       config: CHART_CONFIG,
       data: { values },
       facet: { row: { field: "model", type: "nominal", title: null } },
@@ -164,7 +178,7 @@ export function layerAblation(rows: readonly ReportRow[]): ChartSpec {
     title: "Per-layer ablation",
     spec: {
       $schema: SCHEMA,
-      title: { text: "Each layer alone against the whole tower", subtitle: "block rate and autoimmunity · Wilson 95% intervals" },
+      title: { text: "Each layer alone against the whole tower", subtitle: wrap("block rate and autoimmunity · Wilson 95% intervals") },
       config: CHART_CONFIG,
       data: { values },
       facet: { column: { field: "model", type: "nominal", title: null } },
@@ -202,7 +216,7 @@ export function generalizationChart(rows: readonly ReportRow[], limit = 10): Cha
       $schema: SCHEMA,
       title: {
         text: "Block rate on seen, near and far variants",
-        subtitle: `the ${shown.size} configurations with the highest held-out block rate · Wilson 95% intervals · ■ a split the configuration learned from`,
+        subtitle: wrap(`the ${shown.size} configurations with the highest held-out block rate · Wilson 95% intervals · ■ a split the configuration learned from`),
       },
       config: CHART_CONFIG,
       data: { values },
@@ -250,7 +264,7 @@ export function utilitySecurityChart(rows: readonly ReportRow[]): ChartSpec {
     title: "Utility vs security",
     spec: {
       $schema: SCHEMA,
-      title: { text: "Utility vs security", subtitle: "task success on benign tasks (●) and under attack (▲) against block rate · Wilson 95% intervals" },
+      title: { text: "Utility vs security", subtitle: wrap("task success on benign tasks (●) and under attack (▲) against block rate · Wilson 95% intervals") },
       config: CHART_CONFIG,
       data: { values: labelled },
       facet: { column: { field: "model", type: "nominal", title: null } },
@@ -296,7 +310,7 @@ export function attributionChart(rows: readonly AttributionRow[]): ChartSpec {
     title: "Attribution to layers",
     spec: {
       $schema: SCHEMA,
-      title: { text: "Who acted first: blocks and false alarms by layer", subtitle: "share of each configuration's blocks (false alarms) by the first layer that acted in its campaign" },
+      title: { text: "Who acted first: blocks and false alarms by layer", subtitle: wrap("share of each configuration's blocks (false alarms) by the first layer that acted in its campaign") },
       config: CHART_CONFIG,
       data: { values },
       facet: { row: { field: "kind", type: "nominal", title: null }, column: { field: "model", type: "nominal", title: null } },
@@ -335,7 +349,7 @@ export function infectionSpreadChart(rows: readonly { defense: string; model: st
     title: "Infection spread over hops",
     spec: {
       $schema: SCHEMA,
-      title: { text: "Infection spread over message hops", subtitle: "share of multi-agent attack episodes whose infection reached at least h hand-offs · Wilson 95%" },
+      title: { text: "Infection spread over message hops", subtitle: wrap("share of multi-agent attack episodes whose infection reached at least h hand-offs · Wilson 95%") },
       config: CHART_CONFIG,
       data: { values: [...rows] },
       facet: { row: { field: "model", type: "nominal", title: null }, column: { field: "agent_system", type: "nominal", title: null } },
@@ -368,7 +382,7 @@ export function campaignChart(
     title: "Memory campaigns by position",
     spec: {
       $schema: SCHEMA,
-      title: { text: "Memory campaigns: ASR and poisoned memory by episode", subtitle: "poison, retrieve, then a benign task and the retrieving task again, twice · one memory store" },
+      title: { text: "Memory campaigns: ASR and poisoned memory by episode", subtitle: wrap("poison, retrieve, then a benign task and the retrieving task again, twice · one memory store") },
       config: CHART_CONFIG,
       data: { values },
       facet: { row: { field: "metric", type: "nominal", title: null }, column: { field: "model", type: "nominal", title: null } },

@@ -1,4 +1,4 @@
-import { CHART_CONFIG, type ChartSpec, rate, SCHEMA } from "./charts.ts";
+import { CHART_CONFIG, type ChartSpec, rate, SCHEMA, wrap } from "./charts.ts";
 import type { ReplayReport, ShareRow } from "./replay.ts";
 import { QUOTED, UNQUOTED } from "./replay-format.ts";
 
@@ -51,17 +51,6 @@ function placeLabels(points: readonly Point[]): Point[] {
     placed.push({ ...p, label_y: labelY });
   }
   return placed;
-}
-
-/** Words wrapped into lines of at most `width` characters: a long subtitle stays inside the chart. */
-function wrap(text: string, width = 120): string[] {
-  const lines: string[] = [];
-  for (const word of text.split(" ")) {
-    const last = lines.at(-1);
-    if (last !== undefined && last.length + word.length + 1 <= width) lines[lines.length - 1] = `${last} ${word}`;
-    else lines.push(word);
-  }
-  return lines;
 }
 
 /** A scatter of configurations with Wilson intervals, one panel per `panel` value; x runs only as far as the data. */
