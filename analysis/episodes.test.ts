@@ -34,6 +34,12 @@ describe("an episode's story", () => {
     expect(story).toMatch(/^# +\d+ {2}assistant {4}system {7}You are /m);
     expect(story).toMatch(/^# +\d+ {2}assistant {4}tool offered \[tool:\w+\] \S/m);
     expect(story).toMatch(/DEFENSE {6}L1 \S+ onToolCall on \S+: ASK_APPROVAL \(\S+\) — .* → approver (approved|refused)/);
+    // Each model call with what it was sent; a call the approver refused is in the story and says it did not run.
+    expect(story).toMatch(/^# +\d+ {2}assistant {4}model call {3}\d+ messages \(system 1, human 1.*\), sha256 [0-9a-f]{16}$/m);
+    const [refused] = await queryRows(db.connection, "SELECT episode_id FROM episodes WHERE defense = 'l1' AND approvals_denied > 0 ORDER BY episode_id LIMIT 1");
+    const refusedStory = await episodeStory(db, String(refused!.episode_id));
+    expect(refusedStory).toContain("→ approver refused");
+    expect(refusedStory).toMatch(/^# +\d+ {2}assistant {4}tool call {4}\w+: .* — not run \(denied\)$/m);
     // Events in the order they happened: the verdict on a call comes before the call runs.
     const seqs = [...story.matchAll(/^# *(\d+) /gm)].map((m) => Number(m[1]));
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));

@@ -166,7 +166,9 @@ export function eventParts(v: Record<string, unknown>): { readonly label: string
     return { label, body, tone: "defense" };
   }
   const source = v.kind === "tool_result" || v.kind === "tool_call" ? `${v.tool}: ` : v.source && v.kind !== "user_input" ? `[${v.source}] ` : "";
-  const body = `${source}${v.detail ?? ""}${typeof v.delivered === "string" ? `\n→ as the agent read it, after the layers' rewrites:\n${v.delivered}` : ""}`;
+  // A call the layers stopped is in the story as asked for, and says it did not run.
+  const stopped = v.kind === "tool_call" && typeof v.verdict === "string" && v.verdict !== "allow" ? ` — not run (${v.verdict})` : "";
+  const body = `${source}${v.detail ?? ""}${stopped}${typeof v.delivered === "string" ? `\n→ as the agent read it, after the layers' rewrites:\n${v.delivered}` : ""}`;
   return { label, body, tone: "plain" };
 }
 
