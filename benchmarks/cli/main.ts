@@ -527,7 +527,7 @@ program
 program
   .command("continual")
   .description("continual immune learning: a stream in which new families appear; Self finds incidents, the thymus (Meta) vets vaccines, Auto deploys them")
-  .option("--vaccinator <name>", "text vaccinator to learn with", "negative-selection")
+  .option("--vaccinator <name>", "vaccinator to learn with (from texts or from actions)", "negative-selection")
   .option("--per-family <n>", "attack episodes per family in the stream", positiveInt("per-family"), 12)
   .option("--benign-every <n>", "a benign episode after every n attack episodes", positiveInt("benign-every"), 3)
   .option("--autoimmunity-limit <rate>", "Meta rejects a vaccine flagging more than this share of the thymus", rateOption("autoimmunity-limit"), 0.02)
@@ -535,10 +535,7 @@ program
   .option("--model <name>", "simulated model", "sim:obedient")
   .option("--out <dir>", "folder for the continual-<stamp>/ folder", "results")
   .action(async (opts: { vaccinator: string; perFamily: number; benignEvery: number; autoimmunityLimit: number; seed: number; model: string; out: string }) => {
-    const vaccinator = VACCINATORS.get(opts.vaccinator);
-    if (!vaccinator || vaccinator.learnsFrom !== "texts") {
-      throw new UsageError(`continual learning needs a text vaccinator; got "${opts.vaccinator}". Valid: ${[...VACCINATORS.values()].filter((v) => v.learnsFrom === "texts").map((v) => v.id).join(", ")}`);
-    }
+    if (!VACCINATORS.has(opts.vaccinator)) throw new UsageError(`unknown vaccinator "${opts.vaccinator}". Valid: ${[...VACCINATORS.keys()].join(", ")}`);
     const dir = makeOutputDir(opts.out, `continual-${opts.vaccinator}-${runStamp()}`);
     const result = await runContinual({ vaccinator: opts.vaccinator, seed: opts.seed, perFamily: opts.perFamily, benignEvery: opts.benignEvery, autoimmunityLimit: opts.autoimmunityLimit, model: opts.model });
     writeOutputFile(join(dir, "continual.json"), `${JSON.stringify(result, null, 2)}\n`);
@@ -547,7 +544,7 @@ program
     writeOutputFile(join(dir, "continual.png"), renderPng(svg));
     const lines = Object.entries(result.time_to_immunity).map(([family, t]) => `${family.padEnd(28)} ${t === null ? "not immune within the stream" : `${t} exposures`}`);
     process.stdout.write(
-      `${lines.join("\n")}\n\nincidents ${result.incidents}, clones deleted by the thymus ${result.clones_deleted}, vaccines deployed ${result.vaccines_deployed}, rejected ${result.vaccines_rejected}; autoimmunity drift ${result.autoimmunity_drift.map((d) => d.rate.toFixed(2)).join(" → ")} (${dir})\n`,
+      `${lines.join("\n")}\n\nincidents ${result.incidents}, clones deleted by the thymus ${result.clones_deleted}, vaccines deployed ${result.vaccines_deployed}, rejected ${result.vaccines_rejected}; the vaccine's autoimmunity drift ${result.autoimmunity_drift.map((d) => d.rate.toFixed(2)).join(" → ")} (with the late layer's own alarms ${result.autoimmunity_drift.map((d) => d.with_late_layer.toFixed(2)).join(" → ")}) (${dir})\n`,
     );
   });
 

@@ -20,4 +20,14 @@ describe("continual immune learning", () => {
     const [a, b] = [await runContinual(options), await runContinual(options)];
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
   });
+
+  it("learns from actions too: an action vaccinator's incidents are the calls benign work never makes, vetted on the thymus tasks' actions", async () => {
+    const result = await runContinual({ ...options, vaccinator: "behaviour" });
+    expect(result.vaccinator).toBe("behaviour");
+    expect(result.incidents).toBeGreaterThan(0);
+    expect(result.vaccines_deployed).toBeGreaterThan(0);
+    // The vaccine's own alarms are a part of all alarms on benign work.
+    for (const d of result.autoimmunity_drift) expect(d.rate).toBeLessThanOrEqual(d.with_late_layer);
+    expect(result.events.some((e) => e.kind === "attack" && e.blocked)).toBe(true);
+  });
 });

@@ -5,12 +5,13 @@ import type { AttackCase } from "../../attacks/schema.ts";
 import { maskedReexecution } from "../../defenses/builtins/masked-reexecution.ts";
 import { sentences } from "../../defenses/util/decode.ts";
 import type { Defense } from "../../defenses/types.ts";
-import type { VaccineArtifact } from "../../defenses/vaccines/artifact.ts";
-import { textRecognizer, VACCINATORS } from "../../defenses/vaccines/index.ts";
+import type { Action, VaccineArtifact } from "../../defenses/vaccines/artifact.ts";
+import { actionKey } from "../../defenses/vaccines/behaviour.ts";
+import { actionRecognizer, textRecognizer, VACCINATORS } from "../../defenses/vaccines/index.ts";
 import { loadCorpus } from "../corpus.ts";
 import { SUITES } from "../suites/registry.ts";
 import { runBenignTask, runCase } from "../testing/episodes.ts";
-import { benignHalf, selfCorpus, selfCorpusOf } from "./training.ts";
+import { actionRecorder, benignActions, benignHalf, type RecordedCall, selfCorpus, selfCorpusOf } from "./training.ts";
 
 /** Which quarter of the benign tasks a held-out task belongs to: the thymus tests vaccines, the stream measures them. */
 const heldOutRole = (suite: string, task: string): "thymus" | "stream" =>
@@ -35,7 +36,10 @@ export interface StreamEvent {
   readonly id: string;
   readonly succeeded: boolean | null;
   readonly blocked: boolean | null;
+  /** Any layer raised an alarm: the learned vaccine, or the late layer Self watches with. */
   readonly intervened: boolean;
+  /** The learned vaccine (L3) itself intervened. */
+  readonly vaccine_intervened: boolean;
   readonly vaccine_version: number;
 }
 
@@ -44,8 +48,11 @@ export interface ContinualResult {
   readonly events: readonly StreamEvent[];
   /** Per family: attack episodes from its first appearance until it is blocked at >= 90% (null: never within the stream). */
   readonly time_to_immunity: Readonly<Record<string, number | null>>;
-  /** Autoimmunity of the benign stream episodes, per block of ten. */
-  readonly autoimmunity_drift: readonly { readonly block: number; readonly rate: number; readonly n: number }[];
+  /**
+   * Autoimmunity of the benign stream episodes, per block of ten: `rate` counts the learned vaccine's interventions
+   * (what learning costs), `with_late_layer` any alarm, the late layer's own included (the same in every stream).
+   */
+  readonly autoimmunity_drift: readonly { readonly block: number; readonly rate: number; readonly with_late_layer: number; readonly n: number }[];
   readonly vaccines_deployed: number;
   readonly vaccines_rejected: number;
   /** Incident sentences the thymus deleted as self-reactive, at the end of the stream. */
@@ -67,15 +74,22 @@ export interface ContinualResult {
  */
 export async function runContinual(options: ContinualOptions): Promise<ContinualResult> {
   const vaccinator = VACCINATORS.get(options.vaccinator);
-  if (!vaccinator || vaccinator.learnsFrom !== "texts") throw new Error(`continual learning needs a text vaccinator; got "${options.vaccinator}"`);
+  if (!vaccinator) throw new Error(`unknown vaccinator "${options.vaccinator}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}`);
+  const fromActions = vaccinator.learnsFrom === "actions";
   const key = (s: string) => createHash("sha256").update(`${options.seed}|${s}`).digest("hex");
   const cases = loadCorpus().filter((c) => c.agent === "single" && c.campaign.length === 1 && c.injection.also.length === 0);
   const families = [...new Set(cases.map((c) => c.family))].sort((a, b) => (key(a) < key(b) ? -1 : 1));
   const byFamily = new Map(families.map((f) => [f, cases.filter((c) => c.family === f).sort((a, b) => (key(a.id) < key(b.id) ? -1 : 1))]));
   const heldOut = [...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === "evaluate").map((t) => ({ suite: s.name, task: t.id })));
   const streamBenign = heldOut.filter((t) => heldOutRole(t.suite, t.task) === "stream");
-  const thymus = selfCorpusOf(heldOut.filter((t) => heldOutRole(t.suite, t.task) === "thymus"));
+  const thymusTasks = heldOut.filter((t) => heldOutRole(t.suite, t.task) === "thymus");
+  const thymus = selfCorpusOf(thymusTasks);
   const self = selfCorpus();
+  // An action vaccinator's self and thymus are what benign work does: the train half's actions, and the thymus tasks'.
+  const trainTasks = [...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === "train").map((t) => ({ suite: s.name, task: t.id })));
+  const selfActions = fromActions ? await benignActions(trainTasks, ["single"]) : [];
+  const thymusActions = fromActions ? await benignActions(thymusTasks, ["single"]) : [];
+  const ordinaryActions = new Set(selfActions.map(actionKey));
 
   const plan: ({ kind: "attack"; attack: AttackCase } | { kind: "benign"; suite: string; task: string })[] = [];
   let attacks = 0;
@@ -87,7 +101,8 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
   }
 
   const incidents: string[] = [];
-  /** Per incident sentence: whether the thymus let it live (its own vaccine reacts to no thymus text). */
+  const incidentActions: Action[] = [];
+  /** Per incident sentence (or action): whether the thymus let it live (its own vaccine reacts to nothing of the thymus). */
   const vetted = new Map<string, boolean>();
   let deleted = 0;
   let vaccine: VaccineArtifact | null = null;
@@ -100,10 +115,12 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
   for (const [step, item] of plan.entries()) {
     if (item.kind === "benign") {
       const outcome = await runBenignTask(item.suite, item.task, layers(), { model: options.model });
-      events.push({ step, kind: "benign", family: null, id: `${item.suite}/${item.task}`, succeeded: null, blocked: null, intervened: outcome.alarms > 0, vaccine_version: version });
+      const vaccineIntervened = outcome.events.some((e) => e.kind === "intervention" && e.layer === "L3");
+      events.push({ step, kind: "benign", family: null, id: `${item.suite}/${item.task}`, succeeded: null, blocked: null, intervened: outcome.alarms > 0, vaccine_intervened: vaccineIntervened, vaccine_version: version });
       continue;
     }
-    const outcome = await runCase(item.attack, layers(), { model: options.model });
+    const calls: RecordedCall[] = [];
+    const outcome = await runCase(item.attack, [actionRecorder(calls), ...layers()], { model: options.model });
     const caughtLate = outcome.events.filter((e) => e.kind === "intervention" && e.defense === late.id && e.verdict === "block");
     const blockedByVaccine = outcome.events.some((e) => e.kind === "intervention" && e.layer === "L3");
     events.push({
@@ -114,6 +131,7 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
       succeeded: outcome.attackSucceeded,
       blocked: !outcome.attackSucceeded && blockedByVaccine,
       intervened: outcome.alarms > 0,
+      vaccine_intervened: blockedByVaccine,
       vaccine_version: version,
     });
     // Self: an incident is an attack that got through or that only the late layer caught.
@@ -127,18 +145,35 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
       .flatMap((e) => sentences(e.detail ?? ""))
       .filter((x) => !ordinary.has(x.trim()));
     incidents.push(...(evidence.length > 0 ? evidence : read).flatMap(sentences));
-    // Meta: test what the incidents teach in the thymus; delete the self-reactive clones (incident sentences whose
-    // own vaccine reacts to benign thymus content), train a candidate on the rest, and test it again.
-    for (const sentence of incidents) {
-      if (vetted.has(sentence)) continue;
-      const reacts = textRecognizer(vaccinator.train({ attacks: [sentence], self }, { seed: options.seed, split: "clone" }));
-      vetted.set(sentence, !thymus.some(reacts));
+    // For an action vaccinator: the incident's actions that benign work never takes (the attacker's calls).
+    incidentActions.push(...calls.map((c) => c.action).filter((a) => !ordinaryActions.has(actionKey(a))));
+    // Meta: test what the incidents teach in the thymus; delete the self-reactive clones (incidents whose own vaccine
+    // reacts to benign thymus content), train a candidate on the rest, and test it again.
+    let candidate: VaccineArtifact;
+    let flagShare: number;
+    if (fromActions) {
+      for (const action of incidentActions) {
+        const key = actionKey(action);
+        if (vetted.has(key)) continue;
+        const reacts = actionRecognizer(vaccinator.train({ attacks: [], self: [], attackActions: [action], selfActions }, { seed: options.seed, split: "clone" }));
+        vetted.set(key, !thymusActions.some(reacts));
+      }
+      const repertoire = incidentActions.filter((a) => vetted.get(actionKey(a)));
+      deleted = incidentActions.length - repertoire.length;
+      candidate = vaccinator.train({ attacks: [], self: [], attackActions: repertoire, selfActions }, { seed: options.seed, split: `stream@${step}` });
+      flagShare = thymusActions.filter(actionRecognizer(candidate)).length / Math.max(1, thymusActions.length);
+    } else {
+      for (const sentence of incidents) {
+        if (vetted.has(sentence)) continue;
+        const reacts = textRecognizer(vaccinator.train({ attacks: [sentence], self }, { seed: options.seed, split: "clone" }));
+        vetted.set(sentence, !thymus.some(reacts));
+      }
+      const repertoire = incidents.filter((x) => vetted.get(x));
+      deleted = incidents.length - repertoire.length;
+      candidate = vaccinator.train({ attacks: repertoire, self }, { seed: options.seed, split: `stream@${step}` });
+      flagShare = thymus.filter(textRecognizer(candidate)).length / Math.max(1, thymus.length);
     }
-    const repertoire = incidents.filter((x) => vetted.get(x));
-    deleted = incidents.length - repertoire.length;
-    const candidate = vaccinator.train({ attacks: repertoire, self }, { seed: options.seed, split: `stream@${step}` });
-    const flags = thymus.filter(textRecognizer(candidate)).length;
-    if (flags / Math.max(1, thymus.length) > options.autoimmunityLimit) {
+    if (flagShare > options.autoimmunityLimit) {
       rejected++;
       continue;
     }
@@ -163,9 +198,9 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
   const benign = events.filter((e) => e.kind === "benign");
   const drift = Array.from({ length: Math.ceil(benign.length / 10) }, (_, block) => {
     const slice = benign.slice(block * 10, block * 10 + 10);
-    return { block, n: slice.length, rate: slice.filter((e) => e.intervened).length / slice.length };
+    return { block, n: slice.length, rate: slice.filter((e) => e.vaccine_intervened).length / slice.length, with_late_layer: slice.filter((e) => e.intervened).length / slice.length };
   });
-  return { vaccinator: vaccinator.id, events, time_to_immunity: timeToImmunity, autoimmunity_drift: drift, vaccines_deployed: version, vaccines_rejected: rejected, clones_deleted: deleted, incidents: incidents.length };
+  return { vaccinator: vaccinator.id, events, time_to_immunity: timeToImmunity, autoimmunity_drift: drift, vaccines_deployed: version, vaccines_rejected: rejected, clones_deleted: deleted, incidents: fromActions ? incidentActions.length : incidents.length };
 }
 
 /** The deployed vaccine as a layer (what `vaccine` makes from an artifact file). */

@@ -55,8 +55,15 @@ export function selfCorpusOf(tasks: readonly { readonly suite: string; readonly 
   return texts;
 }
 
-/** A layer that watches an undefended episode and writes down each tool call as the behavioural vaccine sees it. */
-function recorder(calls: { action: Action; tool: string; args: Readonly<Record<string, unknown>> }[]): Defense {
+/** A tool call as an action vaccine sees it, with the call itself. */
+export interface RecordedCall {
+  readonly action: Action;
+  readonly tool: string;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+/** A layer that watches an episode and writes down each tool call as the action vaccines see it (it allows everything). */
+export function actionRecorder(calls: RecordedCall[]): Defense {
   return {
     id: "action-recorder",
     layer: "L3",
@@ -86,26 +93,29 @@ export async function trainingData(cases: readonly AttackCase[], split: string):
   const seenKeys = new Set<string>();
   for (const c of cases.filter((x) => x.split === split)) {
     const wanted = new Set([c.injection, ...c.carried].flatMap((p) => p.calls.map((call) => `${call.tool}:${canonical(call.args)}`)));
-    const calls: Parameters<typeof recorder>[0] = [];
-    await runAttackCase(c.id, [recorder(calls)]);
+    const calls: RecordedCall[] = [];
+    await runAttackCase(c.id, [actionRecorder(calls)]);
     for (const call of calls) {
       if (!wanted.has(`${call.tool}:${canonical(call.args)}`)) continue;
       const key = `${c.id}|${actionKey(call.action)}`;
       if (!seenKeys.has(key)) (seenKeys.add(key), attackActions.push(call.action));
     }
   }
-  const selfActions: Action[] = [];
-  for (const suite of SUITES.values()) {
-    for (const task of suite.tasks) {
-      if (benignHalf(suite.name, task.id) !== "train") continue;
-      for (const agent of ["single", "supervisor"]) {
-        const calls: Parameters<typeof recorder>[0] = [];
-        await runBenignTask(suite.name, task.id, [recorder(calls)], { agent });
-        selfActions.push(...calls.map((c) => c.action));
-      }
+  const train = [...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === "train").map((t) => ({ suite: s.name, task: t.id })));
+  return { attacks: trainingTexts(cases, split), self: selfCorpus(), attackActions, selfActions: await benignActions(train, ["single", "supervisor"]) };
+}
+
+/** The actions of benign tasks run undefended on the obedient model, on each of the given agent systems. */
+export async function benignActions(tasks: readonly { readonly suite: string; readonly task: string }[], agents: readonly string[]): Promise<Action[]> {
+  const actions: Action[] = [];
+  for (const { suite, task } of tasks) {
+    for (const agent of agents) {
+      const calls: RecordedCall[] = [];
+      await runBenignTask(suite, task, [actionRecorder(calls)], { agent });
+      actions.push(...calls.map((c) => c.action));
     }
   }
-  return { attacks: trainingTexts(cases, split), self: selfCorpus(), attackActions, selfActions };
+  return actions;
 }
 
 /**

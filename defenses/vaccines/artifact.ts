@@ -93,6 +93,8 @@ export interface Vaccinator {
   train(data: TrainingData, run: TrainingRun): VaccineArtifact;
   /** The hooks of the L3 layer a trained model (`artifact.model`) makes; throws when the model is not its own. */
   hooks(model: Readonly<Record<string, unknown>>): DefenseHooks;
+  /** For a vaccinator that learns from actions: whether a trained model refuses an action (the thymus's test). */
+  recognizes?(model: Readonly<Record<string, unknown>>): (action: Action) => boolean;
 }
 
 /** The layer of a text vaccine: untrusted content its detector recognises is withheld, naming what it recognised. */

@@ -64,6 +64,10 @@ export const behaviour: Vaccinator = {
       model: { patterns },
     };
   },
+  recognizes(raw) {
+    const patterns = new Set(Model.parse(raw).patterns);
+    return (action) => patterns.has(actionKey(action));
+  },
   hooks(raw): DefenseHooks {
     const patterns = new Set(Model.parse(raw).patterns);
     const observer = (scope: HookScope) => scope.state("vaccine:behaviour", () => new ActionObserver());

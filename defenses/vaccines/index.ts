@@ -1,12 +1,14 @@
 import type { HookScope } from "../types.ts";
-import type { VaccineArtifact, Vaccinator } from "./artifact.ts";
+import type { Action, VaccineArtifact, Vaccinator } from "./artifact.ts";
 import { behaviour } from "./behaviour.ts";
+import { effect } from "./effect.ts";
 import { exactSignatures } from "./exact-signatures.ts";
 import { naiveBayes } from "./naive-bayes.ts";
 import { negativeSelection } from "./negative-selection.ts";
+import { thymusBayes } from "./thymus-bayes.ts";
 
 /** Every vaccinator, by id, from superficial to deep. Add one here to make it trainable and usable. */
-export const VACCINATORS: ReadonlyMap<string, Vaccinator> = new Map([exactSignatures, negativeSelection, naiveBayes, behaviour].map((v) => [v.id, v]));
+export const VACCINATORS: ReadonlyMap<string, Vaccinator> = new Map([exactSignatures, negativeSelection, naiveBayes, thymusBayes, behaviour, effect].map((v) => [v.id, v]));
 
 const PROBE_SCOPE: HookScope = {
   episodeId: "probe",
@@ -32,4 +34,11 @@ export function textRecognizer(artifact: VaccineArtifact): (text: string) => boo
     const verdict = onContext({ kind: "tool_result", content: text, provenance: { source: "tool:probe", trust: "untrusted", agent: "probe" } }, PROBE_SCOPE);
     return !(verdict instanceof Promise) && verdict.kind !== "allow";
   };
+}
+
+/** An action vaccine as a plain recogniser: whether it refuses an action, for the thymus's tests. */
+export function actionRecognizer(artifact: VaccineArtifact): (action: Action) => boolean {
+  const vaccinator = VACCINATORS.get(artifact.vaccinator);
+  if (!vaccinator?.recognizes) throw new Error(`${artifact.vaccinator} recognises no action`);
+  return vaccinator.recognizes(artifact.model);
 }

@@ -31,13 +31,40 @@ const grams = (sentence: string, n: number, buckets: number): number[] => {
   return out;
 };
 
-const score = (sentence: string, model: z.infer<typeof Model>) => {
+type NaiveBayesModel = z.infer<typeof Model>;
+
+/** A sentence's length-normalised log-likelihood ratio, attack over self. */
+export const naiveBayesScore = (sentence: string, model: NaiveBayesModel) => {
   const g = grams(sentence, model.n, model.buckets);
   if (g.length === 0) return -Infinity;
   let total = model.prior;
   for (const b of g) total += model.weights[b] ?? 0;
   return total / Math.sqrt(g.length);
 };
+
+/**
+ * The classifier from attack and self sentences, its threshold just above the highest self score (1e9, reacting to
+ * nothing, when there is nothing to learn from).
+ */
+export function naiveBayesModel(attackSentences: readonly string[], selfSentences: readonly string[]): NaiveBayesModel {
+  const counts = (texts: readonly string[]) => {
+    const c = new Map<number, number>();
+    let total = 0;
+    for (const t of texts) for (const b of grams(t, N, BUCKETS)) (c.set(b, (c.get(b) ?? 0) + 1), total++);
+    return { c, total };
+  };
+  const a = counts(attackSentences);
+  const s = counts(selfSentences);
+  const weights: Record<string, number> = {};
+  for (const b of new Set([...a.c.keys(), ...s.c.keys()])) {
+    const w = Math.log(((a.c.get(b) ?? 0) + 1) / (a.total + BUCKETS)) - Math.log(((s.c.get(b) ?? 0) + 1) / (s.total + BUCKETS));
+    weights[b] = Math.round(w * 1e6) / 1e6;
+  }
+  const model = { n: N, buckets: BUCKETS, weights, prior: Math.log(Math.max(1, attackSentences.length) / Math.max(1, selfSentences.length)), threshold: 0 };
+  const selfMax = Math.max(...selfSentences.map((t) => naiveBayesScore(t, model)));
+  model.threshold = attackSentences.length === 0 || !Number.isFinite(selfMax) ? 1e9 : Math.round((selfMax + 0.05) * 1e6) / 1e6;
+  return model;
+}
 
 /**
  * A multinomial naive Bayes classifier over hashed character 4-grams of normalised sentences: attack sentences
@@ -54,23 +81,7 @@ export const naiveBayes: Vaccinator = {
   train({ attacks, self }, run) {
     const attackSentences = attacks.flatMap(sentences).filter((s) => normalise(s).length >= 12);
     const selfSentences = self.flatMap(sentences).filter((s) => normalise(s).length >= 12);
-    const counts = (texts: readonly string[]) => {
-      const c = new Map<number, number>();
-      let total = 0;
-      for (const t of texts) for (const b of grams(t, N, BUCKETS)) (c.set(b, (c.get(b) ?? 0) + 1), total++);
-      return { c, total };
-    };
-    const a = counts(attackSentences);
-    const s = counts(selfSentences);
-    const weights: Record<string, number> = {};
-    for (const b of new Set([...a.c.keys(), ...s.c.keys()])) {
-      const w = Math.log(((a.c.get(b) ?? 0) + 1) / (a.total + BUCKETS)) - Math.log(((s.c.get(b) ?? 0) + 1) / (s.total + BUCKETS));
-      weights[b] = Math.round(w * 1e6) / 1e6;
-    }
-    const model = { n: N, buckets: BUCKETS, weights, prior: Math.log(Math.max(1, attackSentences.length) / Math.max(1, selfSentences.length)), threshold: 0 };
-    const selfMax = Math.max(...selfSentences.map((t) => score(t, model)));
-    // With nothing learned from, the vaccine reacts to nothing.
-    model.threshold = attackSentences.length === 0 || !Number.isFinite(selfMax) ? 1e9 : Math.round((selfMax + 0.05) * 1e6) / 1e6;
+    const model = naiveBayesModel(attackSentences, selfSentences);
     return {
       vaccinator: this.id,
       version: "1",
@@ -87,7 +98,7 @@ export const naiveBayes: Vaccinator = {
 export function naiveBayesDetector(raw: Readonly<Record<string, unknown>>): Detector {
   const model = Model.parse(raw);
   return (text) => {
-    const flagged = sentences(text).filter((s) => score(s, model) > model.threshold);
+    const flagged = sentences(text).filter((s) => naiveBayesScore(s, model) > model.threshold);
     return flagged.length === 0 ? null : { evidence: flagged.join("\n"), reason: `${flagged.length} sentence(s) classified as injection (naive Bayes)` };
   };
 }

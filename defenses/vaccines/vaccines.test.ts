@@ -5,7 +5,7 @@ import { findCase, runAttackCase, runBenignTask } from "../../benchmarks/testing
 import { benignHalf, selfCorpus, trainingData, trainingTexts } from "../../benchmarks/vaccines/training.ts";
 import { SUITES } from "../../benchmarks/suites/registry.ts";
 import type { Defense } from "../types.ts";
-import type { Detector, TrainingData } from "./artifact.ts";
+import type { Action, Detector, TrainingData } from "./artifact.ts";
 import { exactSignaturesDetector } from "./exact-signatures.ts";
 import { VACCINATORS } from "./index.ts";
 import { naiveBayesDetector } from "./naive-bayes.ts";
@@ -17,6 +17,7 @@ const DETECTORS: Record<string, (model: Readonly<Record<string, unknown>>) => De
   "exact-signatures": exactSignaturesDetector,
   "negative-selection": negativeSelectionDetector,
   "naive-bayes": naiveBayesDetector,
+  "naive-bayes-thymus": naiveBayesDetector,
 };
 
 describe.each(Object.keys(DETECTORS))("text vaccinator %s", (id) => {
@@ -65,6 +66,31 @@ describe("behavioural vaccinator", () => {
     let intervened = 0;
     for (const [suite, task] of held) if ((await runBenignTask(suite, task, [layer(model)])).interventions > 0) intervened++;
     expect(intervened / held.length).toBeLessThan(0.2);
+  });
+});
+
+describe("the thymus-calibrated naive Bayes", () => {
+  it("sets its threshold on self it never fitted: no lower than plain naive Bayes's, so it reacts to less", () => {
+    const plain = VACCINATORS.get("naive-bayes")!.train(texts, { seed: 1, split: "seen" }).model as { threshold: number };
+    const thymus = VACCINATORS.get("naive-bayes-thymus")!.train(texts, { seed: 1, split: "seen" }).model as { threshold: number };
+    expect(thymus.threshold).toBeGreaterThan(plain.threshold);
+    const flagged = (d: Detector) => texts.attacks.filter((t) => d(t) !== null).length;
+    expect(flagged(naiveBayesDetector(thymus))).toBeLessThanOrEqual(flagged(naiveBayesDetector(plain)));
+  });
+});
+
+describe("the effect vaccinator", () => {
+  const effect = VACCINATORS.get("effect")!;
+  const action = (tool: string, sensitivity: Action["sensitivity"], origin: Action["origin"], afterUntrusted: boolean): Action => ({ tool, sensitivity, origin, afterUntrusted });
+
+  it("refuses a learned effect on a tool no incident used; behaviour, which keys on the tool, does not", () => {
+    const data = { attacks: [], self: [], attackActions: [action("send_email", "external_sink", "untrusted", true)], selfActions: [action("send_email", "external_sink", "request", true)] };
+    const other = action("post_webhook", "external_sink", "untrusted", true);
+    expect(effect.recognizes!(effect.train(data, { seed: 1, split: "seen" }).model)(other)).toBe(true);
+    expect(VACCINATORS.get("behaviour")!.recognizes!(VACCINATORS.get("behaviour")!.train(data, { seed: 1, split: "seen" }).model)(other)).toBe(false);
+    // An effect benign work shows is never learned, and reading is no effect.
+    const benign = effect.train({ ...data, attackActions: [action("send_email", "external_sink", "request", true), action("read_file", "read", "untrusted", true)] }, { seed: 1, split: "seen" });
+    expect(benign.model).toEqual({ effects: [] });
   });
 });
 
