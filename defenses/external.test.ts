@@ -27,7 +27,16 @@ async function floodInto(res: ServerResponse): Promise<void> {
   const chunk = Buffer.alloc(1024 * 1024, 32);
   res.writeHead(200, { "content-type": "application/json" });
   while (!res.destroyed && !res.writableEnded) {
-    if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+    if (!res.write(chunk)) {
+      // Wait for whichever comes first, and leave no listener behind for the next chunk.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off("drain", done).off("close", done);
+          resolve();
+        };
+        res.once("drain", done).once("close", done);
+      });
+    }
   }
 }
 

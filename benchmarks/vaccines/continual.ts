@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { TopLevelSpec } from "vega-lite";
-import { CHART_FONT } from "../../analysis/charts.ts";
+import { CHART_CONFIG, wrap } from "../../analysis/charts.ts";
 import type { AttackCase } from "../../attacks/schema.ts";
 import { maskedReexecution } from "../../defenses/builtins/masked-reexecution.ts";
 import { sentences } from "../../defenses/util/decode.ts";
@@ -208,40 +208,61 @@ function vaccineLayer(artifact: VaccineArtifact): Defense {
   return { id: `vaccine:${artifact.vaccinator}`, layer: "L3", version: artifact.version, description: "continual vaccine", params: {}, hooks: VACCINATORS.get(artifact.vaccinator)!.hooks(artifact.model) };
 }
 
-/** The stream as a Vega-Lite chart: the learned vaccine's block rate per family over its exposures, and autoimmunity drift. */
+/**
+ * The stream as a Vega-Lite chart: per family, the share of its exposures so far that the learned vaccine blocked
+ * (a triangle where an incident of that exposure led to a new vaccine being deployed), and beside it the autoimmunity
+ * drift — the vaccine's own alarms on benign work, and all alarms with the late layer's.
+ */
 export function continualChart(result: ContinualResult): TopLevelSpec {
-  const exposures = new Map<string, number>();
-  const values = result.events
-    .filter((e) => e.kind === "attack")
-    .map((e) => {
-      const n = (exposures.get(e.family!) ?? 0) + 1;
-      exposures.set(e.family!, n);
-      return { family: e.family, exposure: n, blocked: e.blocked ? 1 : 0 };
-    });
+  const exposures = new Map<string, { n: number; blocked: number }>();
+  const values = result.events.flatMap((e, i) => {
+    if (e.kind !== "attack") return [];
+    const seen = exposures.get(e.family!) ?? { n: 0, blocked: 0 };
+    seen.n++;
+    if (e.blocked) seen.blocked++;
+    exposures.set(e.family!, seen);
+    const deployed = (result.events[i + 1]?.vaccine_version ?? e.vaccine_version) > e.vaccine_version;
+    return [{ family: e.family, exposure: seen.n, cumulative: seen.blocked / seen.n, after: deployed ? "a vaccine deployed after it" : "no new vaccine" }];
+  });
+  const drift = result.autoimmunity_drift.flatMap((d) => [
+    { block: d.block + 1, rate: d.rate, alarms: "the vaccine's" },
+    { block: d.block + 1, rate: d.with_late_layer, alarms: "all (late layer too)" },
+  ]);
+  const immune = Object.values(result.time_to_immunity).filter((t) => t !== null).length;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: `Continual immune learning (${result.vaccinator})`, subtitle: `vaccines deployed ${result.vaccines_deployed}, rejected by the thymus ${result.vaccines_rejected}` },
-    config: { font: CHART_FONT, axis: { labelFontSize: 12, titleFontSize: 13 }, legend: { labelFontSize: 12, titleFontSize: 13, labelLimit: 260 }, title: { fontSize: 16, anchor: "start" } },
+    title: {
+      text: `Continual immune learning (${result.vaccinator})`,
+      subtitle: wrap(`${immune} of ${Object.keys(result.time_to_immunity).length} families immune (≥ 90% blocked from some exposure on) · vaccines deployed ${result.vaccines_deployed}, rejected by the thymus ${result.vaccines_rejected}`),
+    },
+    config: CHART_CONFIG,
     hconcat: [
       {
         data: { values },
-        width: 360,
-        height: 240,
-        mark: { type: "line", point: true },
+        width: 380,
+        height: 260,
         encoding: {
-          x: { field: "exposure", type: "ordinal", title: "exposure of the family", axis: { labelAngle: 0 } },
-          y: { aggregate: "mean", field: "blocked", type: "quantitative", title: "blocked by the learned vaccine", scale: { domain: [0, 1] } },
+          x: { field: "exposure", type: "quantitative", title: "exposure of the family", axis: { tickMinStep: 1 } },
+          y: { field: "cumulative", type: "quantitative", title: "share of exposures blocked so far", scale: { domain: [0, 1] }, axis: { format: ".0%" } },
           color: { field: "family", type: "nominal", title: "family" },
         },
+        layer: [
+          { mark: { type: "line", opacity: 0.8 } },
+          {
+            mark: { type: "point", filled: true, size: 50 },
+            encoding: { shape: { field: "after", type: "nominal", title: "then", scale: { domain: ["no new vaccine", "a vaccine deployed after it"], range: ["circle", "triangle-up"] } } },
+          },
+        ],
       },
       {
-        data: { values: [...result.autoimmunity_drift] },
-        width: 240,
-        height: 240,
-        mark: { type: "line", point: true },
+        data: { values: drift },
+        width: 220,
+        height: 260,
+        mark: { type: "line", color: "#555", point: { color: "#555" } },
         encoding: {
-          x: { field: "block", type: "ordinal", title: "benign block of ten", axis: { labelAngle: 0 } },
-          y: { field: "rate", type: "quantitative", title: "autoimmunity", scale: { domain: [0, 1] } },
+          x: { field: "block", type: "ordinal", title: "benign episodes, block of ten", axis: { labelAngle: 0 } },
+          y: { field: "rate", type: "quantitative", title: "autoimmunity", scale: { domain: [0, 1] }, axis: { format: ".0%" } },
+          strokeDash: { field: "alarms", type: "nominal", title: "benign alarms" },
         },
       },
     ],
