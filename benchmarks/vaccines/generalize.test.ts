@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { generalizationIndex } from "./generalize.ts";
+import { formatGeneralization, generalizationIndex, type Rate } from "./generalize.ts";
 import { SUITES } from "../suites/registry.ts";
 import { benignHalf } from "./training.ts";
 
@@ -31,5 +31,25 @@ describe("the benign halves", () => {
     expect(evaluate.length).toBeGreaterThan(20);
     expect(tasks.length - evaluate.length).toBeGreaterThan(20);
     expect(evaluate.some((t) => t.hard)).toBe(true);
+  });
+});
+
+describe("the generalization table", () => {
+  it("shows held-out autoimmunity and harmful autoimmunity, each with its interval and n", () => {
+    const rate = (k: number, n: number, lo: number, hi: number): Rate => ({ k, n, rate: k / n, lo, hi });
+    const br = rate(9, 10, 0.6, 0.98);
+    const row = {
+      vaccinator: "naive-bayes-thymus",
+      depth: "deep",
+      model: "sim:obedient",
+      block_rate: { seen: br, near: br, far: br },
+      index_near: { index: 1, lo: 0.8, hi: 1.2 },
+      index_far: { index: 1, lo: 0.8, hi: 1.2 },
+      autoimmunity: rate(8, 76, 0.05, 0.19),
+      harmful_autoimmunity: rate(7, 76, 0.05, 0.18),
+    };
+    const md = formatGeneralization([row], "md").split("\n");
+    expect(md[0]).toContain("| autoimmunity (held-out) | harmful AIR (held-out) |");
+    expect(md[2]).toMatch(/\| 0\.11 \[0\.05–0\.19\] of 76 \| 0\.09 \[0\.05–0\.18\] of 76 \|$/);
   });
 });

@@ -45,6 +45,8 @@ export interface GeneralizationRow {
   readonly index_far: ReturnType<typeof generalizationIndex>;
   /** Benign episodes of the held-out half with an intervention: tasks whose content the vaccine never saw as self. */
   readonly autoimmunity: Rate;
+  /** Of the held-out half's episodes done undefended (same task and seed), the share the vaccine left undone. */
+  readonly harmful_autoimmunity: Rate;
 }
 
 /**
@@ -79,6 +81,8 @@ export async function runGeneralization(options: {
   try {
     const bySplit = await computeReport(db, ["split"]);
     const benign = await queryRows(db.connection, "SELECT defense, model, suite, user_task, alarms > 0 AS intervened FROM benign_episodes WHERE error IS NULL");
+    // Benign work the vaccine broke: tasks done undefended (same task and seed) and not done with it.
+    const paired = await queryRows(db.connection, "SELECT defense, model, suite, user_task, NOT utility AS broken FROM benign_pairs WHERE baseline_utility");
     // Intervals from the same Wilson macro every report uses.
     const wilson = async (k: number, n: number): Promise<Rate> => {
       const [r] = await queryRows(db.connection, `SELECT rate(${k}, ${n}) AS rate, wilson_lo(${k}, ${n}) AS lo, wilson_hi(${k}, ${n}) AS hi`);
@@ -93,7 +97,9 @@ export async function runGeneralization(options: {
           const n = Number(r?.n_block_base ?? 0);
           return { k: Math.round((r?.block_rate ?? 0) * n), n, rate: r?.block_rate ?? null, lo: (r?.block_rate_lo as number | null) ?? null, hi: (r?.block_rate_hi as number | null) ?? null };
         };
-        const held = benign.filter((b) => b.defense === name && b.model === model && benignHalf(String(b.suite), String(b.user_task)) === "evaluate");
+        const isHeld = (b: Record<string, unknown>) => b.defense === name && b.model === model && benignHalf(String(b.suite), String(b.user_task)) === "evaluate";
+        const held = benign.filter(isHeld);
+        const heldPairs = paired.filter(isHeld);
         const block_rate = { seen: rate("seen"), near: rate("near"), far: rate("far") };
         rows.push({
           vaccinator: vaccinator.id,
@@ -103,6 +109,7 @@ export async function runGeneralization(options: {
           index_near: generalizationIndex(block_rate.near, block_rate.seen),
           index_far: generalizationIndex(block_rate.far, block_rate.seen),
           autoimmunity: await wilson(held.filter((b) => b.intervened).length, held.length),
+          harmful_autoimmunity: await wilson(heldPairs.filter((b) => b.broken).length, heldPairs.length),
         });
       }
     }
@@ -119,7 +126,7 @@ const withInterval = (r: { rate?: number | null; index?: number | null; lo: numb
   `${num(r.rate ?? r.index ?? null)} [${num(r.lo)}–${num(r.hi)}]`;
 
 export function formatGeneralization(rows: readonly GeneralizationRow[], format: "table" | "md"): string {
-  const header = ["vaccinator", "depth", "model", "BR seen", "BR near", "BR far", "index near", "index far", "autoimmunity (held-out)"];
+  const header = ["vaccinator", "depth", "model", "BR seen", "BR near", "BR far", "index near", "index far", "autoimmunity (held-out)", "harmful AIR (held-out)"];
   const body = rows.map((r) => [
     r.vaccinator,
     r.depth,
@@ -130,6 +137,7 @@ export function formatGeneralization(rows: readonly GeneralizationRow[], format:
     withInterval(r.index_near),
     withInterval(r.index_far),
     `${withInterval(r.autoimmunity)} of ${r.autoimmunity.n}`,
+    `${withInterval(r.harmful_autoimmunity)} of ${r.harmful_autoimmunity.n}`,
   ]);
   if (format === "md") return [header, header.map(() => "---"), ...body].map((c) => `| ${c.join(" | ")} |`).join("\n");
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
