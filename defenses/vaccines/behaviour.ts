@@ -40,7 +40,63 @@ export class ActionObserver {
   }
 }
 
-const Model = z.strictObject({ patterns: z.array(z.string()) });
+/** What distinguishes one action vaccinator from another: how it keys an action, and how it names a refusal. */
+export interface ActionVaccinatorSpec {
+  readonly id: string;
+  readonly description: string;
+  /** The artifact's field that lists the learned keys. */
+  readonly field: string;
+  readonly key: (action: Action) => string;
+  /** Keys that may be learned at all (default: every key). */
+  readonly learnable?: (key: string) => boolean;
+  readonly reason: (tool: string, action: Action) => string;
+}
+
+/**
+ * A vaccinator that learns from traces: the keys of the seen attacks' actions that no benign action of its self
+ * half shares; a call whose action has a learned key is refused.
+ */
+export function actionVaccinator(spec: ActionVaccinatorSpec): Vaccinator {
+  const Model = z.strictObject({ [spec.field]: z.array(z.string()) });
+  const learned = (raw: Readonly<Record<string, unknown>>) => new Set(Model.parse(raw)[spec.field] as string[]);
+  return {
+    id: spec.id,
+    description: spec.description,
+    depth: "deep",
+    learnsFrom: "actions",
+    train(data, run) {
+      const benign = new Set((data.selfActions ?? []).map(spec.key));
+      const examples = (data.attackActions ?? []).map(spec.key);
+      const keys = [...new Set(examples)].filter((k) => !benign.has(k) && (spec.learnable?.(k) ?? true)).sort();
+      return {
+        vaccinator: spec.id,
+        version: "1",
+        trained_on: { split: run.split, examples: examples.length, hash: trainingHash([...examples, "\u0001", ...(data.selfActions ?? []).map(spec.key)]), seed: run.seed },
+        model: { [spec.field]: keys },
+      };
+    },
+    recognizes(raw) {
+      const keys = learned(raw);
+      return (action) => keys.has(spec.key(action));
+    },
+    hooks(raw): DefenseHooks {
+      const keys = learned(raw);
+      const observer = (scope: HookScope) => scope.state(`vaccine:${spec.id}`, () => new ActionObserver());
+      return {
+        onContext(entry, scope) {
+          observer(scope).context(entry, scope);
+          return allow;
+        },
+        onToolCall(call, scope) {
+          const action = observer(scope).action(call, scope);
+          return keys.has(spec.key(action)) ? block(`vaccine.${spec.id}`, spec.reason(call.tool.name, action)) : allow;
+        },
+      };
+    },
+  };
+}
+
+const target = (action: Action) => (action.origin === "untrusted" ? "only untrusted content named" : `from ${action.origin}`);
 
 /**
  * The behavioural vaccine: it learns what the agent was made to do, not what the text said. From the traces of the
@@ -48,39 +104,29 @@ const Model = z.strictObject({ patterns: z.array(z.string()) });
  * whether untrusted content had been read — and keeps the patterns no benign trace of its self half shows. A call
  * with such a pattern is refused, whatever words or encoding drove it.
  */
-export const behaviour: Vaccinator = {
+export const behaviour = actionVaccinator({
   id: "behaviour",
   description: "Patterns of attacker actions (tool, risk, target origin, taint) learned from traces, minus benign patterns",
-  depth: "deep",
-  learnsFrom: "actions",
-  train(data, run) {
-    const benign = new Set((data.selfActions ?? []).map(actionKey));
-    const patterns = [...new Set((data.attackActions ?? []).map(actionKey))].filter((p) => !benign.has(p)).sort();
-    const examples = (data.attackActions ?? []).map(actionKey);
-    return {
-      vaccinator: this.id,
-      version: "1",
-      trained_on: { split: run.split, examples: examples.length, hash: trainingHash([...examples, "\u0001", ...(data.selfActions ?? []).map(actionKey)]), seed: run.seed },
-      model: { patterns },
-    };
-  },
-  recognizes(raw) {
-    const patterns = new Set(Model.parse(raw).patterns);
-    return (action) => patterns.has(actionKey(action));
-  },
-  hooks(raw): DefenseHooks {
-    const patterns = new Set(Model.parse(raw).patterns);
-    const observer = (scope: HookScope) => scope.state("vaccine:behaviour", () => new ActionObserver());
-    return {
-      onContext(entry, scope) {
-        observer(scope).context(entry, scope);
-        return allow;
-      },
-      onToolCall(call, scope) {
-        const action = observer(scope).action(call, scope);
-        const key = actionKey(action);
-        return patterns.has(key) ? block("vaccine.behaviour", `${call.tool.name} on a target ${action.origin === "untrusted" ? "only untrusted content named" : `from ${action.origin}`} matches a learned attack pattern`) : allow;
-      },
-    };
-  },
-};
+  field: "patterns",
+  key: actionKey,
+  reason: (tool, action) => `${tool} on a target ${target(action)} matches a learned attack pattern`,
+});
+
+/** An action by its effect alone: the risk class, where its target was first named, whether untrusted content was read. */
+export const effectKey = (a: Action) => `${a.sensitivity}|${a.origin}|${a.afterUntrusted ? "tainted" : "clean"}`;
+
+/**
+ * The effect vaccine: what an attack makes the agent do, whatever tool does it. From the traces of the seen
+ * attacks it keeps each attacker action's effect — its risk class (an outside sink, a destructive or privileged
+ * call), where its target was first named (only in untrusted content, nowhere the agent read) and whether untrusted
+ * content had been read — and drops every effect benign work of its self half shows, and reading. Unlike
+ * `behaviour` it forgets the tool's name, so a learned effect is refused on a tool, or a suite, no incident involved.
+ */
+export const effect = actionVaccinator({
+  id: "effect",
+  description: "Effects of attacker actions (risk class, target origin, taint) learned from traces, minus benign effects; any tool",
+  field: "effects",
+  key: effectKey,
+  learnable: (key) => !key.startsWith("read|"),
+  reason: (tool, action) => `${tool} (${action.sensitivity}) on a target ${target(action)} has the effect of a learned attack`,
+});

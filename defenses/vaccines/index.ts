@@ -1,7 +1,6 @@
 import type { HookScope } from "../types.ts";
 import type { Action, VaccineArtifact, Vaccinator } from "./artifact.ts";
-import { behaviour } from "./behaviour.ts";
-import { effect } from "./effect.ts";
+import { behaviour, effect } from "./behaviour.ts";
 import { exactSignatures } from "./exact-signatures.ts";
 import { naiveBayes } from "./naive-bayes.ts";
 import { negativeSelection } from "./negative-selection.ts";
