@@ -120,7 +120,7 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
       continue;
     }
     const calls: RecordedCall[] = [];
-    const outcome = await runCase(item.attack, [actionRecorder(calls), ...layers()], { model: options.model });
+    const outcome = await runCase(item.attack, [...(fromActions ? [actionRecorder(calls)] : []), ...layers()], { model: options.model });
     const caughtLate = outcome.events.filter((e) => e.kind === "intervention" && e.defense === late.id && e.verdict === "block");
     const blockedByVaccine = outcome.events.some((e) => e.kind === "intervention" && e.layer === "L3");
     events.push({
@@ -145,7 +145,7 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
       .flatMap((e) => sentences(e.detail ?? ""))
       .filter((x) => !ordinary.has(x.trim()));
     incidents.push(...(evidence.length > 0 ? evidence : read).flatMap(sentences));
-    // For an action vaccinator: the incident's actions that benign work never takes (the attacker's calls).
+    // For an action vaccinator: the incident's actions that benign work never takes (the attacker's calls); no calls are recorded for a text one.
     incidentActions.push(...calls.map((c) => c.action).filter((a) => !ordinaryActions.has(actionKey(a))));
     // Meta: test what the incidents teach in the thymus; delete the self-reactive clones (incidents whose own vaccine
     // reacts to benign thymus content), train a candidate on the rest, and test it again.
