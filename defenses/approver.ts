@@ -1,5 +1,5 @@
 import type { HookName, HookSubjects } from "./types.ts";
-import { factsOf, PROSE_ARGS } from "./util/args.ts";
+import { factsOf, isProse } from "./util/args.ts";
 import { uniform } from "./util/uniform.ts";
 
 export interface ApprovalRequest<H extends HookName = HookName> {
@@ -160,9 +160,6 @@ export class SimulatedApprover implements Approver {
     return this.expected.some((a) => a.tool === tool && sameEffect(a.args, args));
   }
 }
-
-/** Free text: an argument a person reads for what it says, not for its exact words. */
-const isProse = (key: string, value: unknown) => typeof value === "string" && (PROSE_ARGS.has(key) || value.trim().split(/\s+/).length >= 6);
 
 /**
  * Whether two calls of one tool do the same thing, as a person judges it: every argument that chooses where, how

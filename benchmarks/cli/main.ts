@@ -498,7 +498,7 @@ program
     if (!vaccinator) throw new UsageError(`unknown vaccinator "${opts.vaccinator}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}`);
     checkOutputFile(opts.out);
     const corpus = loadCorpus();
-    const data = vaccinator.learnsFrom === "actions" ? await trainingData(corpus, opts.train) : { attacks: trainingTexts(corpus, opts.train), self: selfCorpus() };
+    const data = vaccinator.learnsFrom !== "texts" ? await trainingData(corpus, opts.train) : { attacks: trainingTexts(corpus, opts.train), self: selfCorpus() };
     const trained = vaccinator.train(data, { seed: opts.seed, split: opts.train });
     writeOutputFile(opts.out, `${JSON.stringify(trained, null, 2)}\n`);
     process.stdout.write(`wrote ${opts.out}: ${vaccinator.id} (${vaccinator.depth}) trained on ${trained.trained_on.examples} ${opts.train} examples, hash ${trained.trained_on.hash}\n`);

@@ -127,7 +127,7 @@ export async function writeSeenVaccines(dir: string, vaccinators: readonly Vacci
   mkdirSync(join(dir, "configs"), { recursive: true });
   const corpus = loadCorpus();
   // Actions come from running the seen attacks: only a vaccinator that learns from actions needs them.
-  const data = vaccinators.some((v) => v.learnsFrom === "actions") ? await trainingData(corpus, "seen") : { attacks: trainingTexts(corpus, "seen"), self: selfCorpus() };
+  const data = vaccinators.some((v) => v.learnsFrom !== "texts") ? await trainingData(corpus, "seen") : { attacks: trainingTexts(corpus, "seen"), self: selfCorpus() };
   return vaccinators.map((vaccinator) => {
     const artifact = join(dir, "artifacts", `${vaccinator.id}.json`);
     writeFileSync(artifact, `${JSON.stringify(vaccinator.train(data, { seed, split: "seen" }))}\n`);

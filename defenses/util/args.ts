@@ -13,6 +13,9 @@ export function argumentValues(value: unknown): string[] {
 /** Arguments that hold prose by convention across suites: a model words them, whatever their length. */
 export const PROSE_ARGS: ReadonlySet<string> = new Set(["subject", "body", "content", "text", "title", "memo", "reference", "note", "message", "description", "summary", "query", "payload", "comment"]);
 
+/** Free text: an argument a person reads for what it says, not for its exact words. */
+export const isProse = (key: string, value: unknown) => typeof value === "string" && (PROSE_ARGS.has(key) || value.trim().split(/\s+/).length >= 6);
+
 /**
  * The facts in a piece of prose: the words nobody can make up — those with a digit, an @, or a path or address
  * inside (figures, dates, amounts, IBANs, e-mail addresses, URLs, file names, ids). The rest is wording.

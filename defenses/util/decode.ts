@@ -98,3 +98,34 @@ export function decodeObfuscations(input: string): Decoded {
 export function sentences(text: string): string[] {
   return text.split(/(?<=[.!?])\s+|\n+/).filter((s) => s.trim().length > 0);
 }
+
+/** The strings inside a JSON object or array, or null for text that is not one. */
+function jsonStrings(text: string): string[] | null {
+  const trimmed = text.trim();
+  if (!/^[[{]/.test(trimmed)) return null;
+  let data: unknown;
+  try {
+    data = JSON.parse(trimmed);
+  } catch {
+    return null;
+  }
+  const out: string[] = [];
+  const walk = (value: unknown): void => {
+    if (typeof value === "string") out.push(value);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (value !== null && typeof value === "object") Object.values(value).forEach(walk);
+  };
+  walk(data);
+  return out;
+}
+
+/**
+ * The sentences a reader sees in a tool output or a report: those of each string inside JSON (an e-mail's body, a
+ * ticket's title; keys and punctuation are not prose), whether the whole text or one of its lines is JSON, and
+ * those of the rest.
+ */
+export function proseSentences(text: string): string[] {
+  const whole = jsonStrings(text);
+  if (whole) return whole.flatMap(sentences);
+  return text.split("\n").flatMap((line) => (jsonStrings(line) ?? [line]).flatMap(sentences));
+}

@@ -88,8 +88,8 @@ export interface Vaccinator {
   readonly id: string;
   readonly description: string;
   readonly depth: VaccineDepth;
-  /** Whether it learns from actions (traces) rather than texts. */
-  readonly learnsFrom: "texts" | "actions";
+  /** What it learns from: attack and self texts, the actions in traces, or both. */
+  readonly learnsFrom: "texts" | "actions" | "texts and actions";
   train(data: TrainingData, run: TrainingRun): VaccineArtifact;
   /** The hooks of the L3 layer a trained model (`artifact.model`) makes; throws when the model is not its own. */
   hooks(model: Readonly<Record<string, unknown>>): DefenseHooks;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { argumentValues, squash } from "../util/args.ts";
+import { argumentValues, isProse, squash } from "../util/args.ts";
 import { allow, block, type ContextEntry, type DefenseHooks, type HookScope, type ToolCallRequest } from "../types.ts";
 import { type Action, type Origin, trainingHash, type Vaccinator } from "./artifact.ts";
 
@@ -29,7 +29,7 @@ export class ActionObserver {
 
   action(call: ToolCallRequest, scope: HookScope): Action {
     const seen = this.of(scope);
-    const targets = (call.tool.sensitivity === "external_sink" && call.tool.destinationArgs.length > 0 ? call.tool.destinationArgs.map((a) => call.args[a]) : Object.values(call.args))
+    const targets = (call.tool.destinationArgs.length > 0 ? call.tool.destinationArgs.map((a) => call.args[a]) : Object.entries(call.args).filter(([k, v]) => !isProse(k, v)).map(([, v]) => v))
       .flatMap(argumentValues)
       .map(squash)
       .filter((v) => v.length >= 4);

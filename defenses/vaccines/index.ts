@@ -1,13 +1,14 @@
 import type { HookScope } from "../types.ts";
 import type { Action, VaccineArtifact, Vaccinator } from "./artifact.ts";
 import { behaviour, effect } from "./behaviour.ts";
+import { costimulation } from "./costimulation.ts";
 import { exactSignatures } from "./exact-signatures.ts";
 import { naiveBayes } from "./naive-bayes.ts";
 import { negativeSelection } from "./negative-selection.ts";
 import { thymusBayes } from "./thymus-bayes.ts";
 
 /** Every vaccinator, by id, from superficial to deep. Add one here to make it trainable and usable. */
-export const VACCINATORS: ReadonlyMap<string, Vaccinator> = new Map([exactSignatures, negativeSelection, naiveBayes, thymusBayes, behaviour, effect].map((v) => [v.id, v]));
+export const VACCINATORS: ReadonlyMap<string, Vaccinator> = new Map([exactSignatures, negativeSelection, naiveBayes, thymusBayes, behaviour, effect, costimulation].map((v) => [v.id, v]));
 
 const PROBE_SCOPE: HookScope = {
   episodeId: "probe",
@@ -27,7 +28,7 @@ const PROBE_SCOPE: HookScope = {
 export function textRecognizer(artifact: VaccineArtifact): (text: string) => boolean {
   const vaccinator = VACCINATORS.get(artifact.vaccinator);
   if (!vaccinator) throw new Error(`unknown vaccinator "${artifact.vaccinator}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}`);
-  if (vaccinator.learnsFrom !== "texts") throw new Error(`${artifact.vaccinator} learns from actions: it recognises no text`);
+  if (vaccinator.learnsFrom !== "texts") throw new Error(`${artifact.vaccinator} learns from ${vaccinator.learnsFrom}: it recognises no text alone`);
   const onContext = vaccinator.hooks(artifact.model).onContext!;
   return (text) => {
     const verdict = onContext({ kind: "tool_result", content: text, provenance: { source: "tool:probe", trust: "untrusted", agent: "probe" } }, PROBE_SCOPE);

@@ -100,3 +100,44 @@ describe("the shipped exact-signatures artifact", () => {
     expect(shipped).toEqual(VACCINATORS.get("exact-signatures")!.train(texts, { seed: 1, split: "seen" }));
   });
 });
+
+describe("the co-stimulation vaccinator", () => {
+  let data: TrainingData;
+  const vaccinator = VACCINATORS.get("co-stimulation")!;
+  const layer = (model: Readonly<Record<string, unknown>>): Defense => ({ id: "vaccine:co-stimulation", layer: "L3", version: "1", description: "test", params: {}, hooks: vaccinator.hooks(model) });
+  beforeAll(async () => {
+    data = await trainingData(corpus, "seen");
+  }, 240_000);
+
+  it("learns a text model and the effects more typical of attacks than of benign work, deterministically", () => {
+    const a = vaccinator.train(data, { seed: 1, split: "seen" });
+    expect(JSON.stringify(a)).toBe(JSON.stringify(vaccinator.train(data, { seed: 1, split: "seen" })));
+    const effects = a.model.effects as string[];
+    expect(effects).toContain("external_sink|none|tainted");
+    // Benign work writes files it was asked to and reads: neither is a danger.
+    expect(effects.filter((e) => e.startsWith("read|") || e.includes("|request|"))).toEqual([]);
+  });
+
+  it("refuses only with both signals: without the text signal, or without the danger signal, a seen attack gets through", async () => {
+    const model = vaccinator.train(data, { seed: 1, split: "seen" }).model as { text: { threshold: number }; effects: string[] };
+    const seen = findCase((c) => c.split === "seen" && c.goal.kind === "exfiltration" && c.agent === "single" && c.campaign.length === 1, "a seen exfiltration");
+    expect((await runAttackCase(seen, [])).attackSucceeded).toBe(true);
+    expect((await runAttackCase(seen, [layer(model)])).attackSucceeded).toBe(false);
+    expect((await runAttackCase(seen, [layer({ ...model, effects: [] })])).attackSucceeded).toBe(true);
+    expect((await runAttackCase(seen, [layer({ ...model, text: { ...model.text, threshold: 1e9 } })])).attackSucceeded).toBe(true);
+  });
+
+  it("stops a far case of a family it never saw, naming what it read, and lets every benign task of the held-out half through", async () => {
+    const model = vaccinator.train(data, { seed: 1, split: "seen" }).model;
+    const far = findCase((c) => c.split === "far" && c.family === "capability-escalation" && c.agent === "single" && c.campaign.length === 1, "a far capability escalation");
+    expect((await runAttackCase(far, [])).attackSucceeded).toBe(true);
+    const stopped = await runAttackCase(far, [layer(model)]);
+    expect(stopped.attackSucceeded).toBe(false);
+    const refusal = stopped.events.find((e) => e.kind === "intervention");
+    expect(refusal?.detail).toBeTruthy();
+    const held = [...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === "evaluate").map((t) => [s.name, t.id] as const));
+    const intervened: string[] = [];
+    for (const [suite, task] of held) for (const agent of ["single", "supervisor"]) if ((await runBenignTask(suite, task, [layer(model)], { agent })).alarms > 0) intervened.push(`${suite}/${task}/${agent}`);
+    expect(intervened).toEqual([]);
+  });
+});

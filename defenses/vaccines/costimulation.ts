@@ -1,0 +1,136 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { decodeObfuscations, proseSentences } from "../util/decode.ts";
+import { normalise } from "../util/normalise.ts";
+import { allow, block, type HookScope } from "../types.ts";
+import { type Action, trainingHash, type Vaccinator } from "./artifact.ts";
+import { ActionObserver, effectKey } from "./behaviour.ts";
+import { naiveBayesModel, naiveBayesScore } from "./naive-bayes.ts";
+
+/**
+ * The share of unseen self sentences allowed over the text signal's threshold. The text signal alone never acts, so
+ * it may be sensitive; one self sentence in twenty is the conventional operating point. Chosen by leave-one-family-out
+ * validation on the seen split (block rate flat from 0.99 to 0.90 of the thymus), never on held-out text.
+ */
+const THYMUS_QUANTILE = 0.95;
+
+/**
+ * The danger signal's effects: those of attacker actions more frequent among them than among benign actions
+ * (Laplace-smoothed), reads excepted — reading harms nothing by itself. Sending to an address found in a document is
+ * ordinary work; it stays a danger only if attacks do it more often than self does.
+ */
+function dangerousEffects(attack: readonly Action[], self: readonly Action[]): string[] {
+  const frequency = (actions: readonly Action[]) => {
+    const counts = new Map<string, number>();
+    for (const a of actions) counts.set(effectKey(a), (counts.get(effectKey(a)) ?? 0) + 1);
+    return (key: string) => ((counts.get(key) ?? 0) + 1) / (actions.length + 1);
+  };
+  const inAttacks = frequency(attack);
+  const inSelf = frequency(self);
+  return [...new Set(attack.map(effectKey))].filter((k) => !k.startsWith("read|") && inAttacks(k) > inSelf(k)).sort();
+}
+
+/** A self sentence's role, by a hash of its text: three quarters teach the classifier, one quarter is the thymus. */
+const inThymus = (sentence: string) => createHash("sha256").update(normalise(sentence)).digest()[0]! % 4 === 0;
+
+const usable = (texts: readonly string[]) => texts.flatMap(proseSentences).filter((s) => normalise(s).length >= 12);
+
+type TextModel = Parameters<typeof naiveBayesScore>[1];
+
+/** A sentence's score as a model reads it: the higher of its text and its text with encodings undone. */
+const textScore = (sentence: string, model: TextModel) => Math.max(naiveBayesScore(sentence, model), naiveBayesScore(decodeObfuscations(sentence).text, model));
+
+const Model = z.strictObject({
+  /** Signal one: a naive Bayes text model (see naive-bayes.ts) with its threshold at the thymus quantile. */
+  text: z.strictObject({ n: z.number(), buckets: z.number(), weights: z.record(z.string(), z.number()), prior: z.number(), threshold: z.number() }),
+  thymus_quantile: z.number(),
+  /** Signal two: the effects (risk class, target origin, taint) more frequent in attacker actions than in benign ones. */
+  effects: z.array(z.string()),
+});
+type CostimulationModel = z.infer<typeof Model>;
+
+/**
+ * The two signals of one trained model: whether a sentence of untrusted content looks like the attacks, and whether
+ * an action has an attack's effect.
+ */
+function signals(raw: Readonly<Record<string, unknown>>) {
+  const model: CostimulationModel = Model.parse(raw);
+  const effects = new Set(model.effects);
+  return {
+    looksLikeAttack: (sentence: string) => textScore(sentence, model.text) > model.text.threshold,
+    harmful: (action: Action) => effects.has(effectKey(action)),
+  };
+}
+
+/** Per agent: what it has read and done, and the untrusted sentences that gave signal one. */
+class Costimulation {
+  readonly observer = new ActionObserver();
+  readonly antigens = new Map<string, string[]>();
+}
+
+/**
+ * Co-stimulation, after the two-signal rule of T-cell activation: a cell that recognises an antigen acts only with a
+ * second, danger signal. Signal one is learned from texts: a naive Bayes model of attack sentences against three
+ * quarters of self, its threshold at the 95th percentile of the quarter it never saw (the thymus) — sensitive,
+ * because it never acts alone; it reads the prose of tool outputs (the strings of JSON, not its keys). Signal two is
+ * learned from traces: the effects more typical of the seen attacks' actions than of benign work (an outside sink, a
+ * destructive or privileged call; where its target was first named; after untrusted content). A
+ * tool call is refused only when it has a learned effect *and* the agent has read an untrusted sentence over the
+ * threshold. Benign work that reads attack-like text but does nothing harmful, or does something risky after reading
+ * ordinary text, is left alone; wording the text model never saw is still caught when it drives a harmful action the
+ * effects know.
+ */
+export const costimulation: Vaccinator = {
+  id: "co-stimulation",
+  description: "Two learned signals: untrusted text like the attacks (naive Bayes, thymus 95th percentile) and an attack effect; refuses a call only with both",
+  depth: "deep",
+  learnsFrom: "texts and actions",
+  train(data, run) {
+    const self = usable(data.self);
+    const thymus = self.filter(inThymus);
+    // Attack sentences are learned as written and as decoded: an encoding the model sees through teaches its words.
+    const attackSentences = usable(data.attacks).flatMap((s) => [...new Set([s, decodeObfuscations(s).text])]);
+    const text = naiveBayesModel(attackSentences, self.filter((s) => !inThymus(s)));
+    const scores = thymus.map((s) => textScore(s, text)).sort((a, b) => a - b);
+    if (text.threshold < 1e9 && scores.length > 0) text.threshold = Math.round(scores[Math.floor(THYMUS_QUANTILE * (scores.length - 1))]! * 1e6) / 1e6;
+    const effects = dangerousEffects(data.attackActions ?? [], data.selfActions ?? []);
+    return {
+      vaccinator: this.id,
+      version: "1",
+      trained_on: {
+        split: run.split,
+        examples: data.attacks.length + (data.attackActions ?? []).length,
+        hash: trainingHash([...data.attacks, "\u0001", ...data.self, "\u0001", ...(data.attackActions ?? []).map(effectKey), "\u0001", ...(data.selfActions ?? []).map(effectKey)]),
+        seed: run.seed,
+      },
+      model: { text, thymus_quantile: THYMUS_QUANTILE, effects },
+    };
+  },
+  hooks(raw) {
+    const { looksLikeAttack, harmful } = signals(raw);
+    const state = (scope: HookScope) => {
+      const s = scope.state("vaccine:co-stimulation", () => new Costimulation());
+      let antigens = s.antigens.get(scope.agent);
+      if (!antigens) s.antigens.set(scope.agent, (antigens = []));
+      return { observer: s.observer, antigens };
+    };
+    return {
+      onContext(entry, scope) {
+        const { observer, antigens } = state(scope);
+        observer.context(entry, scope);
+        if (entry.provenance.trust !== "trusted") antigens.push(...proseSentences(entry.content).filter(looksLikeAttack));
+        return allow;
+      },
+      onToolCall(call, scope) {
+        const { observer, antigens } = state(scope);
+        const action = observer.action(call, scope);
+        if (antigens.length === 0 || !harmful(action)) return allow;
+        return block(
+          "vaccine.co-stimulation",
+          `${call.tool.name} (${action.sensitivity}, target from ${action.origin}) has a learned attack effect, after untrusted text like the attacks`,
+          antigens.slice(-3).join("\n"),
+        );
+      },
+    };
+  },
+};
