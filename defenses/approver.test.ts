@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ApprovalHistory, type ApproverBehaviour, HUMAN_APPROVER, SimulatedApprover } from "./approver.ts";
 import { parseDefenseConfiguration } from "./config.ts";
 import type { ToolDescriptor } from "./types.ts";
-import { wilson } from "../benchmarks/testing/wilson.ts";
+import { wilson } from "../benchmarks/wilson.ts";
 
 const pay: ToolDescriptor = { name: "send_payment", description: "", sensitivity: "external_sink", source: "trusted", destinationArgs: ["iban"] };
 const request = (args: Record<string, unknown>) => ({ hook: "onToolCall" as const, subject: { id: "1", tool: pay, args }, agent: "a", code: "x", reason: "y" });

@@ -19,7 +19,7 @@ import { TRAJECTORY_FILES } from "../trajectories/tables.ts";
 import { TRAJECTORY_MANIFEST } from "../trajectories/writer.ts";
 import { VACCINATORS } from "../../defenses/vaccines/index.ts";
 import { writeSeenVaccines } from "../vaccines/training.ts";
-import { wilson } from "./calibrate.ts";
+import { wilson } from "../wilson.ts";
 
 /** AgentDojo's pipeline defense and the configuration of ours that does the same job. */
 export const PIPELINES = [

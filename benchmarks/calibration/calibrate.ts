@@ -8,6 +8,7 @@ import { FRAMING_FEATURES, type FramingFeature } from "../../agents/models/sim/f
 import { COMPLIANCE_FEATURES, type ComplianceFeature, logitOf, type Parameter, type Perceived, ProfileFile } from "../../agents/models/sim/profiles.ts";
 import { fitLogistic, predict, type Prior } from "./logistic.ts";
 import { answersToOf, type AttackedRuns, type Observation } from "./observations.ts";
+import { wilson } from "../wilson.ts";
 
 const isFraming = (f: ComplianceFeature): f is FramingFeature => (FRAMING_FEATURES as readonly string[]).includes(f);
 const rowOf = (p: Perceived): number[] => [1, ...COMPLIANCE_FEATURES.map((f) => (p[f] ? 1 : 0))];
@@ -47,16 +48,6 @@ export interface Fidelity {
   readonly by_pipeline: readonly RateRow[];
   /** Held-out predictions in ten bins of predicted probability. */
   readonly calibration: readonly { readonly bin: string; readonly runs: number; readonly predicted: number; readonly observed: number }[];
-}
-
-/** Wilson's 95% score interval. */
-export function wilson(successes: number, n: number): [number, number] {
-  if (n === 0) return [0, 1];
-  const z = 1.96;
-  const p = successes / n;
-  const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
-  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / (1 + (z * z) / n);
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
 const clampP = (p: number) => Math.min(1 - 1e-6, Math.max(1e-6, p));

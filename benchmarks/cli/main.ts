@@ -527,7 +527,7 @@ program
 program
   .command("continual")
   .description("continual immune learning: a stream in which new families appear; Self finds incidents, the thymus (Meta) vets vaccines, Auto deploys them")
-  .option("--vaccinator <name>", "vaccinator to learn with (from texts or from actions)", "negative-selection")
+  .option("--vaccinator <name>", `vaccinator to learn with: ${[...VACCINATORS.keys()].join(", ")}`, "negative-selection")
   .option("--per-family <n>", "attack episodes per family in the stream", positiveInt("per-family"), 12)
   .option("--benign-every <n>", "a benign episode after every n attack episodes", positiveInt("benign-every"), 3)
   .option("--autoimmunity-limit <rate>", "Meta rejects a vaccine flagging more than this share of the thymus", rateOption("autoimmunity-limit"), 0.02)
@@ -542,9 +542,13 @@ program
     const svg = await renderSvg(continualChart(result));
     writeOutputFile(join(dir, "continual.svg"), svg);
     writeOutputFile(join(dir, "continual.png"), renderPng(svg));
-    const lines = Object.entries(result.time_to_immunity).map(([family, t]) => `${family.padEnd(28)} ${t === null ? "not immune within the stream" : `${t} exposures`}`);
+    const lines = Object.entries(result.time_to_immunity).map(([family, t]) => {
+      const after = result.blocked_after_immunity[family];
+      return `${family.padEnd(28)} ${t === null || !after ? "not immune within the stream" : `immune after ${t} exposures: then ${after.blocked} of ${after.exposures} blocked [${after.lo.toFixed(2)}–${after.hi.toFixed(2)}]`}`;
+    });
+    const air = result.autoimmunity;
     process.stdout.write(
-      `${lines.join("\n")}\n\nincidents ${result.incidents}, clones deleted by the thymus ${result.clones_deleted}, vaccines deployed ${result.vaccines_deployed}, rejected ${result.vaccines_rejected}; the vaccine's autoimmunity drift ${result.autoimmunity_drift.map((d) => d.rate.toFixed(2)).join(" → ")} (with the late layer's own alarms ${result.autoimmunity_drift.map((d) => d.with_late_layer.toFixed(2)).join(" → ")}) (${dir})\n`,
+      `${lines.join("\n")}\n\nincidents ${result.incidents}, clones deleted by the thymus ${result.clones_deleted}, vaccines deployed ${result.vaccines_deployed}, rejected ${result.vaccines_rejected}; the vaccine's alarms on benign work ${air.alarms} of ${air.episodes} [${air.lo.toFixed(2)}–${air.hi.toFixed(2)}], per block of ten ${result.autoimmunity_drift.map((d) => d.rate.toFixed(2)).join(" → ")} (with the late layer's own alarms ${result.autoimmunity_drift.map((d) => d.with_late_layer.toFixed(2)).join(" → ")}) (${dir})\n`,
     );
   });
 

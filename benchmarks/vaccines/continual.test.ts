@@ -30,4 +30,22 @@ describe("continual immune learning", () => {
     for (const d of result.autoimmunity_drift) expect(d.rate).toBeLessThanOrEqual(d.with_late_layer);
     expect(result.events.some((e) => e.kind === "attack" && e.blocked)).toBe(true);
   });
+
+  it("learns two signals together: Meta tests each candidate on the thymus tasks' episodes, and the stream reports immunity with its interval", async () => {
+    const result = await runContinual({ ...options, vaccinator: "co-stimulation" });
+    expect(result.vaccines_deployed).toBeGreaterThan(0);
+    expect(result.events.some((e) => e.kind === "attack" && e.blocked)).toBe(true);
+    for (const [family, t] of Object.entries(result.time_to_immunity)) {
+      const after = result.blocked_after_immunity[family];
+      if (t === null) expect(after).toBeUndefined();
+      else {
+        expect(after!.exposures).toBe(result.events.filter((e) => e.kind === "attack" && e.family === family).length - t);
+        expect(after!.blocked / after!.exposures).toBeGreaterThanOrEqual(0.9);
+        expect(after!.lo).toBeLessThanOrEqual(after!.blocked / after!.exposures);
+      }
+    }
+    const benign = result.events.filter((e) => e.kind === "benign");
+    expect(result.autoimmunity.episodes).toBe(benign.length);
+    expect(result.autoimmunity.alarms).toBe(benign.filter((e) => e.vaccine_intervened).length);
+  });
 });

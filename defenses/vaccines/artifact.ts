@@ -44,6 +44,11 @@ export function loadVaccineArtifact(path: string): VaccineArtifact {
 export interface TrainingRun {
   readonly seed: number;
   readonly split: string;
+  /**
+   * For a vaccinator whose threshold sits at a quantile of unseen self scores: that quantile, when Meta chooses it
+   * on a thymus (lower reacts to more); its own default otherwise.
+   */
+  readonly operatingPoint?: number;
 }
 
 export const trainingHash = (texts: readonly string[]) => createHash("sha256").update(texts.join("\u0000")).digest("hex").slice(0, 16);
@@ -81,6 +86,8 @@ export interface TrainingData {
   readonly self: readonly string[];
   readonly attackActions?: readonly Action[];
   readonly selfActions?: readonly Action[];
+  /** Self sentences a thymus found an earlier vaccine reacting to: always learned as self, never held out to calibrate. */
+  readonly tolerated?: readonly string[];
 }
 
 /** A vaccinator learns a vaccine from what attacks looked like or did, and from benign "self" it must leave alone. */

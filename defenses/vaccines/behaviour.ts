@@ -29,10 +29,11 @@ export class ActionObserver {
 
   action(call: ToolCallRequest, scope: HookScope): Action {
     const seen = this.of(scope);
-    const targets = (call.tool.destinationArgs.length > 0 ? call.tool.destinationArgs.map((a) => call.args[a]) : Object.entries(call.args).filter(([k, v]) => !isProse(k, v)).map(([, v]) => v))
-      .flatMap(argumentValues)
-      .map(squash)
-      .filter((v) => v.length >= 4);
+    // A call's targets: where it sends, else what it acts on (a path, an id), not the prose it carries; a call with
+    // nothing but prose is judged by its prose.
+    const values = (args: readonly unknown[]) => args.flatMap(argumentValues).map(squash).filter((v) => v.length >= 4);
+    const named = values(call.tool.destinationArgs.length > 0 ? call.tool.destinationArgs.map((a) => call.args[a]) : Object.entries(call.args).filter(([k, v]) => !isProse(k, v)).map(([, v]) => v));
+    const targets = named.length > 0 ? named : values(Object.values(call.args));
     const originOf = (v: string): Origin => (seen.request.includes(v) ? "request" : seen.trusted.includes(v) ? "trusted" : seen.untrusted.includes(v) ? "untrusted" : "none");
     const rank: Record<Origin, number> = { request: 0, trusted: 1, none: 2, untrusted: 3 };
     const origin = targets.map(originOf).sort((a, b) => rank[b] - rank[a])[0] ?? "none";

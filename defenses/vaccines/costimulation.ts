@@ -8,11 +8,12 @@ import { ActionObserver, effectKey } from "./behaviour.ts";
 import { naiveBayesModel, naiveBayesScore } from "./naive-bayes.ts";
 
 /**
- * The share of unseen self sentences allowed over the text signal's threshold. The text signal alone never acts, so
- * it may be sensitive; one self sentence in twenty is the conventional operating point. Chosen by leave-one-family-out
- * validation on the seen split (block rate flat from 0.99 to 0.90 of the thymus), never on held-out text.
+ * The quantile of unseen self scores the text signal's threshold sits at: the text signal never acts alone, so it
+ * may be sensitive. Chosen by validation on the train half alone, never on held-out tasks or text: trained as
+ * `generalize` trains it but with self from one half of the train-half tasks, the most sensitive quantile that
+ * raised no alarm on the other half (both ways, 88 episodes); 0.75 raised two.
  */
-const THYMUS_QUANTILE = 0.95;
+const THYMUS_QUANTILE = 0.8;
 
 /**
  * The danger signal's effects: those of attacker actions more frequent among them than among benign actions
@@ -30,10 +31,17 @@ function dangerousEffects(attack: readonly Action[], self: readonly Action[]): s
   return [...new Set(attack.map(effectKey))].filter((k) => !k.startsWith("read|") && inAttacks(k) > inSelf(k)).sort();
 }
 
-/** A self sentence's role, by a hash of its text: three quarters teach the classifier, one quarter is the thymus. */
-const inThymus = (sentence: string) => createHash("sha256").update(normalise(sentence)).digest()[0]! % 4 === 0;
+/** Self sentences are cross-fitted in this many folds, by a hash of their text. */
+const FOLDS = 4;
+const foldOf = (sentence: string) => createHash("sha256").update(normalise(sentence)).digest()[0]! % FOLDS;
 
-const usable = (texts: readonly string[]) => texts.flatMap(proseSentences).filter((s) => normalise(s).length >= 12);
+/**
+ * Whether a sentence can carry an instruction: four words or more, once decoded. A name, an address or a date alone
+ * tells an agent to do nothing, and short fields are where benign and attack text look most alike.
+ */
+const saysSomething = (sentence: string) => normalise(sentence).length >= 12 && decodeObfuscations(sentence).text.trim().split(/\s+/).length >= 4;
+
+const usable = (texts: readonly string[]) => texts.flatMap(proseSentences).filter(saysSomething);
 
 type TextModel = Parameters<typeof naiveBayesScore>[1];
 
@@ -70,9 +78,9 @@ class Costimulation {
 
 /**
  * Co-stimulation, after the two-signal rule of T-cell activation: a cell that recognises an antigen acts only with a
- * second, danger signal. Signal one is learned from texts: a naive Bayes model of attack sentences against three
- * quarters of self, its threshold at the 95th percentile of the quarter it never saw (the thymus) — sensitive,
- * because it never acts alone; it reads the prose of tool outputs (the strings of JSON, not its keys). Signal two is
+ * second, danger signal. Signal one is learned from texts: a naive Bayes model of attack sentences against self,
+ * its threshold at the 80th percentile of self sentences scored by models that never saw them (cross-fitted) —
+ * sensitive, because it never acts alone; it reads the prose of tool outputs (the strings of JSON, not its keys). Signal two is
  * learned from traces: the effects more typical of the seen attacks' actions than of benign work (an outside sink, a
  * destructive or privileged call; where its target was first named; after untrusted content). A
  * tool call is refused only when it has a learned effect *and* the agent has read an untrusted sentence over the
@@ -82,17 +90,25 @@ class Costimulation {
  */
 export const costimulation: Vaccinator = {
   id: "co-stimulation",
-  description: "Two learned signals: untrusted text like the attacks (naive Bayes, thymus 95th percentile) and an attack effect; refuses a call only with both",
+  description: "Two learned signals: untrusted text like the attacks (naive Bayes, 80th percentile of unseen self) and an attack effect; refuses a call only with both",
   depth: "deep",
   learnsFrom: "texts and actions",
   train(data, run) {
-    const self = usable(data.self);
-    const thymus = self.filter(inThymus);
+    const self = [...new Set(usable(data.self))];
+    const tolerated = usable(data.tolerated ?? []);
     // Attack sentences are learned as written and as decoded: an encoding the model sees through teaches its words.
     const attackSentences = usable(data.attacks).flatMap((s) => [...new Set([s, decodeObfuscations(s).text])]);
-    const text = naiveBayesModel(attackSentences, self.filter((s) => !inThymus(s)));
-    const scores = thymus.map((s) => textScore(s, text)).sort((a, b) => a - b);
-    if (text.threshold < 1e9 && scores.length > 0) text.threshold = Math.round(scores[Math.floor(THYMUS_QUANTILE * (scores.length - 1))]! * 1e6) / 1e6;
+    // Each self sentence is scored by a model fitted without its fold, so the operating point is read off scores of
+    // self the model never saw; the vaccine itself learns from all of self.
+    const unseenScores = Array.from({ length: FOLDS }, (_, fold) => {
+      const model = naiveBayesModel(attackSentences, [...self.filter((s) => foldOf(s) !== fold), ...tolerated]);
+      return self.filter((s) => foldOf(s) === fold).map((s) => textScore(s, model));
+    })
+      .flat()
+      .sort((a, b) => a - b);
+    const text = naiveBayesModel(attackSentences, [...self, ...tolerated]);
+    const quantile = run.operatingPoint ?? THYMUS_QUANTILE;
+    if (text.threshold < 1e9 && unseenScores.length > 0) text.threshold = Math.round(unseenScores[Math.floor(quantile * (unseenScores.length - 1))]! * 1e6) / 1e6;
     const effects = dangerousEffects(data.attackActions ?? [], data.selfActions ?? []);
     return {
       vaccinator: this.id,
@@ -100,10 +116,10 @@ export const costimulation: Vaccinator = {
       trained_on: {
         split: run.split,
         examples: data.attacks.length + (data.attackActions ?? []).length,
-        hash: trainingHash([...data.attacks, "\u0001", ...data.self, "\u0001", ...(data.attackActions ?? []).map(effectKey), "\u0001", ...(data.selfActions ?? []).map(effectKey)]),
+        hash: trainingHash([...data.attacks, "\u0001", ...data.self, "\u0001", ...(data.attackActions ?? []).map(effectKey), "\u0001", ...(data.selfActions ?? []).map(effectKey), "\u0001", ...(data.tolerated ?? [])]),
         seed: run.seed,
       },
-      model: { text, thymus_quantile: THYMUS_QUANTILE, effects },
+      model: { text, thymus_quantile: quantile, effects },
     };
   },
   hooks(raw) {
@@ -118,7 +134,7 @@ export const costimulation: Vaccinator = {
       onContext(entry, scope) {
         const { observer, antigens } = state(scope);
         observer.context(entry, scope);
-        if (entry.provenance.trust !== "trusted") antigens.push(...proseSentences(entry.content).filter(looksLikeAttack));
+        if (entry.provenance.trust !== "trusted") antigens.push(...proseSentences(entry.content).filter((x) => saysSomething(x) && looksLikeAttack(x)));
         return allow;
       },
       onToolCall(call, scope) {

@@ -2,7 +2,7 @@ import { AIMessage, type BaseMessage, HumanMessage, SystemMessage, ToolMessage }
 import { describe, expect, it } from "vitest";
 import { type SimPayload, SimulatedChatModel, type SimTask } from "./model.ts";
 import { COMPLIANCE_FEATURES, type ComplianceFeature, profileFrom, SIM_PROFILES, type SimProfile } from "./profiles.ts";
-import { wilson } from "../../../benchmarks/testing/wilson.ts";
+import { wilson } from "../../../benchmarks/wilson.ts";
 
 /** A profile with parameters chosen here, so a test checks the mechanism and not the shipped fit. */
 function testProfile(intercept: number, effects: Partial<Record<ComplianceFeature, number>>): SimProfile {
