@@ -25,7 +25,7 @@ describe.concurrent("anis CLI", () => {
     [["run", "--config", "huge"], /unknown run configuration "huge". Valid configurations: default, full, multiagent, quick/],
     [["report", "/nonexistent/run"], /not a finished run folder/],
     [["list", "widgets"], /Allowed choices are suites, defenses, attacks, models, vaccinators/],
-    [["generalize", "--vaccinators", "exact,naive-bayes"], /unknown vaccinator "exact". Valid vaccinators: exact-signatures, negative-selection, naive-bayes, naive-bayes-thymus, behaviour, effect/],
+    [["generalize", "--vaccinators", "exact,naive-bayes"], /unknown vaccinator "exact". Valid vaccinators: exact-signatures, negative-selection, naive-bayes, naive-bayes-thymus, behaviour, effect, co-stimulation/],
     [["evolve", "--budget", "1"], /evolve needs the configuration to attack: --defense NAME or FILE/],
   ])("%j exits 2 and names the valid choices", async (args, message) => {
     const { code, stderr } = await anis(...args);

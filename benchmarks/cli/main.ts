@@ -492,14 +492,15 @@ program
   .requiredOption("--vaccinator <name>", `vaccinator: ${[...VACCINATORS.keys()].join(", ")}`)
   .addOption(new Option("--train <split>", "split to learn from").choices(["seen", "near", "far"]).default("seen"))
   .option("--seed <n>", "training seed", positiveInt("seed"), 1)
+  .option("--operating-point <quantile>", "for a vaccinator with one (co-stimulation): the quantile of unseen self scores its text threshold sits at (default: its own)", rateOption("operating-point"))
   .requiredOption("--out <file>", "where to write the artifact (JSON)")
-  .action(async (opts: { vaccinator: string; train: string; seed: number; out: string }) => {
+  .action(async (opts: { vaccinator: string; train: string; seed: number; operatingPoint?: number; out: string }) => {
     const vaccinator = VACCINATORS.get(opts.vaccinator);
     if (!vaccinator) throw new UsageError(`unknown vaccinator "${opts.vaccinator}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}`);
     checkOutputFile(opts.out);
     const corpus = loadCorpus();
     const data = vaccinator.learnsFrom !== "texts" ? await trainingData(corpus, opts.train) : { attacks: trainingTexts(corpus, opts.train), self: selfCorpus() };
-    const trained = vaccinator.train(data, { seed: opts.seed, split: opts.train });
+    const trained = vaccinator.train(data, { seed: opts.seed, split: opts.train, operatingPoint: opts.operatingPoint });
     writeOutputFile(opts.out, `${JSON.stringify(trained, null, 2)}\n`);
     process.stdout.write(`wrote ${opts.out}: ${vaccinator.id} (${vaccinator.depth}) trained on ${trained.trained_on.examples} ${opts.train} examples, hash ${trained.trained_on.hash}\n`);
   });
@@ -510,14 +511,15 @@ program
   .option("--model <names>", "models, comma-separated", list, ["sim:obedient", "sim:typical"])
   .option("--seed <n>", "training seed", positiveInt("seed"), 1)
   .option("--vaccinators <names>", `vaccinators to compare, comma-separated (default: all): ${[...VACCINATORS.keys()].join(", ")}`, list)
+  .option("--operating-point <quantile>", "for the vaccinators with one (co-stimulation): the quantile of unseen self scores the text threshold sits at (default: their own)", rateOption("operating-point"))
   .option("--out <dir>", "folder for the generalize-<stamp>/ folder", "results")
   .addOption(new Option("--format <format>", "output format").choices(["table", "md", "json"]).default("table"))
-  .action(async (opts: { model: string[]; seed: number; vaccinators?: string[]; out: string; format: "table" | "md" | "json" }) => {
+  .action(async (opts: { model: string[]; seed: number; vaccinators?: string[]; operatingPoint?: number; out: string; format: "table" | "md" | "json" }) => {
     for (const name of opts.model) {
       if (!name.startsWith("sim:")) throw new UsageError(`generalize runs the simulated models; got "${name}". Valid models: ${validModelNames().filter((m) => m.startsWith("sim:")).join(", ")}`);
     }
     const progress = createProgress("generalize");
-    const { rows, dir, run } = await runGeneralization({ out: opts.out, models: opts.model, seed: opts.seed, vaccinators: opts.vaccinators, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
+    const { rows, dir, run } = await runGeneralization({ out: opts.out, models: opts.model, seed: opts.seed, operatingPoint: opts.operatingPoint, vaccinators: opts.vaccinators, onProgress: (d, t) => progress.update(d, t) }).finally(() =>
       progress.stop(),
     );
     process.stderr.write(`wrote ${dir}: ${run.episodes} episodes (${run.errors} errors) in ${run.seconds.toFixed(1)} s\n`);
@@ -527,7 +529,7 @@ program
 program
   .command("continual")
   .description("continual immune learning: a stream in which new families appear; Self finds incidents, the thymus (Meta) vets vaccines, Auto deploys them")
-  .option("--vaccinator <name>", `vaccinator to learn with: ${[...VACCINATORS.keys()].join(", ")}`, "negative-selection")
+  .option("--vaccinator <name>", `vaccinator to learn with: ${[...VACCINATORS.keys()].join(", ")}`, "co-stimulation")
   .option("--per-family <n>", "attack episodes per family in the stream", positiveInt("per-family"), 12)
   .option("--benign-every <n>", "a benign episode after every n attack episodes", positiveInt("benign-every"), 3)
   .option("--autoimmunity-limit <rate>", "Meta rejects a vaccine flagging more than this share of the thymus", rateOption("autoimmunity-limit"), 0.02)

@@ -89,7 +89,7 @@ describe("anis import-trajectories and replay", () => {
 
   it.each([
     [["replay", "--trajectories", FIXTURES, "--pipelines", "gpt-5", "--vaccinators", "none", "--defenses", "none", "--out", join(temp, "r5")], /unknown pipeline "gpt-5" in .*Valid pipelines: Meta-SecAlign-70B, gpt-4o-2024-05-13/],
-    [["replay", "--trajectories", FIXTURES, "--vaccinators", "bogus", "--out", join(temp, "r2")], /unknown vaccinator "bogus". Valid vaccinators: exact-signatures, negative-selection, naive-bayes, naive-bayes-thymus, behaviour, effect, all, or none/],
+    [["replay", "--trajectories", FIXTURES, "--vaccinators", "bogus", "--out", join(temp, "r2")], /unknown vaccinator "bogus". Valid vaccinators: exact-signatures, negative-selection, naive-bayes, naive-bayes-thymus, behaviour, effect, co-stimulation, all, or none/],
     [["replay", "--trajectories", join(temp, "nowhere")], /--trajectories .*nowhere: not found/],
     [["replay", "--trajectories", FIXTURES, "--defenses", "nope", "--out", join(temp, "r3")], /unknown defense configuration "nope"/],
     [["import-trajectories", "--from", "/dev/null", "--out", join(temp, "r4")], /\/dev\/null: not a folder, an archive or a \.json log/],

@@ -18,7 +18,7 @@ import { replayTrajectories } from "../trajectories/replay.ts";
 import { writeSeenVaccines } from "../vaccines/training.ts";
 import { calibrateAll, derivedProfiles, readProfileFile, writeProfile } from "../calibration/run.ts";
 import { formatCalibration, formatModels } from "../calibration/report.ts";
-import { list, positiveInt, UsageError } from "./options.ts";
+import { list, positiveInt, rateOption, UsageError } from "./options.ts";
 import { createProgress } from "./progress.ts";
 
 /** The import's summary: counts per pipeline, every file not imported, and the attacker-value rule against `security`. */
@@ -94,9 +94,10 @@ export function addTrajectoryCommands(program: Command): void {
     .option("--vaccinators <names>", `vaccinators trained on our seen split and replayed as layers, comma-separated: ${[...VACCINATORS.keys()].join(", ")}, all or none`, list, ["all"])
     .option("--pipelines <names>", "only the runs of these pipelines, comma-separated", list)
     .option("--seed <n>", "training seed of the vaccines", positiveInt("seed"), 1)
+    .option("--operating-point <quantile>", "for the vaccinators with one (co-stimulation): the quantile of unseen self scores the text threshold sits at (default: their own)", rateOption("operating-point"))
     .option("--out <dir>", "folder for the replay-<stamp>/ folder", "results")
     .addOption(new Option("--format <format>", "output format").choices(["table", "md", "json"]).default("table"))
-    .action(async (opts: { trajectories: string; defenses: string[]; vaccinators: string[]; pipelines?: string[]; seed: number; out: string; format: "table" | "md" | "json" }) => {
+    .action(async (opts: { trajectories: string; defenses: string[]; vaccinators: string[]; pipelines?: string[]; seed: number; operatingPoint?: number; out: string; format: "table" | "md" | "json" }) => {
       if (!existsSync(opts.trajectories)) throw new UsageError(`--trajectories ${opts.trajectories}: not found`);
       const choices = await replayChoices(opts.defenses, opts.vaccinators);
       const dir = resolve(makeOutputDir(opts.out, `replay-${runStamp()}`));
@@ -108,7 +109,7 @@ export function addTrajectoryCommands(program: Command): void {
         reportMalformed(imported);
       }
       // Each vaccinator is trained on our seen split, as shipped; its artifact and configuration are kept with the replay.
-      const vaccines = choices.vaccinators.length === 0 ? [] : await writeSeenVaccines(join(dir, "vaccines"), choices.vaccinators.map((v) => VACCINATORS.get(v)!), opts.seed);
+      const vaccines = choices.vaccinators.length === 0 ? [] : await writeSeenVaccines(join(dir, "vaccines"), choices.vaccinators.map((v) => VACCINATORS.get(v)!), opts.seed, opts.operatingPoint);
       const configurations = [...choices.configurations, ...vaccines.map((f) => loadDefenseConfiguration(f))];
       const corpus = loadCorpus();
       const seen = new SeenIndex(

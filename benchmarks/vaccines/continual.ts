@@ -282,7 +282,8 @@ export function continualChart(result: ContinualResult): TopLevelSpec {
     if (e.blocked) seen.blocked++;
     exposures.set(e.family!, seen);
     const deployed = (result.events[i + 1]?.vaccine_version ?? e.vaccine_version) > e.vaccine_version;
-    return [{ family: e.family, exposure: seen.n, cumulative: seen.blocked / seen.n, after: deployed ? "a vaccine deployed after it" : "no new vaccine" }];
+    const immuneAfter = result.time_to_immunity[e.family!];
+    return [{ family: e.family, exposure: seen.n, cumulative: seen.blocked / seen.n, after: deployed ? "a vaccine deployed after it" : "no new vaccine", immune_from: immuneAfter === null || immuneAfter === undefined ? null : immuneAfter + 1 }];
   });
   const drift = result.autoimmunity_drift.flatMap((d) => [
     { block: d.block + 1, rate: d.rate, alarms: "the vaccine's" },
@@ -293,31 +294,41 @@ export function continualChart(result: ContinualResult): TopLevelSpec {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
       text: `Continual immune learning (${result.vaccinator})`,
-      subtitle: wrap(`${immune} of ${Object.keys(result.time_to_immunity).length} families immune (≥ 90% blocked from some exposure on) · vaccines deployed ${result.vaccines_deployed}, rejected by the thymus ${result.vaccines_rejected}`),
+      subtitle: wrap(
+        `${immune} of ${Object.keys(result.time_to_immunity).length} families immune (≥ 90% blocked from some exposure on: the dashed green line) · the vaccine's alarms on benign work ${result.autoimmunity.alarms} of ${result.autoimmunity.episodes} · vaccines deployed ${result.vaccines_deployed}, rejected by the thymus ${result.vaccines_rejected}`,
+      ),
     },
     config: CHART_CONFIG,
     hconcat: [
       {
         data: { values },
-        width: 380,
-        height: 260,
-        encoding: {
-          x: { field: "exposure", type: "quantitative", title: "exposure of the family", axis: { tickMinStep: 1 } },
-          y: { field: "cumulative", type: "quantitative", title: "share of exposures blocked so far", scale: { domain: [0, 1] }, axis: { format: ".0%" } },
-          color: { field: "family", type: "nominal", title: "family" },
-        },
-        layer: [
-          { mark: { type: "line", opacity: 0.8 } },
-          {
-            mark: { type: "point", filled: true, size: 50 },
-            encoding: { shape: { field: "after", type: "nominal", title: "then", scale: { domain: ["no new vaccine", "a vaccine deployed after it"], range: ["circle", "triangle-up"] } } },
+        facet: { field: "family", type: "nominal", title: null, header: { labelFontSize: 12 } },
+        columns: 3,
+        spec: {
+          width: 150,
+          height: 80,
+          encoding: {
+            x: { field: "exposure", type: "quantitative", title: "exposure of the family", axis: { tickMinStep: 1 } },
+            y: { field: "cumulative", type: "quantitative", title: "blocked so far", scale: { domain: [0, 1] }, axis: { format: ".0%", tickCount: 3 } },
           },
-        ],
+          layer: [
+            // Where the family is immune from: every exposure from it on is blocked at ≥ 90%.
+            { mark: { type: "rule", color: "#54a24b", strokeDash: [4, 3] }, encoding: { x: { field: "immune_from", aggregate: "min" }, y: { value: 0 }, y2: { value: 80 } } },
+            { mark: { type: "line", color: "#4c78a8" } },
+            {
+              mark: { type: "point", filled: true, size: 45 },
+              encoding: {
+                shape: { field: "after", type: "nominal", title: "then", scale: { domain: ["no new vaccine", "a vaccine deployed after it"], range: ["circle", "triangle-up"] } },
+                color: { field: "after", type: "nominal", title: "then", scale: { domain: ["no new vaccine", "a vaccine deployed after it"], range: ["#4c78a8", "#e45756"] } },
+              },
+            },
+          ],
+        },
       },
       {
         data: { values: drift },
         width: 220,
-        height: 260,
+        height: 300,
         mark: { type: "line", color: "#555", point: { color: "#555" } },
         encoding: {
           x: { field: "block", type: "ordinal", title: "benign episodes, block of ten", axis: { labelAngle: 0 } },

@@ -59,6 +59,8 @@ export async function runGeneralization(options: {
   readonly out: string;
   readonly models: readonly string[];
   readonly seed: number;
+  /** The operating point of the vaccinators that have one (default: their own). */
+  readonly operatingPoint?: number;
   /** The vaccinators to compare (default: every one). */
   readonly vaccinators?: readonly string[];
   readonly onProgress?: (done: number, total: number) => void;
@@ -67,7 +69,7 @@ export async function runGeneralization(options: {
   if (unknown.length > 0) throw new RunConfigError(`unknown vaccinator "${unknown[0]}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}`);
   const chosen = [...VACCINATORS.values()].filter((v) => options.vaccinators === undefined || options.vaccinators.includes(v.id));
   const dir = resolve(makeOutputDir(options.out, `generalize-${runStamp()}`));
-  const configs = await writeSeenVaccines(dir, chosen, options.seed);
+  const configs = await writeSeenVaccines(dir, chosen, options.seed, options.operatingPoint);
   const config: RunConfig = {
     ...loadRunConfig("default"),
     name: "generalize",

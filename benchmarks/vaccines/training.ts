@@ -119,10 +119,11 @@ export async function benignActions(tasks: readonly { readonly suite: string; re
 }
 
 /**
- * Trains each vaccinator on the seen split, as shipped, and writes its artifact (`artifacts/<id>.json`) and a
+ * Trains each vaccinator on the seen split, as shipped (or at the given operating point, for a vaccinator that has
+ * one), and writes its artifact (`artifacts/<id>.json`) and a
  * one-layer configuration using it (`configs/vaccine-<id>.json`) under `dir`; returns the configurations' paths.
  */
-export async function writeSeenVaccines(dir: string, vaccinators: readonly Vaccinator[], seed: number): Promise<string[]> {
+export async function writeSeenVaccines(dir: string, vaccinators: readonly Vaccinator[], seed: number, operatingPoint?: number): Promise<string[]> {
   mkdirSync(join(dir, "artifacts"), { recursive: true });
   mkdirSync(join(dir, "configs"), { recursive: true });
   const corpus = loadCorpus();
@@ -130,7 +131,7 @@ export async function writeSeenVaccines(dir: string, vaccinators: readonly Vacci
   const data = vaccinators.some((v) => v.learnsFrom !== "texts") ? await trainingData(corpus, "seen") : { attacks: trainingTexts(corpus, "seen"), self: selfCorpus() };
   return vaccinators.map((vaccinator) => {
     const artifact = join(dir, "artifacts", `${vaccinator.id}.json`);
-    writeFileSync(artifact, `${JSON.stringify(vaccinator.train(data, { seed, split: "seen" }))}\n`);
+    writeFileSync(artifact, `${JSON.stringify(vaccinator.train(data, { seed, split: "seen", operatingPoint }))}\n`);
     const config = join(dir, "configs", `vaccine-${vaccinator.id}.json`);
     const layers = [{ use: "vaccine", params: { artifact } }];
     writeFileSync(config, `${JSON.stringify({ name: `vaccine-${vaccinator.id}`, description: `L3 vaccine ${vaccinator.id} trained on seen`, layers }, null, 2)}\n`);
