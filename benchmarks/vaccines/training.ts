@@ -6,8 +6,10 @@ import type { AttackCase } from "../../attacks/schema.ts";
 import { canonical } from "../../defenses/approver.ts";
 import { allow, type Defense } from "../../defenses/types.ts";
 import type { Action, TrainingData, Vaccinator } from "../../defenses/vaccines/artifact.ts";
+import { squash } from "../../defenses/util/args.ts";
+import { proseSentences } from "../../defenses/util/decode.ts";
 import { ActionObserver, actionKey } from "../../defenses/vaccines/behaviour.ts";
-import { loadCorpus } from "../corpus.ts";
+import { loadCorpus, worldTexts } from "../corpus.ts";
 import { runAttackCase, runBenignTask } from "../testing/episodes.ts";
 import { SUITES } from "../suites/registry.ts";
 import { environmentOf } from "../suites/suite.ts";
@@ -30,12 +32,16 @@ export function benignHalf(suite: string, task: string): "train" | "evaluate" {
 }
 
 /**
- * The benign "self" corpus: everything untrusted tools return while the benign tasks of the `train` half run by
- * their plans on a clean world — the outside content the agents read on a normal day, which a vaccine must leave
- * alone.
+ * The benign "self" corpus, the content a vaccine must leave alone: everything untrusted tools return while the
+ * benign tasks of the `train` half run by their plans on a clean world, and every other sentence of the suites'
+ * clean worlds (their mail, files, pages) — except the sentences any task of the `evaluate` half reads, so that
+ * autoimmunity is measured on content no vaccine learned as self.
  */
 export function selfCorpus(): string[] {
-  return selfCorpusOf([...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === "train").map((t) => ({ suite: s.name, task: t.id }))));
+  const half = (which: "train" | "evaluate") => [...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === which).map((t) => ({ suite: s.name, task: t.id })));
+  const heldOut = new Set(selfCorpusOf(half("evaluate")).flatMap(proseSentences).map(squash));
+  const world = [...new Set([...SUITES.keys()].flatMap(worldTexts).flatMap(proseSentences))].filter((x) => !heldOut.has(squash(x)));
+  return [...selfCorpusOf(half("train")), ...world];
 }
 
 /** The untrusted content the given benign tasks read when run by their plans on a clean world. */

@@ -5,7 +5,7 @@ import { normalise } from "../util/normalise.ts";
 import { allow, block, type HookScope } from "../types.ts";
 import { type Action, trainingHash, type Vaccinator } from "./artifact.ts";
 import { ActionObserver, effectKey } from "./behaviour.ts";
-import { naiveBayesModel, naiveBayesScore } from "./naive-bayes.ts";
+import { MIN_LETTERS, naiveBayesModel, naiveBayesScore } from "./naive-bayes.ts";
 
 /**
  * The quantile of unseen self scores the text signal's threshold sits at: one self sentence in twenty over it, the
@@ -41,7 +41,7 @@ const foldOf = (sentence: string) => createHash("sha256").update(normalise(sente
  * Whether a sentence can carry an instruction: four words or more, once decoded. A name, an address or a date alone
  * tells an agent to do nothing, and short fields are where benign and attack text look most alike.
  */
-const saysSomething = (sentence: string) => normalise(sentence).length >= 12 && decodeObfuscations(sentence).text.trim().split(/\s+/).length >= 4;
+const saysSomething = (sentence: string) => normalise(sentence).length >= MIN_LETTERS && decodeObfuscations(sentence).text.trim().split(/\s+/).length >= 4;
 
 const usable = (texts: readonly string[]) => texts.flatMap(proseSentences).filter(saysSomething);
 

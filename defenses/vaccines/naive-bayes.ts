@@ -5,6 +5,8 @@ import { type Detector, textVaccineHooks, trainingHash, type Vaccinator } from "
 
 /** Character n-gram length over normalised sentences (letters and digits only). */
 const N = 4;
+/** Sentences shorter than this (normalised) are neither learned nor judged. */
+export const MIN_LETTERS = 12;
 /** Features are hashed into this many buckets: the model stays small and fixed in size. */
 const BUCKETS = 1 << 15;
 
@@ -79,8 +81,8 @@ export const naiveBayes: Vaccinator = {
   depth: "deep",
   learnsFrom: "texts",
   train({ attacks, self }, run) {
-    const attackSentences = attacks.flatMap(sentences).filter((s) => normalise(s).length >= 12);
-    const selfSentences = self.flatMap(sentences).filter((s) => normalise(s).length >= 12);
+    const attackSentences = attacks.flatMap(sentences).filter((s) => normalise(s).length >= MIN_LETTERS);
+    const selfSentences = self.flatMap(sentences).filter((s) => normalise(s).length >= MIN_LETTERS);
     const model = naiveBayesModel(attackSentences, selfSentences);
     return {
       vaccinator: this.id,
@@ -98,7 +100,8 @@ export const naiveBayes: Vaccinator = {
 export function naiveBayesDetector(raw: Readonly<Record<string, unknown>>): Detector {
   const model = Model.parse(raw);
   return (text) => {
-    const flagged = sentences(text).filter((s) => naiveBayesScore(s, model) > model.threshold);
+    // A sentence too short to learn from is too short to judge.
+    const flagged = sentences(text).filter((s) => normalise(s).length >= MIN_LETTERS && naiveBayesScore(s, model) > model.threshold);
     return flagged.length === 0 ? null : { evidence: flagged.join("\n"), reason: `${flagged.length} sentence(s) classified as injection (naive Bayes)` };
   };
 }
