@@ -9,11 +9,11 @@ import { MIN_LETTERS, naiveBayesModel, naiveBayesScore } from "./naive-bayes.ts"
 
 /**
  * The quantile of unseen self scores the text signal's threshold sits at: one self sentence in twenty over it, the
- * conventional operating point. Lower is more sensitive (the text signal never acts alone), and validation on the
- * train half alone (self from one half of its tasks, alarms on the other) raised no alarm down to 0.8 — but at 0.8
- * the held-out half's autoimmunity rose from 0.03 to 0.09 and, on AgentDojo's real runs, 0.35 of benign acting calls
- * were stopped against 0.03 at 0.95: a self corpus of a few dozen sentences cannot place a sensitive threshold. `vaccinate`,
- * `generalize` and `replay` take `--operating-point` to choose another.
+ * conventional operating point. Lower is more sensitive (the text signal never acts alone). Validation on the train
+ * half alone (self from one half of its tasks, alarms on the other) allowed 0.8, but at 0.8 the held-out half's
+ * autoimmunity rose from 0.03 to 0.11 and, on AgentDojo's real runs, 0.33 of benign acting calls were stopped
+ * against 0.03 at 0.95, for 0.73 of attacker calls against 0.72. `vaccinate`, `generalize` and `replay` take
+ * `--operating-point` to choose another.
  */
 const THYMUS_QUANTILE = 0.95;
 
