@@ -69,7 +69,7 @@ export interface ContinualResult {
   readonly autoimmunity: { readonly alarms: number; readonly episodes: number; readonly lo: number; readonly hi: number };
   readonly vaccines_deployed: number;
   readonly vaccines_rejected: number;
-  /** Incident sentences the thymus deleted as self-reactive, at the end of the stream. */
+  /** Incident sentences the thymus deleted as self-reactive, at the end of the stream (two signals: thymus sentences tolerised). */
   readonly clones_deleted: number;
   /** Attack episodes Self reported as incidents. */
   readonly incidents: number;
@@ -101,7 +101,7 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
   const thymusTasks = heldOut.filter((t) => heldOutRole(t.suite, t.task) === "thymus");
   const thymus = selfCorpusOf(thymusTasks);
   const self = selfCorpus();
-  const ordinary = new Set(self.flatMap(sentences).map((x) => x.trim()));
+  const ordinary = new Set(self.flatMap(proseSentences).map((x) => x.trim()));
   // What benign work does: the train half's actions (Self's "ordinary", and an action vaccinator's self), and the
   // thymus tasks' (an action vaccinator's thymus).
   const trainTasks = [...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === "train").map((t) => ({ suite: s.name, task: t.id })));
