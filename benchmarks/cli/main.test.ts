@@ -27,6 +27,8 @@ describe.concurrent("anis CLI", () => {
     [["list", "widgets"], /Allowed choices are suites, defenses, attacks, models, vaccinators/],
     [["generalize", "--vaccinators", "exact,naive-bayes"], /unknown vaccinator "exact". Valid vaccinators: exact-signatures, negative-selection, naive-bayes, naive-bayes-thymus, behaviour, effect, co-stimulation/],
     [["evolve", "--budget", "1"], /evolve needs the configuration to attack: --defense NAME or FILE/],
+    [["continual", "--operating-points", "0.9,x"], /--operating-points must be a rate between 0 and 1, got "x"/],
+    [["vaccinate", "--vaccinator", "co-stimulation", "--operating-point", "95", "--out", "v.json"], /--operating-point must be a rate between 0 and 1, got "95"/],
   ])("%j exits 2 and names the valid choices", async (args, message) => {
     const { code, stderr } = await anis(...args);
     expect(code).toBe(2);

@@ -12,7 +12,7 @@ import { configurationNames, describeConfigurations, loadConfigurationLayers, lo
 import { VACCINATORS } from "../../defenses/vaccines/index.ts";
 import { evolve } from "../adaptive/evolve.ts";
 import { renderPng, renderSvg } from "../../analysis/render.ts";
-import { continualChart, runContinual } from "../vaccines/continual.ts";
+import { continualChart, OPERATING_POINTS, runContinual } from "../vaccines/continual.ts";
 import { formatGeneralization, runGeneralization } from "../vaccines/generalize.ts";
 import { selfCorpus, trainingData, trainingTexts } from "../vaccines/training.ts";
 import { formatAttribution, formatCampaigns, formatInfection, formatMarkdown, formatPaired, formatTable, INFECTION_LEGEND, METRIC_LEGEND } from "../../analysis/format.ts";
@@ -35,7 +35,7 @@ import { readPrivateSet, runVerification } from "./verify.ts";
 import { tableToArrowFile } from "../../analysis/arrow.ts";
 import { runStamp } from "../../analysis/paths.ts";
 import { checkOutputFile, makeOutputDir, writeOutputFile } from "../../analysis/output.ts";
-import { list, nonNegativeInt, positiveInt, rateOption, UsageError } from "./options.ts";
+import { list, nonNegativeInt, positiveInt, rateList, rateOption, UsageError } from "./options.ts";
 import { addTrajectoryCommands } from "./trajectories.ts";
 
 const workersOption = (value: string) => (value === "auto" ? "auto" : positiveInt("workers")(value));
@@ -533,13 +533,14 @@ program
   .option("--per-family <n>", "attack episodes per family in the stream", positiveInt("per-family"), 12)
   .option("--benign-every <n>", "a benign episode after every n attack episodes", positiveInt("benign-every"), 3)
   .option("--autoimmunity-limit <rate>", "Meta rejects a vaccine flagging more than this share of the thymus", rateOption("autoimmunity-limit"), 0.02)
+  .option("--operating-points <quantiles>", `for a vaccinator of texts and actions (co-stimulation): the text thresholds Meta tries on the thymus, in order, as quantiles of unseen self (default ${OPERATING_POINTS.join(",")})`, rateList("operating-points"))
   .option("--seed <n>", "stream and training seed", positiveInt("seed"), 1)
   .option("--model <name>", "simulated model", "sim:obedient")
   .option("--out <dir>", "folder for the continual-<stamp>/ folder", "results")
-  .action(async (opts: { vaccinator: string; perFamily: number; benignEvery: number; autoimmunityLimit: number; seed: number; model: string; out: string }) => {
+  .action(async (opts: { vaccinator: string; perFamily: number; benignEvery: number; autoimmunityLimit: number; operatingPoints?: number[]; seed: number; model: string; out: string }) => {
     if (!VACCINATORS.has(opts.vaccinator)) throw new UsageError(`unknown vaccinator "${opts.vaccinator}". Valid: ${[...VACCINATORS.keys()].join(", ")}`);
     const dir = makeOutputDir(opts.out, `continual-${opts.vaccinator}-${runStamp()}`);
-    const result = await runContinual({ vaccinator: opts.vaccinator, seed: opts.seed, perFamily: opts.perFamily, benignEvery: opts.benignEvery, autoimmunityLimit: opts.autoimmunityLimit, model: opts.model });
+    const result = await runContinual({ vaccinator: opts.vaccinator, seed: opts.seed, perFamily: opts.perFamily, benignEvery: opts.benignEvery, autoimmunityLimit: opts.autoimmunityLimit, operatingPoints: opts.operatingPoints, model: opts.model });
     writeOutputFile(join(dir, "continual.json"), `${JSON.stringify(result, null, 2)}\n`);
     const svg = await renderSvg(continualChart(result));
     writeOutputFile(join(dir, "continual.svg"), svg);

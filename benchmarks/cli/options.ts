@@ -16,6 +16,7 @@ export const rateOption = (name: string) => (value: string) => {
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--${name} must be a rate between 0 and 1, got "${value}"`);
   return n;
 };
+export const rateList = (name: string) => (value: string) => list(value).map(rateOption(name));
 export const nonNegativeInt = (name: string) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number >= 0, got "${value}"`);

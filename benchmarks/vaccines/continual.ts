@@ -15,8 +15,8 @@ import { wilson } from "../wilson.ts";
 import { runBenignTask, runCase } from "../testing/episodes.ts";
 import { actionRecorder, benignActions, benignHalf, type RecordedCall, selfCorpus, selfCorpusOf } from "./training.ts";
 
-/** The operating points Meta tries for a two-signal candidate, most sensitive first (quantiles of unseen self). */
-const OPERATING_POINTS = [0.5, 0.65, 0.8, 0.95];
+/** The operating points Meta tries for a two-signal candidate by default, most sensitive first (quantiles of unseen self). */
+export const OPERATING_POINTS: readonly number[] = [0.5, 0.65, 0.8, 0.95];
 /** How many times Meta tolerises what a two-signal candidate reacted to and retrains it, at one operating point. */
 const TOLERANCE_ROUNDS = 3;
 
@@ -34,6 +34,8 @@ export interface ContinualOptions {
   /** Meta rejects a candidate vaccine that flags more than this share of the thymus texts. */
   readonly autoimmunityLimit: number;
   readonly model: string;
+  /** For a two-signal vaccinator: the operating points Meta tries, in order (default {@link OPERATING_POINTS}). */
+  readonly operatingPoints?: readonly number[];
 }
 
 export interface StreamEvent {
@@ -180,7 +182,7 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
       // as deployed, on the thymus tasks' episodes, and sets its operating point — the most sensitive text threshold
       // under which the thymus stays within the limit. The untrusted sentences a candidate reacted to there are
       // tolerised (learned as self from then on, as peripheral tolerance does) and it is retrained, a few rounds.
-      search: for (const operatingPoint of OPERATING_POINTS) {
+      search: for (const operatingPoint of options.operatingPoints ?? OPERATING_POINTS) {
         for (let round = 0; round < TOLERANCE_ROUNDS; round++) {
           candidate = vaccinator.train({ attacks: incidents, self, tolerated, attackActions: incidentActions, selfActions }, { seed: options.seed, split: `stream@${step}`, operatingPoint });
           const layer = vaccineLayer(candidate);
