@@ -29,6 +29,8 @@ describe.concurrent("anis CLI", () => {
     [["evolve", "--budget", "1"], /evolve needs the configuration to attack: --defense NAME or FILE/],
     [["continual", "--operating-points", "0.9,x"], /--operating-points must be a rate between 0 and 1, got "x"/],
     [["vaccinate", "--vaccinator", "co-stimulation", "--operating-point", "95", "--out", "v.json"], /--operating-point must be a rate between 0 and 1, got "95"/],
+    [["vaccinate", "--vaccinator", "naive-bayes", "--operating-point", "0.9", "--out", "v.json"], /--operating-point: naive-bayes has no operating point. Vaccinators with one: co-stimulation/],
+    [["generalize", "--vaccinators", "naive-bayes,behaviour", "--operating-point", "0.9"], /--operating-point: none of naive-bayes, behaviour has an operating point/],
   ])("%j exits 2 and names the valid choices", async (args, message) => {
     const { code, stderr } = await anis(...args);
     expect(code).toBe(2);

@@ -35,7 +35,7 @@ import { readPrivateSet, runVerification } from "./verify.ts";
 import { tableToArrowFile } from "../../analysis/arrow.ts";
 import { runStamp } from "../../analysis/paths.ts";
 import { checkOutputFile, makeOutputDir, writeOutputFile } from "../../analysis/output.ts";
-import { list, nonNegativeInt, positiveInt, rateList, rateOption, UsageError } from "./options.ts";
+import { checkOperatingPoint, list, nonNegativeInt, positiveInt, rateList, rateOption, UsageError } from "./options.ts";
 import { addTrajectoryCommands } from "./trajectories.ts";
 
 const workersOption = (value: string) => (value === "auto" ? "auto" : positiveInt("workers")(value));
@@ -471,7 +471,7 @@ function listOf(kind: Exclude<(typeof LISTS)[number], "attacks">): Record<string
         { name: "openai:NAME", description: "any model on an OpenAI-compatible endpoint (--base-url / OPENAI_BASE_URL, --api-key / OPENAI_API_KEY)" },
       ];
     case "vaccinators":
-      return [...VACCINATORS.values()].map((v) => ({ name: v.id, depth: v.depth, learns_from: v.learnsFrom, description: v.description }));
+      return [...VACCINATORS.values()].map((v) => ({ name: v.id, depth: v.depth, learns_from: v.learnsFrom, ...(v.operatingPoint === undefined ? {} : { operating_point: v.operatingPoint }), description: v.description }));
   }
 }
 
@@ -497,6 +497,7 @@ program
   .action(async (opts: { vaccinator: string; train: string; seed: number; operatingPoint?: number; out: string }) => {
     const vaccinator = VACCINATORS.get(opts.vaccinator);
     if (!vaccinator) throw new UsageError(`unknown vaccinator "${opts.vaccinator}". Valid vaccinators: ${[...VACCINATORS.keys()].join(", ")}`);
+    checkOperatingPoint(opts.operatingPoint, [vaccinator], [...VACCINATORS.values()]);
     checkOutputFile(opts.out);
     const corpus = loadCorpus();
     const data = vaccinator.learnsFrom !== "texts" ? await trainingData(corpus, opts.train) : { attacks: trainingTexts(corpus, opts.train), self: selfCorpus() };
@@ -515,6 +516,7 @@ program
   .option("--out <dir>", "folder for the generalize-<stamp>/ folder", "results")
   .addOption(new Option("--format <format>", "output format").choices(["table", "md", "json"]).default("table"))
   .action(async (opts: { model: string[]; seed: number; vaccinators?: string[]; operatingPoint?: number; out: string; format: "table" | "md" | "json" }) => {
+    checkOperatingPoint(opts.operatingPoint, [...VACCINATORS.values()].filter((v) => opts.vaccinators?.includes(v.id) ?? true), [...VACCINATORS.values()]);
     for (const name of opts.model) {
       if (!name.startsWith("sim:")) throw new UsageError(`generalize runs the simulated models; got "${name}". Valid models: ${validModelNames().filter((m) => m.startsWith("sim:")).join(", ")}`);
     }

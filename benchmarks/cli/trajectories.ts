@@ -18,7 +18,7 @@ import { replayTrajectories } from "../trajectories/replay.ts";
 import { writeSeenVaccines } from "../vaccines/training.ts";
 import { calibrateAll, derivedProfiles, readProfileFile, writeProfile } from "../calibration/run.ts";
 import { formatCalibration, formatModels } from "../calibration/report.ts";
-import { list, positiveInt, rateOption, UsageError } from "./options.ts";
+import { checkOperatingPoint, list, positiveInt, rateOption, UsageError } from "./options.ts";
 import { createProgress } from "./progress.ts";
 
 /** The import's summary: counts per pipeline, every file not imported, and the attacker-value rule against `security`. */
@@ -100,6 +100,7 @@ export function addTrajectoryCommands(program: Command): void {
     .action(async (opts: { trajectories: string; defenses: string[]; vaccinators: string[]; pipelines?: string[]; seed: number; operatingPoint?: number; out: string; format: "table" | "md" | "json" }) => {
       if (!existsSync(opts.trajectories)) throw new UsageError(`--trajectories ${opts.trajectories}: not found`);
       const choices = await replayChoices(opts.defenses, opts.vaccinators);
+      checkOperatingPoint(opts.operatingPoint, choices.vaccinators.map((v) => VACCINATORS.get(v)!), [...VACCINATORS.values()]);
       const dir = resolve(makeOutputDir(opts.out, `replay-${runStamp()}`));
       let tables = opts.trajectories;
       if (!existsSync(join(opts.trajectories, TRAJECTORY_MANIFEST))) {

@@ -97,6 +97,8 @@ export interface Vaccinator {
   readonly depth: VaccineDepth;
   /** What it learns from: attack and self texts, the actions in traces, or both. */
   readonly learnsFrom: "texts" | "actions" | "texts and actions";
+  /** For a vaccinator whose threshold is an operating point (see {@link TrainingRun}): its default. */
+  readonly operatingPoint?: number;
   train(data: TrainingData, run: TrainingRun): VaccineArtifact;
   /** The hooks of the L3 layer a trained model (`artifact.model`) makes; throws when the model is not its own. */
   hooks(model: Readonly<Record<string, unknown>>): DefenseHooks;

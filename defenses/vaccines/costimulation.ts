@@ -95,6 +95,7 @@ export const costimulation: Vaccinator = {
   description: "Two learned signals: untrusted text like the attacks (naive Bayes, 95th percentile of unseen self) and an attack effect; refuses a call only with both",
   depth: "deep",
   learnsFrom: "texts and actions",
+  operatingPoint: THYMUS_QUANTILE,
   train(data, run) {
     const self = [...new Set(usable(data.self))];
     const tolerated = usable(data.tolerated ?? []);
