@@ -10,10 +10,9 @@ import type { Action, VaccineArtifact } from "../../defenses/vaccines/artifact.t
 import { actionKey } from "../../defenses/vaccines/behaviour.ts";
 import { actionRecognizer, textRecognizer, VACCINATORS } from "../../defenses/vaccines/index.ts";
 import { loadCorpus } from "../corpus.ts";
-import { SUITES } from "../suites/registry.ts";
 import { wilson } from "../wilson.ts";
 import { runBenignTask, runCase } from "../testing/episodes.ts";
-import { actionRecorder, benignActions, benignHalf, type RecordedCall, selfCorpus, selfCorpusOf } from "./training.ts";
+import { actionRecorder, benignActions, benignTasks, type RecordedCall, selfCorpus, selfCorpusOf } from "./training.ts";
 
 /** The operating points Meta tries for a two-signal candidate by default, most sensitive first (quantiles of unseen self). */
 export const OPERATING_POINTS: readonly number[] = [0.5, 0.65, 0.8, 0.95];
@@ -98,7 +97,7 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
   const cases = loadCorpus().filter((c) => c.agent === "single" && c.campaign.length === 1 && c.injection.also.length === 0);
   const families = [...new Set(cases.map((c) => c.family))].sort((a, b) => (key(a) < key(b) ? -1 : 1));
   const byFamily = new Map(families.map((f) => [f, cases.filter((c) => c.family === f).sort((a, b) => (key(a.id) < key(b.id) ? -1 : 1))]));
-  const heldOut = [...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === "evaluate").map((t) => ({ suite: s.name, task: t.id })));
+  const heldOut = benignTasks("evaluate");
   const streamBenign = heldOut.filter((t) => heldOutRole(t.suite, t.task) === "stream");
   const thymusTasks = heldOut.filter((t) => heldOutRole(t.suite, t.task) === "thymus");
   const thymus = selfCorpusOf(thymusTasks);
@@ -106,8 +105,7 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
   const ordinary = new Set(self.flatMap(proseSentences).map((x) => x.trim()));
   // What benign work does: the train half's actions (Self's "ordinary", and an action vaccinator's self), and the
   // thymus tasks' (an action vaccinator's thymus).
-  const trainTasks = [...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === "train").map((t) => ({ suite: s.name, task: t.id })));
-  const selfActions = await benignActions(trainTasks, ["single"]);
+  const selfActions = await benignActions(benignTasks("train"), ["single"]);
   const thymusActions = fromActions ? await benignActions(thymusTasks, ["single"]) : [];
   const ordinaryActions = new Set(selfActions.map(actionKey));
 
@@ -168,7 +166,10 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
     const evidence = caughtLate.map((e) => e.detail ?? "").filter(Boolean);
     const read = outcome.events.filter((e) => e.kind === "tool_result" && e.verdict === "allow").map((e) => e.detail ?? "");
     const targets = unusual.flatMap((c) => Object.entries(c.args).filter(([k, v]) => !isProse(k, v)).flatMap(([, v]) => argumentValues(v))).map(squash).filter((v) => v.length >= 4);
-    const names = (x: string) => targets.some((v) => squash(x).includes(v) || squash(decodeObfuscations(x).text).includes(v));
+    const names = (x: string) => {
+      const [plain, decoded] = [squash(x), squash(decodeObfuscations(x).text)];
+      return targets.some((v) => plain.includes(v) || decoded.includes(v));
+    };
     const unfamiliar = (texts: readonly string[]) => texts.flatMap(proseSentences).filter((x) => !ordinary.has(x.trim()));
     const naming = unfamiliar(read.filter((t) => proseSentences(t).some(names)));
     if (fromTexts) incidents.push(...(evidence.length > 0 ? evidence.flatMap(sentences) : naming.length > 0 ? naming : unfamiliar(read)));

@@ -31,6 +31,10 @@ export function benignHalf(suite: string, task: string): "train" | "evaluate" {
   return Number.parseInt(createHash("sha256").update(`${suite}/${task}`).digest("hex").slice(0, 2), 16) % 2 === 0 ? "train" : "evaluate";
 }
 
+/** The benign tasks of one half, every suite's. */
+export const benignTasks = (half: "train" | "evaluate"): { suite: string; task: string }[] =>
+  [...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === half).map((t) => ({ suite: s.name, task: t.id })));
+
 /**
  * The benign "self" corpus, the content a vaccine must leave alone: everything untrusted tools return while the
  * benign tasks of the `train` half run by their plans on a clean world, and every other sentence of the suites'
@@ -38,10 +42,9 @@ export function benignHalf(suite: string, task: string): "train" | "evaluate" {
  * autoimmunity is measured on content no vaccine learned as self.
  */
 export function selfCorpus(): string[] {
-  const half = (which: "train" | "evaluate") => [...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === which).map((t) => ({ suite: s.name, task: t.id })));
-  const heldOut = new Set(selfCorpusOf(half("evaluate")).flatMap(proseSentences).map(squash));
+  const heldOut = new Set(selfCorpusOf(benignTasks("evaluate")).flatMap(proseSentences).map(squash));
   const world = [...new Set([...SUITES.keys()].flatMap(worldTexts).flatMap(proseSentences))].filter((x) => !heldOut.has(squash(x)));
-  return [...selfCorpusOf(half("train")), ...world];
+  return [...selfCorpusOf(benignTasks("train")), ...world];
 }
 
 /** The untrusted content the given benign tasks read when run by their plans on a clean world. */
@@ -107,8 +110,7 @@ export async function trainingData(cases: readonly AttackCase[], split: string):
       if (!seenKeys.has(key)) (seenKeys.add(key), attackActions.push(call.action));
     }
   }
-  const train = [...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === "train").map((t) => ({ suite: s.name, task: t.id })));
-  return { attacks: trainingTexts(cases, split), self: selfCorpus(), attackActions, selfActions: await benignActions(train, ["single", "supervisor"]) };
+  return { attacks: trainingTexts(cases, split), self: selfCorpus(), attackActions, selfActions: await benignActions(benignTasks("train"), ["single", "supervisor"]) };
 }
 
 /** The actions of benign tasks run undefended on the obedient model, on each of the given agent systems. */

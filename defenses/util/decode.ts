@@ -99,8 +99,15 @@ export function sentences(text: string): string[] {
   return text.split(/(?<=[.!?])\s+|\n+/).filter((s) => s.trim().length > 0);
 }
 
-/** The strings inside a JSON object or array, or null for text that is not one. */
-function jsonStrings(text: string): string[] | null {
+/** What a JSON object or array holds: its keys, its strings and its other values (numbers, booleans) as text. */
+export interface JsonParts {
+  readonly keys: string[];
+  readonly strings: string[];
+  readonly scalars: string[];
+}
+
+/** The parts of a text that is a JSON object or array, or null for any other text. */
+export function jsonParts(text: string): JsonParts | null {
   const trimmed = text.trim();
   if (!/^[[{]/.test(trimmed)) return null;
   let data: unknown;
@@ -109,14 +116,20 @@ function jsonStrings(text: string): string[] | null {
   } catch {
     return null;
   }
-  const out: string[] = [];
+  const parts: JsonParts = { keys: [], strings: [], scalars: [] };
   const walk = (value: unknown): void => {
-    if (typeof value === "string") out.push(value);
+    if (typeof value === "string") parts.strings.push(value);
+    else if (typeof value === "number" || typeof value === "boolean") parts.scalars.push(String(value));
     else if (Array.isArray(value)) value.forEach(walk);
-    else if (value !== null && typeof value === "object") Object.values(value).forEach(walk);
+    else if (value !== null && typeof value === "object") {
+      for (const [key, v] of Object.entries(value)) {
+        parts.keys.push(key);
+        walk(v);
+      }
+    }
   };
   walk(data);
-  return out;
+  return parts;
 }
 
 /**
@@ -125,7 +138,7 @@ function jsonStrings(text: string): string[] | null {
  * those of the rest.
  */
 export function proseSentences(text: string): string[] {
-  const whole = jsonStrings(text);
-  if (whole) return whole.flatMap(sentences);
-  return text.split("\n").flatMap((line) => (jsonStrings(line) ?? [line]).flatMap(sentences));
+  const whole = jsonParts(text);
+  if (whole) return whole.strings.flatMap(sentences);
+  return text.split("\n").flatMap((line) => (jsonParts(line)?.strings ?? [line]).flatMap(sentences));
 }

@@ -4,7 +4,7 @@
  * spaces were — a symbol, a letter, a word, a random token — and a reader reads through any of them, so matching
  * tolerates one consistent marker between the words of what is sought.
  */
-import { decodeObfuscations } from "./decode.ts";
+import { decodeObfuscations, jsonParts } from "./decode.ts";
 import { normalise } from "./normalise.ts";
 
 /** Unicode tag characters mirror printable ASCII one to one: invisible on screen, read by some models. */
@@ -298,26 +298,6 @@ export function keepsInformation(before: string, after: string): boolean {
 
 /** The keys and values of a JSON text, each a fact to keep; null for text that is not a JSON object or array. */
 function jsonFacts(text: string): string[] | null {
-  const trimmed = text.trim();
-  if (!/^[[{]/.test(trimmed)) return null;
-  let data: unknown;
-  try {
-    data = JSON.parse(trimmed);
-  } catch {
-    return null;
-  }
-  const facts: string[] = [];
-  const walk = (value: unknown) => {
-    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
-      if (normalise(String(value)).length > 0) facts.push(String(value));
-    } else if (Array.isArray(value)) value.forEach(walk);
-    else if (value !== null && typeof value === "object") {
-      for (const [key, v] of Object.entries(value)) {
-        if (normalise(key).length > 0) facts.push(key);
-        walk(v);
-      }
-    }
-  };
-  walk(data);
-  return facts;
+  const parts = jsonParts(text);
+  return parts && [...parts.keys, ...parts.strings, ...parts.scalars].filter((fact) => normalise(fact).length > 0);
 }

@@ -1,11 +1,10 @@
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { decodeObfuscations, proseSentences } from "../util/decode.ts";
 import { normalise } from "../util/normalise.ts";
 import { allow, block, type HookScope } from "../types.ts";
 import { type Action, trainingHash, type Vaccinator } from "./artifact.ts";
 import { ActionObserver, effectKey } from "./behaviour.ts";
-import { MIN_LETTERS, naiveBayesModel, naiveBayesScore } from "./naive-bayes.ts";
+import { MIN_LETTERS, type NaiveBayesModel, NaiveBayesModelSchema, naiveBayesModel, naiveBayesScore, selfFold } from "./naive-bayes.ts";
 
 /**
  * The quantile of unseen self scores the text signal's threshold sits at: one self sentence in twenty over it, the
@@ -35,24 +34,31 @@ function dangerousEffects(attack: readonly Action[], self: readonly Action[]): s
 
 /** Self sentences are cross-fitted in this many folds, by a hash of their text. */
 const FOLDS = 4;
-const foldOf = (sentence: string) => createHash("sha256").update(normalise(sentence)).digest()[0]! % FOLDS;
+
+/** A sentence as the text signal reads it, and as a model would read it with its encodings undone. */
+interface Reading {
+  readonly text: string;
+  readonly decoded: string;
+}
 
 /**
- * Whether a sentence can carry an instruction: four words or more, once decoded. A name, an address or a date alone
- * tells an agent to do nothing, and short fields are where benign and attack text look most alike.
+ * The sentences of texts that can carry an instruction: four words or more, once decoded. A name, an address or a
+ * date alone tells an agent to do nothing, and short fields are where benign and attack text look most alike.
  */
-const saysSomething = (sentence: string) => normalise(sentence).length >= MIN_LETTERS && decodeObfuscations(sentence).text.trim().split(/\s+/).length >= 4;
+function readings(texts: readonly string[]): Reading[] {
+  return texts
+    .flatMap(proseSentences)
+    .filter((text) => normalise(text).length >= MIN_LETTERS)
+    .map((text) => ({ text, decoded: decodeObfuscations(text).text }))
+    .filter((r) => r.decoded.trim().split(/\s+/).length >= 4);
+}
 
-const usable = (texts: readonly string[]) => texts.flatMap(proseSentences).filter(saysSomething);
-
-type TextModel = Parameters<typeof naiveBayesScore>[1];
-
-/** A sentence's score as a model reads it: the higher of its text and its text with encodings undone. */
-const textScore = (sentence: string, model: TextModel) => Math.max(naiveBayesScore(sentence, model), naiveBayesScore(decodeObfuscations(sentence).text, model));
+/** A sentence's score: the higher of its text and its text with encodings undone. */
+const textScore = (r: Reading, model: NaiveBayesModel) => Math.max(naiveBayesScore(r.text, model), naiveBayesScore(r.decoded, model));
 
 const Model = z.strictObject({
   /** Signal one: a naive Bayes text model (see naive-bayes.ts) with its threshold at the thymus quantile. */
-  text: z.strictObject({ n: z.number(), buckets: z.number(), weights: z.record(z.string(), z.number()), prior: z.number(), threshold: z.number() }),
+  text: NaiveBayesModelSchema,
   thymus_quantile: z.number(),
   /** Signal two: the effects (risk class, target origin, taint) more frequent in attacker actions than in benign ones. */
   effects: z.array(z.string()),
@@ -67,7 +73,7 @@ function signals(raw: Readonly<Record<string, unknown>>) {
   const model: CostimulationModel = Model.parse(raw);
   const effects = new Set(model.effects);
   return {
-    looksLikeAttack: (sentence: string) => textScore(sentence, model.text) > model.text.threshold,
+    looksLikeAttack: (r: Reading) => textScore(r, model.text) > model.text.threshold,
     harmful: (action: Action) => effects.has(effectKey(action)),
   };
 }
@@ -97,19 +103,19 @@ export const costimulation: Vaccinator = {
   learnsFrom: "texts and actions",
   operatingPoint: THYMUS_QUANTILE,
   train(data, run) {
-    const self = [...new Set(usable(data.self))];
-    const tolerated = usable(data.tolerated ?? []);
+    const self = [...new Map(readings(data.self).map((r) => [r.text, r])).values()];
+    const tolerated = readings(data.tolerated ?? []).map((r) => r.text);
     // Attack sentences are learned as written and as decoded: an encoding the model sees through teaches its words.
-    const attackSentences = usable(data.attacks).flatMap((s) => [...new Set([s, decodeObfuscations(s).text])]);
+    const attackSentences = readings(data.attacks).flatMap((r) => [...new Set([r.text, r.decoded])]);
     // Each self sentence is scored by a model fitted without its fold, so the operating point is read off scores of
     // self the model never saw; the vaccine itself learns from all of self.
     const unseenScores = Array.from({ length: FOLDS }, (_, fold) => {
-      const model = naiveBayesModel(attackSentences, [...self.filter((s) => foldOf(s) !== fold), ...tolerated]);
-      return self.filter((s) => foldOf(s) === fold).map((s) => textScore(s, model));
+      const model = naiveBayesModel(attackSentences, [...self.filter((r) => selfFold(r.text, FOLDS) !== fold).map((r) => r.text), ...tolerated]);
+      return self.filter((r) => selfFold(r.text, FOLDS) === fold).map((r) => textScore(r, model));
     })
       .flat()
       .sort((a, b) => a - b);
-    const text = naiveBayesModel(attackSentences, [...self, ...tolerated]);
+    const text = naiveBayesModel(attackSentences, [...self.map((r) => r.text), ...tolerated]);
     const quantile = run.operatingPoint ?? THYMUS_QUANTILE;
     if (text.threshold < 1e9 && unseenScores.length > 0) text.threshold = Math.round(unseenScores[Math.floor(quantile * (unseenScores.length - 1))]! * 1e6) / 1e6;
     const effects = dangerousEffects(data.attackActions ?? [], data.selfActions ?? []);
@@ -137,7 +143,7 @@ export const costimulation: Vaccinator = {
       onContext(entry, scope) {
         const { observer, antigens } = state(scope);
         observer.context(entry, scope);
-        if (entry.provenance.trust !== "trusted") antigens.push(...proseSentences(entry.content).filter((x) => saysSomething(x) && looksLikeAttack(x)));
+        if (entry.provenance.trust !== "trusted") antigens.push(...readings([entry.content]).filter(looksLikeAttack).map((r) => r.text));
         return allow;
       },
       onToolCall(call, scope) {

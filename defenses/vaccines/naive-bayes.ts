@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { sentences } from "../util/decode.ts";
 import { normalise } from "../util/normalise.ts";
@@ -10,7 +11,7 @@ export const MIN_LETTERS = 12;
 /** Features are hashed into this many buckets: the model stays small and fixed in size. */
 const BUCKETS = 1 << 15;
 
-const Model = z.strictObject({
+export const NaiveBayesModelSchema = z.strictObject({
   n: z.number().int().min(1),
   buckets: z.number().int().min(1),
   /** Log-likelihood ratio per bucket, log P(g | attack) − log P(g | self), Laplace-smoothed; absent buckets are 0. */
@@ -33,7 +34,13 @@ const grams = (sentence: string, n: number, buckets: number): number[] => {
   return out;
 };
 
-type NaiveBayesModel = z.infer<typeof Model>;
+export type NaiveBayesModel = z.infer<typeof NaiveBayesModelSchema>;
+
+/** The sentences of texts long enough to learn from, and to judge. */
+export const learnableSentences = (texts: readonly string[]) => texts.flatMap(sentences).filter((s) => normalise(s).length >= MIN_LETTERS);
+
+/** Which of `folds` folds a self sentence falls in, by a hash of its text: how self is split to calibrate on unseen sentences. */
+export const selfFold = (sentence: string, folds: number) => createHash("sha256").update(normalise(sentence)).digest()[0]! % folds;
 
 /** A sentence's length-normalised log-likelihood ratio, attack over self. */
 export const naiveBayesScore = (sentence: string, model: NaiveBayesModel) => {
@@ -81,9 +88,7 @@ export const naiveBayes: Vaccinator = {
   depth: "deep",
   learnsFrom: "texts",
   train({ attacks, self }, run) {
-    const attackSentences = attacks.flatMap(sentences).filter((s) => normalise(s).length >= MIN_LETTERS);
-    const selfSentences = self.flatMap(sentences).filter((s) => normalise(s).length >= MIN_LETTERS);
-    const model = naiveBayesModel(attackSentences, selfSentences);
+    const model = naiveBayesModel(learnableSentences(attacks), learnableSentences(self));
     return {
       vaccinator: this.id,
       version: "1",
@@ -98,7 +103,7 @@ export const naiveBayes: Vaccinator = {
 
 /** The detector of a trained model. */
 export function naiveBayesDetector(raw: Readonly<Record<string, unknown>>): Detector {
-  const model = Model.parse(raw);
+  const model = NaiveBayesModelSchema.parse(raw);
   return (text) => {
     // A sentence too short to learn from is too short to judge.
     const flagged = sentences(text).filter((s) => normalise(s).length >= MIN_LETTERS && naiveBayesScore(s, model) > model.threshold);

@@ -1,11 +1,8 @@
-import { createHash } from "node:crypto";
-import { sentences } from "../util/decode.ts";
-import { normalise } from "../util/normalise.ts";
 import { textVaccineHooks, trainingHash, type Vaccinator } from "./artifact.ts";
-import { MIN_LETTERS, naiveBayesDetector, naiveBayesModel, naiveBayesScore } from "./naive-bayes.ts";
+import { learnableSentences, naiveBayesDetector, naiveBayesModel, naiveBayesScore, selfFold } from "./naive-bayes.ts";
 
 /** A self sentence's role, by a hash of its text: most teach the classifier what self looks like, the rest are the thymus. */
-const inThymus = (sentence: string) => createHash("sha256").update(normalise(sentence)).digest()[0]! % 4 === 0;
+const inThymus = (sentence: string) => selfFold(sentence, 4) === 0;
 
 /**
  * Naive Bayes with a thymus-set operating point. The classifier learns from the attack sentences against three
@@ -20,10 +17,10 @@ export const thymusBayes: Vaccinator = {
   depth: "deep",
   learnsFrom: "texts",
   train({ attacks, self }, run) {
-    const selfSentences = self.flatMap(sentences).filter((s) => normalise(s).length >= MIN_LETTERS);
+    const selfSentences = learnableSentences(self);
     const fit = selfSentences.filter((s) => !inThymus(s));
     const thymus = selfSentences.filter(inThymus);
-    const model = naiveBayesModel(attacks.flatMap(sentences).filter((s) => normalise(s).length >= MIN_LETTERS), fit);
+    const model = naiveBayesModel(learnableSentences(attacks), fit);
     const highest = Math.max(...[...thymus, ...fit].map((s) => naiveBayesScore(s, model)));
     model.threshold = model.threshold >= 1e9 || !Number.isFinite(highest) ? 1e9 : Math.round((highest + 0.05) * 1e6) / 1e6;
     return {

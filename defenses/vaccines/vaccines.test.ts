@@ -2,8 +2,7 @@ import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCorpus } from "../../benchmarks/corpus.ts";
 import { findCase, runAttackCase, runBenignTask } from "../../benchmarks/testing/episodes.ts";
-import { benignHalf, selfCorpus, trainingData, trainingTexts } from "../../benchmarks/vaccines/training.ts";
-import { SUITES } from "../../benchmarks/suites/registry.ts";
+import { benignTasks, selfCorpus, trainingData, trainingTexts } from "../../benchmarks/vaccines/training.ts";
 import type { Defense } from "../types.ts";
 import type { Action, Detector, TrainingData } from "./artifact.ts";
 import { exactSignaturesDetector } from "./exact-signatures.ts";
@@ -13,6 +12,11 @@ import { negativeSelectionDetector } from "./negative-selection.ts";
 
 const corpus = loadCorpus();
 const texts: TrainingData = { attacks: trainingTexts(corpus, "seen"), self: selfCorpus() };
+/** Texts and actions of the seen split: running its attacks takes seconds, so the action vaccinators' tests share one. */
+let withActions: Promise<TrainingData> | undefined;
+const actionData = () => (withActions ??= trainingData(corpus, "seen"));
+/** A trained vaccine as the L3 layer the `vaccine` configuration makes of it. */
+const vaccineLayer = (id: string, model: Readonly<Record<string, unknown>>): Defense => ({ id: `vaccine:${id}`, layer: "L3", version: "1", description: "test", params: {}, hooks: VACCINATORS.get(id)!.hooks(model) });
 const DETECTORS: Record<string, (model: Readonly<Record<string, unknown>>) => Detector> = {
   "exact-signatures": exactSignaturesDetector,
   "negative-selection": negativeSelectionDetector,
@@ -41,9 +45,9 @@ describe.each(Object.keys(DETECTORS))("text vaccinator %s", (id) => {
 describe("behavioural vaccinator", () => {
   let data: TrainingData;
   const vaccinator = VACCINATORS.get("behaviour")!;
-  const layer = (model: Readonly<Record<string, unknown>>): Defense => ({ id: "vaccine:behaviour", layer: "L3", version: "1", description: "test", params: {}, hooks: vaccinator.hooks(model) });
+  const layer = (model: Readonly<Record<string, unknown>>) => vaccineLayer("behaviour", model);
   beforeAll(async () => {
-    data = await trainingData(corpus, "seen");
+    data = await actionData();
   }, 240_000);
 
   it("learns from actions, deterministically", () => {
@@ -62,9 +66,9 @@ describe("behavioural vaccinator", () => {
 
   it("lets the benign tasks of the held-out half through", async () => {
     const model = vaccinator.train(data, { seed: 1, split: "seen" }).model;
-    const held = [...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === "evaluate").map((t) => [s.name, t.id] as const));
+    const held = benignTasks("evaluate");
     let intervened = 0;
-    for (const [suite, task] of held) if ((await runBenignTask(suite, task, [layer(model)])).interventions > 0) intervened++;
+    for (const { suite, task } of held) if ((await runBenignTask(suite, task, [layer(model)])).interventions > 0) intervened++;
     expect(intervened / held.length).toBeLessThan(0.2);
   });
 });
@@ -104,9 +108,9 @@ describe("the shipped exact-signatures artifact", () => {
 describe("the co-stimulation vaccinator", () => {
   let data: TrainingData;
   const vaccinator = VACCINATORS.get("co-stimulation")!;
-  const layer = (model: Readonly<Record<string, unknown>>): Defense => ({ id: "vaccine:co-stimulation", layer: "L3", version: "1", description: "test", params: {}, hooks: vaccinator.hooks(model) });
+  const layer = (model: Readonly<Record<string, unknown>>) => vaccineLayer("co-stimulation", model);
   beforeAll(async () => {
-    data = await trainingData(corpus, "seen");
+    data = await actionData();
   }, 240_000);
 
   it("learns a text model and the effects more typical of attacks than of benign work, deterministically", () => {
@@ -135,9 +139,9 @@ describe("the co-stimulation vaccinator", () => {
     expect(stopped.attackSucceeded).toBe(false);
     const refusal = stopped.events.find((e) => e.kind === "intervention");
     expect(refusal?.detail).toBeTruthy();
-    const held = [...SUITES.values()].flatMap((s) => s.tasks.filter((t) => benignHalf(s.name, t.id) === "evaluate").map((t) => [s.name, t.id] as const));
+    const held = benignTasks("evaluate");
     const intervened: string[] = [];
-    for (const [suite, task] of held) for (const agent of ["single", "supervisor"]) if ((await runBenignTask(suite, task, [layer(model)], { agent })).alarms > 0) intervened.push(`${suite}/${task}/${agent}`);
+    for (const { suite, task } of held) for (const agent of ["single", "supervisor"]) if ((await runBenignTask(suite, task, [layer(model)], { agent })).alarms > 0) intervened.push(`${suite}/${task}/${agent}`);
     // Measured: 7 of 76 (0.09), tasks that send or pay to an address a document gives; the README says so.
     expect(intervened.length / (held.length * 2)).toBeLessThan(0.15);
   });
